@@ -1,0 +1,264 @@
+//! The contract between playlab and the places environments run.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use scenarios::Lesson;
+use serde::Serialize;
+use tokio::io::AsyncWrite;
+use tokio::sync::mpsc;
+
+/// Identifies a session, and so its environment. Lowercase ASCII letters and digits,
+/// 1 to 32 characters: it is part of container and network names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// A fresh random id.
+    pub fn random() -> SessionId {
+        use rand::Rng;
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut rng = rand::rng();
+        SessionId(
+            (0..12)
+                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+                .collect(),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for SessionId {
+    type Err = RunnerError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let valid = (1..=32).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if valid {
+            Ok(SessionId(s.to_owned()))
+        } else {
+            Err(RunnerError::InvalidSessionId(s.to_owned()))
+        }
+    }
+}
+
+/// What a running environment looks like from outside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvironmentInfo {
+    pub session: SessionId,
+    pub nodes: Vec<NodeInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeInfo {
+    pub name: String,
+    /// The node's address on the session network, where the backend has one.
+    pub address: Option<String>,
+}
+
+/// Something that happened while an environment started, for the learner's progress
+/// display.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Progress {
+    /// Pulling an image: one layer's progress.
+    Pull {
+        image: String,
+        layer: String,
+        status: String,
+        current: Option<u64>,
+        total: Option<u64>,
+    },
+    /// Building an image: one line of build output.
+    Build { image: String, line: String },
+    /// A node changed state (`creating`, `started`, ...).
+    Node { node: String, status: String },
+    /// One line of a setup script's output.
+    Setup { node: String, line: String },
+}
+
+/// Where a backend reports [`Progress`]; sending never blocks and never fails the start.
+#[derive(Debug, Clone, Default)]
+pub struct ProgressSender(Option<mpsc::UnboundedSender<Progress>>);
+
+impl ProgressSender {
+    pub fn new(tx: mpsc::UnboundedSender<Progress>) -> Self {
+        ProgressSender(Some(tx))
+    }
+
+    /// A sender that drops everything, for callers that do not show progress.
+    pub fn discard() -> Self {
+        ProgressSender(None)
+    }
+
+    pub fn send(&self, progress: Progress) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(progress);
+        }
+    }
+}
+
+/// A non-interactive command on a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecRequest {
+    /// A shell script, run as root with `bash` if present, else `sh`.
+    pub script: String,
+    /// The command is killed after this long.
+    pub timeout: Duration,
+    pub env: Vec<(String, String)>,
+    /// Bytes fed to the script's standard input.
+    pub stdin: Option<Bytes>,
+}
+
+impl ExecRequest {
+    pub fn new(script: impl Into<String>, timeout: Duration) -> Self {
+        ExecRequest {
+            script: script.into(),
+            timeout,
+            env: Vec::new(),
+            stdin: None,
+        }
+    }
+}
+
+/// Output kept per stream; more is dropped and [`ExecOutput::truncated`] is set.
+pub const EXEC_OUTPUT_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ExecOutput {
+    /// `None` when the command was killed at its timeout.
+    pub exit_code: Option<i64>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+    pub truncated: bool,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TermSize {
+    pub cols: u16,
+    pub rows: u16,
+}
+
+/// An interactive TTY on a node: a byte stream each way, plus control.
+///
+/// Backpressure is the reader's: output is produced only as fast as `output` is
+/// polled, so a consumer that stops reading stops the shell's output at the source
+/// instead of filling a queue.
+pub struct Terminal {
+    /// Raw bytes from the TTY; ends when the shell exits.
+    pub output: BoxStream<'static, std::io::Result<Bytes>>,
+    /// Raw bytes to the TTY (keystrokes).
+    pub input: Pin<Box<dyn AsyncWrite + Send>>,
+    pub control: Box<dyn TerminalControl>,
+}
+
+#[async_trait]
+pub trait TerminalControl: Send + Sync {
+    async fn resize(&self, size: TermSize) -> Result<(), RunnerError>;
+    /// The shell's exit code, once it has exited.
+    async fn exit_code(&self) -> Result<Option<i64>, RunnerError>;
+}
+
+/// Where environments run: Docker, or local shells for authors.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// A short name for logs and the API (`docker`, `local`).
+    fn name(&self) -> &'static str;
+
+    /// Whether the backend can take work now (the server's `/readyz`).
+    async fn ping(&self) -> Result<(), RunnerError>;
+
+    /// Creates the session's network and nodes, copies assets and the PKI in, and runs
+    /// the lesson's setup scripts. On any failure everything created is removed before
+    /// the error is returned.
+    async fn start(
+        &self,
+        session: &SessionId,
+        lesson: &Lesson,
+        progress: ProgressSender,
+    ) -> Result<EnvironmentInfo, RunnerError>;
+
+    async fn exec(
+        &self,
+        session: &SessionId,
+        node: &str,
+        request: ExecRequest,
+    ) -> Result<ExecOutput, RunnerError>;
+
+    async fn attach(
+        &self,
+        session: &SessionId,
+        node: &str,
+        size: TermSize,
+    ) -> Result<Terminal, RunnerError>;
+
+    /// Removes everything the session's environment has. Idempotent: destroying an
+    /// environment that is gone succeeds.
+    async fn destroy(&self, session: &SessionId) -> Result<(), RunnerError>;
+
+    /// The sessions this backend holds environments for, live or orphaned.
+    async fn environments(&self) -> Result<Vec<SessionId>, RunnerError>;
+
+    /// Destroys every environment whose session is not in `live`; returns those removed.
+    async fn reconcile(&self, live: &HashSet<SessionId>) -> Result<Vec<SessionId>, RunnerError> {
+        let mut removed = Vec::new();
+        for session in self.environments().await? {
+            if !live.contains(&session) {
+                self.destroy(&session).await?;
+                removed.push(session);
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("invalid session id {0:?}: use 1 to 32 lowercase letters and digits")]
+    InvalidSessionId(String),
+    #[error("no environment for session {0}")]
+    NoEnvironment(SessionId),
+    #[error("session {session} has no node named {node:?}")]
+    NoNode { session: SessionId, node: String },
+    #[error("image {image} is unavailable: {reason}")]
+    ImageUnavailable { image: String, reason: String },
+    #[error("setup script on node {node} failed with exit code {exit_code:?}:\n{output}")]
+    SetupFailed {
+        node: String,
+        exit_code: Option<i64>,
+        output: String,
+    },
+    #[error("docker: {0}")]
+    Docker(#[from] bollard::errors::Error),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}

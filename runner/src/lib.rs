@@ -1,0 +1,13 @@
+//! Environments and checks.
+//!
+//! The runner turns a lesson's [`scenarios::Environment`] into real **nodes** and gives
+//! the rest of playlab four operations through the [`Backend`] trait: start an
+//! environment, run a command on a node, attach an interactive terminal to a node, and
+//! destroy the environment. Every operation is keyed by [`SessionId`], not by a handle,
+//! so a restarted server can re-adopt environments it did not start.
+//!
+//! It knows nothing of HTTP: the `server` crate maps these operations onto the API.
+
+pub mod backend;
+
+pub use backend::*;

@@ -1,0 +1,222 @@
+//! The resolved, in-memory form of a lesson that the rest of playlab works with.
+//!
+//! Whatever the on-disk format (native `lesson.yaml` or Killercoda `index.json`), a
+//! loaded lesson looks like this: file references are resolved (Markdown and scripts
+//! are read into strings, asset and build paths are absolute), defaults are applied,
+//! and durations are parsed. The on-disk formats live in their own modules; this one
+//! has no serde attributes on purpose, so the file formats can evolve without
+//! touching the types every other crate uses.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One lesson: a folder of content, identified by the folder's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lesson {
+    /// The folder name; unique within a content directory.
+    pub id: String,
+    /// The lesson folder (absolute).
+    pub dir: PathBuf,
+    pub format: LessonFormat,
+    pub title: String,
+    pub description: String,
+    pub difficulty: Option<Difficulty>,
+    /// How long the lesson takes a learner, as the author estimates it.
+    pub duration: Option<Duration>,
+    pub tags: Vec<String>,
+    /// How long a session of this lesson lives before it expires; `None` means the
+    /// operator's default.
+    pub session_ttl: Option<Duration>,
+    pub environment: Environment,
+    /// Files copied into nodes before the setup scripts run.
+    pub assets: Vec<Asset>,
+    /// Scripts run, in order, before the learner gets a terminal.
+    pub setup: Vec<Script>,
+    pub intro: Option<Page>,
+    pub finish: Option<Page>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LessonFormat {
+    /// `lesson.yaml` + Markdown.
+    Native,
+    /// A Killercoda/Katacoda `index.json` scenario.
+    Killercoda,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Difficulty {
+    Beginner,
+    Intermediate,
+    Advanced,
+}
+
+impl Difficulty {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Difficulty::Beginner => "beginner",
+            Difficulty::Intermediate => "intermediate",
+            Difficulty::Advanced => "advanced",
+        }
+    }
+}
+
+/// The nodes and the private network of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    /// 1 to 8 nodes; the first one is where Killercoda `verify` scripts and exec blocks
+    /// without a node run.
+    pub nodes: Vec<NodeSpec>,
+    /// Whether nodes may reach outside the session's network. Off by default.
+    pub internet: bool,
+    pub pki: Option<Pki>,
+}
+
+impl Environment {
+    pub fn node(&self, name: &str) -> Option<&NodeSpec> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// The node that commands without an explicit node run on.
+    pub fn default_node(&self) -> &str {
+        self.nodes.first().map(|n| n.name.as_str()).unwrap_or("")
+    }
+}
+
+/// One container in an environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeSpec {
+    /// A DNS label; becomes the container's hostname.
+    pub name: String,
+    pub image: NodeImage,
+    pub memory_bytes: u64,
+    pub cpus: f64,
+    /// Run systemd as PID 1 (what a kind node needs).
+    pub systemd: bool,
+    /// Linux capabilities added to the container, e.g. `NET_ADMIN`.
+    pub capabilities: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+pub const DEFAULT_NODE_MEMORY_BYTES: u64 = 512 * 1024 * 1024;
+pub const DEFAULT_NODE_CPUS: f64 = 1.0;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NodeImage {
+    /// An image reference, pulled when missing.
+    Reference(String),
+    /// A folder with a Dockerfile (absolute path), built and tagged by content hash.
+    Build(PathBuf),
+}
+
+/// A per-session certificate authority setup copied into every node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pki {
+    /// The files kubeadm would create under `/etc/kubernetes/pki`, plus kubeconfig
+    /// client certificates.
+    Kubernetes {
+        /// Certificates issued with a shorter validity than the default, by name
+        /// (e.g. `apiserver-kubelet-client`), so a lesson can teach renewal.
+        short_lived: BTreeMap<String, Duration>,
+    },
+}
+
+/// A file copied from the lesson folder into a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asset {
+    pub node: String,
+    /// Absolute path of the file on the host.
+    pub from: PathBuf,
+    /// Absolute path inside the node.
+    pub to: String,
+    /// Unix permission bits.
+    pub mode: u32,
+}
+
+/// A shell script run on one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    pub node: String,
+    /// The script text (file references are already read).
+    pub run: String,
+    /// Killercoda `foreground` scripts are typed into the learner's terminal instead of
+    /// being run out of sight.
+    pub foreground: bool,
+}
+
+/// Markdown text and where it came from (for diagnostics and relative links).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub path: PathBuf,
+    pub markdown: String,
+}
+
+/// One page of instructions with its checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub title: String,
+    pub text: Page,
+    /// Run when the learner reaches the step.
+    pub setup: Vec<Script>,
+    /// All must pass for the step to be complete.
+    pub checks: Vec<Check>,
+    /// The author's solution, used by `playlab test`.
+    pub solve: Vec<Script>,
+    pub quiz: Vec<QuizItem>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    Shell(ShellCheck),
+    Wasm(WasmCheck),
+}
+
+impl Check {
+    /// The message shown to the learner when the check does not pass.
+    pub fn fail_message(&self) -> Option<&str> {
+        match self {
+            Check::Shell(c) => c.fail.as_deref(),
+            Check::Wasm(c) => c.fail.as_deref(),
+        }
+    }
+}
+
+/// A script on a node; exit status 0 passes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShellCheck {
+    pub node: String,
+    pub run: String,
+    pub fail: Option<String>,
+    /// Each attempt is killed after this long (default 10 s).
+    pub timeout: Duration,
+    /// Keep retrying, once a second, for up to this long (default zero: one attempt).
+    pub wait: Duration,
+}
+
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A WebAssembly module judging the output of probes run on nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WasmCheck {
+    /// Absolute path of the `.wasm` or `.wat` file.
+    pub module: PathBuf,
+    pub probes: Vec<Probe>,
+    pub fail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub node: String,
+    pub run: String,
+}
+
+/// A multiple-choice question; `answer` holds the indices of every correct choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuizItem {
+    pub question: String,
+    pub choices: Vec<String>,
+    pub answer: Vec<usize>,
+    pub explain: Option<String>,
+}
