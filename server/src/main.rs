@@ -8,7 +8,11 @@ mod test_cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "playlab", version, about = "A self-hosted interactive lab server")]
+#[command(
+    name = "playlab",
+    version,
+    about = "A self-hosted interactive lab server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,5 +1,7 @@
 //! `playlab serve` (being written).
 
+pub mod assets;
+
 use std::process::ExitCode;
 
 #[derive(clap::Args)]

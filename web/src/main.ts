@@ -1,0 +1,3 @@
+//! Entry point of the playlab web UI.
+import "./styles.css";
+document.getElementById("app")!.textContent = "playlab";
