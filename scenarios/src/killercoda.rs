@@ -1,0 +1,457 @@
+//! Killercoda (and legacy Katacoda) scenarios, loaded unchanged from their `index.json`.
+//!
+//! The format is loose in the wild: keys are added and dropped between generations
+//! and some files repeat keys, so the raw types here ignore unknown keys, duplicate
+//! keys are reported as warnings (the last value wins, as in Killercoda), and
+//! `backend.imageid` is turned into an environment through an [`ImageMap`] the
+//! operator can replace.
+//!
+//! Mapping to the lesson model: `intro`/`finish` become pages; their `foreground` and
+//! `background` scripts (and legacy `courseData`/`code`) become lesson setup scripts,
+//! a step's become step setup scripts; a step's `verify` becomes a shell check on the
+//! first node; `details.assets.hostN[]` copies files from the `assets/` folder into the
+//! N-th node.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::*;
+use crate::resolve::Resolver;
+use crate::source_map::{SourceMap, field, index};
+use crate::units;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct IndexFile {
+    title: Option<String>,
+    description: Option<String>,
+    difficulty: Option<String>,
+    time: Option<String>,
+    details: Details,
+    backend: Backend,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Details {
+    intro: Option<PageRef>,
+    steps: Vec<PageRef>,
+    finish: Option<PageRef>,
+    assets: BTreeMap<String, Vec<AssetRef>>,
+}
+
+/// An intro, step or finish entry.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct PageRef {
+    title: Option<String>,
+    text: Option<String>,
+    verify: Option<String>,
+    foreground: Option<String>,
+    background: Option<String>,
+    /// Katacoda's name for an intro background script.
+    course_data: Option<String>,
+    /// Older Katacoda's name for the same.
+    code: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AssetRef {
+    file: String,
+    target: String,
+    #[serde(default)]
+    chmod: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Backend {
+    imageid: Option<String>,
+}
+
+/// How Killercoda `backend.imageid` values become environments. Rules are tried in
+/// order; the first whose `imageid` glob matches wins. An unknown image id gets a
+/// warning and the first rule's nodes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ImageMap {
+    pub rules: Vec<ImageRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ImageRule {
+    /// A glob over image ids, e.g. `ubuntu*`.
+    pub imageid: String,
+    pub nodes: Vec<ImageNode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ImageNode {
+    pub name: String,
+    pub image: String,
+    #[serde(default)]
+    pub systemd: bool,
+    /// Default `512Mi`.
+    #[serde(default)]
+    pub memory: Option<String>,
+    /// Default `1`.
+    #[serde(default)]
+    pub cpus: Option<f64>,
+}
+
+/// The general-purpose image single-node scenarios run on.
+pub const BASE_IMAGE: &str = "playlab/base:latest";
+/// The image Kubernetes scenarios' nodes run on (systemd, kubeadm, kubelet).
+pub const KUBEADM_NODE_IMAGE: &str = "playlab/kubeadm-node:latest";
+
+impl Default for ImageMap {
+    fn default() -> Self {
+        let base = |name: &str| ImageNode {
+            name: name.into(),
+            image: BASE_IMAGE.into(),
+            systemd: false,
+            memory: None,
+            cpus: None,
+        };
+        // kubeadm's preflight wants 2 CPUs and about 1.7 GB per node.
+        let kube = |name: &str| ImageNode {
+            name: name.into(),
+            image: KUBEADM_NODE_IMAGE.into(),
+            systemd: true,
+            memory: Some("2Gi".into()),
+            cpus: Some(2.0),
+        };
+        let rule = |imageid: &str, nodes: Vec<ImageNode>| ImageRule {
+            imageid: imageid.into(),
+            nodes,
+        };
+        ImageMap {
+            rules: vec![
+                rule("ubuntu*", vec![base("host01")]),
+                rule(
+                    "kubernetes-kubeadm-2nodes",
+                    vec![kube("controlplane"), kube("node01")],
+                ),
+                rule("kubernetes-kubeadm-1node", vec![kube("controlplane")]),
+                rule(
+                    "kubernetes-cluster*",
+                    vec![kube("controlplane"), kube("node01")],
+                ),
+            ],
+        }
+    }
+}
+
+impl ImageMap {
+    /// The rule for `imageid`, if one matches.
+    pub fn rule(&self, imageid: &str) -> Option<&ImageRule> {
+        self.rules
+            .iter()
+            .find(|r| glob::Pattern::new(&r.imageid).is_ok_and(|p| p.matches(imageid)))
+    }
+
+    fn environment(&self, imageid: &str) -> (Vec<NodeSpec>, bool) {
+        let (rule, known) = match self.rule(imageid) {
+            Some(rule) => (Some(rule), true),
+            None => (self.rules.first(), false),
+        };
+        let nodes = rule
+            .map(|r| {
+                r.nodes
+                    .iter()
+                    .map(|n| NodeSpec {
+                        name: n.name.clone(),
+                        image: NodeImage::Reference(n.image.clone()),
+                        memory_bytes: n
+                            .memory
+                            .as_deref()
+                            .and_then(|m| units::parse_memory(m).ok())
+                            .unwrap_or(DEFAULT_NODE_MEMORY_BYTES),
+                        cpus: n.cpus.unwrap_or(DEFAULT_NODE_CPUS),
+                        systemd: n.systemd,
+                        capabilities: Vec::new(),
+                        env: BTreeMap::new(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (nodes, known)
+    }
+}
+
+/// Loads the Killercoda scenario in `dir`, whose `index.json` holds `text`.
+pub fn load(
+    id: &str,
+    dir: &Path,
+    text: &str,
+    images: &ImageMap,
+) -> (Option<Lesson>, Vec<Diagnostic>) {
+    let file = dir.join("index.json");
+    let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default());
+    let ast = match parsed {
+        Ok(result) => result.value,
+        Err(e) => {
+            let d = Diagnostic::error(
+                &file,
+                e.line_display(),
+                e.column_display(),
+                format!("invalid JSON: {}", e.kind()),
+            );
+            return (None, vec![d]);
+        }
+    };
+    let Some(ast) = ast else {
+        return (
+            None,
+            vec![Diagnostic::error(&file, 1, 1, "index.json is empty")],
+        );
+    };
+    let (map, json, mut diags) = SourceMap::from_json(&file, text, &ast);
+    let raw: IndexFile = match serde_path_to_error::deserialize(json) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let path = e.path().to_string();
+            diags.push(map.error(&path, format!("{} (at `{path}`)", e.into_inner())));
+            return (None, diags);
+        }
+    };
+    let mut r = Resolver {
+        dir,
+        map: &map,
+        diags,
+        nodes: Vec::new(),
+    };
+    let lesson = r.killercoda(id, raw, images);
+    (Some(lesson), r.diags)
+}
+
+impl Resolver<'_> {
+    fn killercoda(&mut self, id: &str, raw: IndexFile, images: &ImageMap) -> Lesson {
+        let imageid = raw.backend.imageid.as_deref().unwrap_or("ubuntu");
+        let (nodes, known) = images.environment(imageid);
+        if !known {
+            let rules: Vec<&str> = images.rules.iter().map(|r| r.imageid.as_str()).collect();
+            self.diags.push(
+                self.map
+                    .warning(
+                        "backend.imageid",
+                        format!(
+                            "unknown backend image `{imageid}`; using `{}`",
+                            rules.first().unwrap_or(&"")
+                        ),
+                    )
+                    .with_hint(format!("known image ids: {}", rules.join(", "))),
+            );
+        }
+        self.nodes = nodes.iter().map(|n| n.name.clone()).collect();
+        let environment = Environment {
+            nodes,
+            internet: false,
+            pki: None,
+        };
+
+        let mut setup = Vec::new();
+        let intro = raw.details.intro.as_ref().and_then(|p| {
+            setup.extend(self.page_scripts(p, "details.intro"));
+            self.page_text(p, "details.intro")
+        });
+        let finish = raw
+            .details
+            .finish
+            .as_ref()
+            .and_then(|p| self.page_text(p, "details.finish"));
+        let steps = raw
+            .details
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, p)| self.killercoda_step(p, i))
+            .collect();
+        let assets = self.killercoda_assets(&raw.details.assets);
+        let difficulty =
+            raw.difficulty
+                .as_deref()
+                .and_then(|d| match d.to_ascii_lowercase().as_str() {
+                    "beginner" | "easy" => Some(Difficulty::Beginner),
+                    "intermediate" | "medium" => Some(Difficulty::Intermediate),
+                    "advanced" | "hard" | "expert" => Some(Difficulty::Advanced),
+                    _ => None,
+                });
+        Lesson {
+            id: id.to_owned(),
+            dir: self.dir.to_owned(),
+            format: LessonFormat::Killercoda,
+            title: raw.title.unwrap_or_else(|| id.to_owned()),
+            description: raw.description.unwrap_or_default(),
+            difficulty,
+            // "10 minutes" is how Killercoda writes it; humantime wants "10minutes".
+            duration: raw
+                .time
+                .as_deref()
+                .and_then(|t| units::parse_duration(&t.replace(' ', "")).ok()),
+            tags: Vec::new(),
+            session_ttl: None,
+            environment,
+            assets,
+            setup,
+            intro,
+            finish,
+            steps,
+        }
+    }
+
+    fn page_text(&mut self, p: &PageRef, path: &str) -> Option<Page> {
+        match &p.text {
+            Some(text) => self.page(text, &field(path, "text")),
+            None => None,
+        }
+    }
+
+    /// The background and foreground scripts of an intro or step entry.
+    fn page_scripts(&mut self, p: &PageRef, path: &str) -> Vec<Script> {
+        let node = self.nodes.first().cloned().unwrap_or_default();
+        let entries = [
+            ("courseData", &p.course_data, false),
+            ("code", &p.code, false),
+            ("background", &p.background, false),
+            ("foreground", &p.foreground, true),
+        ];
+        entries
+            .into_iter()
+            .filter_map(|(key, file, foreground)| {
+                let file = file.as_deref()?;
+                let (_, run) = self.read(file, &field(path, key))?;
+                Some(Script {
+                    node: node.clone(),
+                    run,
+                    foreground,
+                })
+            })
+            .collect()
+    }
+
+    fn killercoda_step(&mut self, p: &PageRef, i: usize) -> Step {
+        let path = index("details.steps", i);
+        let text = self.page_text(p, &path);
+        if p.text.is_none() {
+            self.error(&path, "this step has no `text` file");
+        }
+        let setup = self.page_scripts(p, &path);
+        let checks = p
+            .verify
+            .as_deref()
+            .and_then(|v| {
+                let (_, run) = self.read(v, &field(&path, "verify"))?;
+                if run.trim().is_empty() {
+                    self.error(
+                        &field(&path, "verify"),
+                        format!("the verify script `{v}` is empty"),
+                    );
+                }
+                Some(Check::Shell(ShellCheck {
+                    node: self.nodes.first().cloned().unwrap_or_default(),
+                    run,
+                    fail: None,
+                    timeout: DEFAULT_CHECK_TIMEOUT,
+                    wait: Duration::ZERO,
+                }))
+            })
+            .into_iter()
+            .collect();
+        Step {
+            title: p.title.clone().unwrap_or_else(|| format!("Step {}", i + 1)),
+            text: text.unwrap_or_else(|| Page {
+                path: self.dir.to_owned(),
+                markdown: String::new(),
+            }),
+            setup,
+            checks,
+            solve: Vec::new(),
+            quiz: Vec::new(),
+        }
+    }
+
+    /// `details.assets.hostN[]`: globs under `assets/` copied into node N's `target`
+    /// folder, keeping the file name.
+    fn killercoda_assets(&mut self, hosts: &BTreeMap<String, Vec<AssetRef>>) -> Vec<Asset> {
+        let mut assets = Vec::new();
+        for (host, list) in hosts {
+            let host_path = field("details.assets", host);
+            let node = match host_node(host).and_then(|n| self.nodes.get(n)) {
+                Some(node) => node.clone(),
+                None => {
+                    self.error(&host_path, format!(
+                        "unknown host `{host}`: this environment has {} node(s), host01 to host{:02}",
+                        self.nodes.len(),
+                        self.nodes.len()
+                    ));
+                    continue;
+                }
+            };
+            for (i, a) in list.iter().enumerate() {
+                let path = index(&host_path, i);
+                let file_path = field(&path, "file");
+                let Some(pattern) = self.lesson_path(&a.file, &file_path) else {
+                    continue;
+                };
+                let assets_dir = self.dir.join("assets");
+                let pattern = assets_dir.join(pattern.strip_prefix(self.dir).unwrap_or(&pattern));
+                let matched: Vec<PathBuf> = glob::glob(&pattern.to_string_lossy())
+                    .map(|paths| {
+                        paths
+                            .filter_map(Result::ok)
+                            .filter(|p| p.is_file())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if matched.is_empty() {
+                    self.error(
+                        &file_path,
+                        format!("asset `{}` not found in the `assets/` folder", a.file),
+                    )
+                    .hint = Some(format!(
+                        "add the file as assets/{}, or remove the entry",
+                        a.file
+                    ));
+                }
+                let mode = chmod_mode(a.chmod.as_deref());
+                for from in matched {
+                    let name = from
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let to = format!("{}/{name}", a.target.trim_end_matches('/'));
+                    assets.push(Asset {
+                        node: node.clone(),
+                        from,
+                        to,
+                        mode,
+                    });
+                }
+            }
+        }
+        assets
+    }
+}
+
+/// `host01` → 0, `host2` → 1 (Killercoda numbers hosts from 1).
+pub(crate) fn host_node(host: &str) -> Option<usize> {
+    let n: usize = host
+        .to_ascii_lowercase()
+        .strip_prefix("host")?
+        .parse()
+        .ok()?;
+    n.checked_sub(1)
+}
+
+/// Killercoda's `chmod` is either octal (`755`) or symbolic (`+x`, `+w`); symbolic
+/// modes apply to the default `0644`.
+fn chmod_mode(chmod: Option<&str>) -> u32 {
+    match chmod {
+        None => 0o644,
+        Some(c) => units::parse_mode(c).unwrap_or(if c.contains('x') { 0o755 } else { 0o644 }),
+    }
+}

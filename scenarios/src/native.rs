@@ -1,0 +1,767 @@
+//! The native lesson format: `lesson.yaml` plus Markdown (and optional script) files.
+//!
+//! The `*File` types mirror the YAML one to one; they are what the JSON Schema is
+//! generated from (see [`crate::schema`]) and they reject unknown keys, so a typo is a
+//! diagnostic instead of a silently ignored setting. [`load`] parses the text with
+//! `marked_yaml` (which keeps the position of every node), deserializes it, and
+//! resolves it into a [`Lesson`]: files are read, paths made absolute, defaults
+//! applied, and every reference checked.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::model::*;
+use crate::resolve::Resolver;
+use crate::source_map::{SourceMap, field, index};
+use crate::units;
+
+/// The most nodes one environment may have: each is a container, and a training day
+/// runs many sessions on one host.
+pub const MAX_NODES: usize = 8;
+
+/// `lesson.yaml`: one lesson. The lesson's id is the name of its folder.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "playlab lesson (lesson.yaml)")]
+pub struct LessonFile {
+    /// Shown in the lesson list and at the top of the lesson.
+    pub title: String,
+    /// One or two sentences for the lesson list.
+    pub description: String,
+    #[serde(default)]
+    pub difficulty: Option<DifficultyFile>,
+    /// How long the lesson takes, e.g. `30m`.
+    #[serde(default)]
+    pub duration: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// How long a session lives before its environment is destroyed, e.g. `2h`
+    /// (default: the server's setting). `ttl` is accepted too.
+    #[serde(default, alias = "ttl")]
+    pub session_ttl: Option<String>,
+    pub environment: EnvironmentFile,
+    /// Files copied into nodes before the setup scripts run.
+    #[serde(default)]
+    pub assets: Vec<AssetFile>,
+    /// Scripts run, in order, before the learner gets a terminal.
+    #[serde(default)]
+    pub setup: Vec<ScriptFile>,
+    /// Markdown file shown before the first step.
+    #[serde(default)]
+    pub intro: Option<String>,
+    /// Markdown file shown after the last step.
+    #[serde(default)]
+    pub finish: Option<String>,
+    #[serde(default)]
+    pub steps: Vec<StepFile>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DifficultyFile {
+    Beginner,
+    Intermediate,
+    Advanced,
+}
+
+/// The nodes and network of every session of this lesson.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentFile {
+    /// 1 to 8 nodes. The first one is where commands without a `node` run.
+    pub nodes: Vec<NodeFile>,
+    /// Whether nodes may reach the internet (default `false`).
+    #[serde(default)]
+    pub internet: bool,
+    /// A per-session PKI copied into every node: `kubernetes`, or
+    /// `{kind: kubernetes, short_lived: {apiserver: 48h}}`.
+    #[serde(default)]
+    pub pki: Option<PkiFile>,
+}
+
+/// One container of the environment.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeFile {
+    /// A DNS label (`controlplane`, `node01`); becomes the hostname.
+    pub name: String,
+    /// An image reference. Give either `image` or `build`.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// A folder with a Dockerfile, relative to the lesson folder.
+    #[serde(default)]
+    pub build: Option<String>,
+    /// Memory limit such as `512Mi` or `1Gi` (default `512Mi`).
+    #[serde(default)]
+    #[schemars(with = "Option<StringOrNumber>")]
+    pub memory: Option<String>,
+    /// CPU limit (default `1`).
+    #[serde(default)]
+    pub cpus: Option<f64>,
+    /// Run systemd as PID 1, as a Kubernetes node needs.
+    #[serde(default)]
+    pub systemd: bool,
+    /// Linux capabilities to add, e.g. `NET_ADMIN`.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Environment variables of every process on the node.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// `kubernetes`, or the long form with options.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PkiFile {
+    Kind(PkiKind),
+    Detailed(PkiDetails),
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PkiKind {
+    /// The files kubeadm creates under `/etc/kubernetes/pki`, plus kubeconfigs.
+    Kubernetes,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PkiDetails {
+    pub kind: PkiKind,
+    /// Certificates issued with a short validity, by name: `{apiserver: 48h}`.
+    #[serde(default)]
+    pub short_lived: BTreeMap<String, String>,
+}
+
+/// A file copied from the lesson folder into a node.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetFile {
+    /// Default: the first node.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Path relative to the lesson folder.
+    pub from: String,
+    /// Absolute path inside the node.
+    pub to: String,
+    /// Octal permissions such as `0755` (default `0644`).
+    #[serde(default)]
+    #[schemars(with = "Option<StringOrNumber>")]
+    pub mode: Option<String>,
+}
+
+/// A script run on a node. `run` is either the script itself or, when it is a single
+/// word ending in `.sh`, the name of a script file in the lesson folder.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptFile {
+    /// Default: the first node.
+    #[serde(default)]
+    pub node: Option<String>,
+    pub run: String,
+}
+
+/// One page of instructions.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepFile {
+    pub title: String,
+    /// Markdown file, relative to the lesson folder.
+    pub text: String,
+    /// Scripts run when the learner reaches this step.
+    #[serde(default)]
+    pub setup: Vec<ScriptFile>,
+    /// All must pass for the step to be complete.
+    #[serde(default)]
+    pub check: Vec<CheckFile>,
+    /// The author's solution; `playlab test` runs it between failing and passing checks.
+    #[serde(default)]
+    pub solve: Vec<ScriptFile>,
+    #[serde(default)]
+    pub quiz: Vec<QuizFile>,
+}
+
+/// A check: either a shell check (`run`, exit 0 passes) or a WASM check (`wasm` with
+/// `probes`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckFile {
+    /// Shell checks: the node to run on (default: the first node).
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Shell checks: the script, or a `.sh` file name.
+    #[serde(default)]
+    pub run: Option<String>,
+    /// WASM checks: a `.wasm` or `.wat` file, relative to the lesson folder.
+    #[serde(default)]
+    pub wasm: Option<String>,
+    /// WASM checks: commands whose output the module judges.
+    #[serde(default)]
+    pub probes: Vec<ScriptFile>,
+    /// Shown to the learner when the check does not pass.
+    #[serde(default)]
+    pub fail: Option<String>,
+    /// Each attempt is stopped after this long (default `10s`).
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Keep retrying for up to this long before failing (default `0s`).
+    #[serde(default)]
+    pub wait: Option<String>,
+}
+
+/// A multiple-choice question.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuizFile {
+    pub question: String,
+    pub choices: Vec<String>,
+    /// Indices (from 0) of every correct choice.
+    pub answer: Vec<usize>,
+    /// Shown after answering.
+    #[serde(default)]
+    pub explain: Option<String>,
+}
+
+/// Schema-only: YAML scalars such as `memory: 1024` or `mode: 0755` may be written
+/// as numbers; the loader reads them as text either way.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // only its schema is used
+enum StringOrNumber {
+    String(String),
+    Number(u64),
+}
+
+/// Every key a `lesson.yaml` mapping may have, for "did you mean" hints.
+const KNOWN_KEYS: &[&str] = &[
+    "title",
+    "description",
+    "difficulty",
+    "duration",
+    "tags",
+    "session_ttl",
+    "ttl",
+    "environment",
+    "assets",
+    "setup",
+    "intro",
+    "finish",
+    "steps",
+    "nodes",
+    "internet",
+    "pki",
+    "name",
+    "image",
+    "build",
+    "memory",
+    "cpus",
+    "systemd",
+    "capabilities",
+    "env",
+    "kind",
+    "short_lived",
+    "node",
+    "from",
+    "to",
+    "mode",
+    "run",
+    "text",
+    "check",
+    "solve",
+    "quiz",
+    "wasm",
+    "probes",
+    "fail",
+    "timeout",
+    "wait",
+    "question",
+    "choices",
+    "answer",
+    "explain",
+];
+
+/// Loads the native lesson in `dir` (whose `lesson.yaml` holds `text`). Returns the
+/// lesson when the file could be deserialized, and every problem found.
+pub fn load(id: &str, dir: &Path, text: &str) -> (Option<Lesson>, Vec<Diagnostic>) {
+    let file = dir.join("lesson.yaml");
+    let root = match marked_yaml::parse_yaml(0, text) {
+        Ok(root) => root,
+        Err(e) => return (None, vec![load_error(&file, &e)]),
+    };
+    let map = SourceMap::from_yaml(&file, &root);
+    let raw: LessonFile = match marked_yaml::from_node(&root) {
+        Ok(raw) => raw,
+        Err(e) => return (None, vec![from_node_error(&map, &e)]),
+    };
+    let mut r = Resolver {
+        dir,
+        map: &map,
+        diags: Vec::new(),
+        nodes: Vec::new(),
+    };
+    let lesson = r.lesson(id, raw);
+    (Some(lesson), r.diags)
+}
+
+fn load_error(file: &Path, e: &marked_yaml::LoadError) -> Diagnostic {
+    use marked_yaml::LoadError as L;
+    let (mark, message, hint) = match e {
+        L::TopLevelMustBeMapping(m) | L::TopLevelMustBeSequence(m) => (
+            Some(*m),
+            "lesson.yaml must be a mapping of keys such as `title:`".to_owned(),
+            None,
+        ),
+        L::UnexpectedAnchor(m) => (
+            Some(*m),
+            "YAML anchors and aliases are not supported".into(),
+            None,
+        ),
+        L::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain words".into(), None),
+        L::UnexpectedTag(m) => (
+            Some(*m),
+            "YAML tags (`!tag`) are not supported".into(),
+            None,
+        ),
+        L::ScanError(m, err) => (
+            Some(*m),
+            format!("invalid YAML: {}", err.info()),
+            Some("check the indentation and quoting on this line and the one above"),
+        ),
+        L::DuplicateKey(inner) => (
+            inner.key.span().start().copied(),
+            format!(
+                "duplicate key `{}` (first at line {})",
+                inner.key.as_str(),
+                inner.prev_key.span().start().map_or(0, |m| m.line())
+            ),
+            None,
+        ),
+    };
+    let (line, col) = mark.map_or((1, 1), |m| (m.line(), m.column()));
+    let d = Diagnostic::error(file, line, col, message);
+    match hint {
+        Some(h) => d.with_hint(h),
+        None => d,
+    }
+}
+
+fn from_node_error(map: &SourceMap, e: &marked_yaml::FromNodeError) -> Diagnostic {
+    use marked_yaml::Error as E;
+    let path = e.path().unwrap_or(".");
+    // marked_yaml places errors about a whole mapping (a missing field) at its first
+    // `:`; our map places them at its first key, where a reader looks.
+    let pos = e.start_mark().map(|m| (m.line(), m.column()));
+    let (line, col) = match &**e {
+        E::Other(message, _) if message.starts_with("missing field") => map.value(path),
+        _ => pos.unwrap_or_else(|| map.value(path)),
+    };
+    let at = if path == "." {
+        String::new()
+    } else {
+        format!(" (at `{path}`)")
+    };
+    let file = map.file();
+    match &**e {
+        E::UnknownFieldError(key, expected, _) => {
+            let hint = did_you_mean(key, expected.iter().copied())
+                .or_else(|| did_you_mean(key, KNOWN_KEYS.iter().copied()))
+                .unwrap_or_else(|| format!("allowed here: {}", expected.join(", ")));
+            Diagnostic::error(file, line, col, format!("unknown key `{key}`")).with_hint(hint)
+        }
+        E::NotBoolean(_) => Diagnostic::error(
+            file,
+            line,
+            col,
+            format!("`{path}` must be `true` or `false`"),
+        ),
+        E::IntegerParseFailure(err, _) => Diagnostic::error(
+            file,
+            line,
+            col,
+            format!("`{path}` must be a whole number ({err})"),
+        ),
+        E::FloatParseFailure(err, _) => Diagnostic::error(
+            file,
+            line,
+            col,
+            format!("`{path}` must be a number ({err})"),
+        ),
+        E::Other(message, _) => {
+            let d = Diagnostic::error(file, line, col, format!("{message}{at}"));
+            if message.contains("untagged enum PkiFile") {
+                d.with_hint("write `pki: kubernetes` or `pki: {kind: kubernetes, short_lived: {apiserver: 48h}}`")
+            } else {
+                d
+            }
+        }
+    }
+}
+
+impl Resolver<'_> {
+    fn script(&mut self, s: &ScriptFile, path: &str) -> Script {
+        Script {
+            node: self.node_ref(s.node.as_deref(), path),
+            run: self.run_text(&s.run, &field(path, "run")),
+            foreground: false,
+        }
+    }
+
+    fn scripts(&mut self, list: &[ScriptFile], path: &str) -> Vec<Script> {
+        list.iter()
+            .enumerate()
+            .map(|(i, s)| self.script(s, &index(path, i)))
+            .collect()
+    }
+
+    fn lesson(&mut self, id: &str, raw: LessonFile) -> Lesson {
+        let environment = self.environment(raw.environment);
+        let assets = raw
+            .assets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| self.asset(a, &index("assets", i)))
+            .collect();
+        let setup = self.scripts(&raw.setup, "setup");
+        let intro = raw.intro.as_deref().and_then(|f| self.page(f, "intro"));
+        let finish = raw.finish.as_deref().and_then(|f| self.page(f, "finish"));
+        let steps = raw
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.step(s, &index("steps", i)))
+            .collect();
+        Lesson {
+            id: id.to_owned(),
+            dir: self.dir.to_owned(),
+            format: LessonFormat::Native,
+            title: raw.title,
+            description: raw.description,
+            difficulty: raw.difficulty.map(|d| match d {
+                DifficultyFile::Beginner => Difficulty::Beginner,
+                DifficultyFile::Intermediate => Difficulty::Intermediate,
+                DifficultyFile::Advanced => Difficulty::Advanced,
+            }),
+            duration: raw
+                .duration
+                .as_deref()
+                .and_then(|d| self.duration(d, "duration")),
+            tags: raw.tags,
+            session_ttl: raw
+                .session_ttl
+                .as_deref()
+                .and_then(|d| self.duration(d, "session_ttl")),
+            environment,
+            assets,
+            setup,
+            intro,
+            finish,
+            steps,
+        }
+    }
+
+    fn environment(&mut self, raw: EnvironmentFile) -> Environment {
+        let path = "environment.nodes";
+        if raw.nodes.is_empty() {
+            self.error(path, "the environment has no nodes").hint = Some(
+                "add at least one node: `nodes: [{name: node01, image: playlab/base:latest}]`"
+                    .into(),
+            );
+        } else if raw.nodes.len() > MAX_NODES {
+            self.error(
+                &index(path, MAX_NODES),
+                format!(
+                    "the environment has {} nodes; at most {MAX_NODES} are allowed",
+                    raw.nodes.len()
+                ),
+            );
+        }
+        let mut seen = HashSet::new();
+        let mut nodes = Vec::new();
+        for (i, n) in raw.nodes.into_iter().enumerate() {
+            let p = index(path, i);
+            if !units::is_dns_label(&n.name) {
+                self.error(
+                    &field(&p, "name"),
+                    format!("node name `{}` is not a valid DNS label", n.name),
+                )
+                .hint = Some("use 1-63 lowercase letters, digits and `-`, e.g. `node01`".into());
+            }
+            if !seen.insert(n.name.clone()) {
+                self.error(
+                    &field(&p, "name"),
+                    format!("duplicate node name `{}`", n.name),
+                );
+            }
+            nodes.push(self.node(n, &p));
+        }
+        self.nodes = nodes.iter().map(|n: &NodeSpec| n.name.clone()).collect();
+        let pki = raw.pki.map(|pki| match pki {
+            PkiFile::Kind(PkiKind::Kubernetes) => Pki::Kubernetes {
+                short_lived: BTreeMap::new(),
+            },
+            PkiFile::Detailed(PkiDetails {
+                kind: PkiKind::Kubernetes,
+                short_lived,
+            }) => {
+                let short_lived = short_lived
+                    .into_iter()
+                    .filter_map(|(name, d)| {
+                        let p = field("environment.pki.short_lived", &name);
+                        self.duration(&d, &p).map(|d| (name, d))
+                    })
+                    .collect();
+                Pki::Kubernetes { short_lived }
+            }
+        });
+        Environment {
+            nodes,
+            internet: raw.internet,
+            pki,
+        }
+    }
+
+    fn node(&mut self, n: NodeFile, path: &str) -> NodeSpec {
+        let image = match (n.image, n.build) {
+            (Some(image), None) => {
+                if image.trim().is_empty() {
+                    self.error(&field(path, "image"), "the image reference is empty");
+                }
+                NodeImage::Reference(image)
+            }
+            (None, Some(build)) => {
+                let p = field(path, "build");
+                let dir = self.lesson_path(&build, &p);
+                if let Some(dir) = &dir {
+                    if !dir.is_dir() {
+                        self.error(&p, format!("build folder `{build}` does not exist"));
+                    } else if !dir.join("Dockerfile").is_file() {
+                        self.error(&p, format!("build folder `{build}` has no Dockerfile"));
+                    }
+                }
+                NodeImage::Build(dir.unwrap_or_default())
+            }
+            (Some(image), Some(_)) => {
+                self.error(
+                    &field(path, "build"),
+                    "a node has either `image` or `build`, not both",
+                );
+                NodeImage::Reference(image)
+            }
+            (None, None) => {
+                self.error(
+                    path,
+                    format!("node `{}` needs an `image` or a `build` folder", n.name),
+                );
+                NodeImage::Reference(String::new())
+            }
+        };
+        let memory_bytes = match n.memory.as_deref() {
+            None => DEFAULT_NODE_MEMORY_BYTES,
+            Some(m) => match units::parse_memory(m) {
+                Ok(b) => b,
+                Err(msg) => {
+                    self.error(&field(path, "memory"), msg).hint =
+                        Some("write sizes like `512Mi` or `2Gi`".into());
+                    DEFAULT_NODE_MEMORY_BYTES
+                }
+            },
+        };
+        let cpus = n.cpus.unwrap_or(DEFAULT_NODE_CPUS);
+        if !(cpus.is_finite() && cpus > 0.0) {
+            self.error(&field(path, "cpus"), "`cpus` must be a number above 0");
+        }
+        NodeSpec {
+            name: n.name,
+            image,
+            memory_bytes,
+            cpus,
+            systemd: n.systemd,
+            capabilities: n.capabilities,
+            env: n.env,
+        }
+    }
+
+    fn asset(&mut self, a: &AssetFile, path: &str) -> Option<Asset> {
+        let node = self.node_ref(a.node.as_deref(), path);
+        let from_path = field(path, "from");
+        let from = self.lesson_path(&a.from, &from_path)?;
+        if !from.is_file() {
+            self.error(&from_path, format!("asset file `{}` not found", a.from));
+        }
+        if !a.to.starts_with('/') {
+            self.error(
+                &field(path, "to"),
+                format!("`to` must be an absolute path in the node, not `{}`", a.to),
+            );
+        }
+        let mode = match a.mode.as_deref() {
+            None => 0o644,
+            Some(m) => units::parse_mode(m).unwrap_or_else(|msg| {
+                self.error(&field(path, "mode"), msg);
+                0o644
+            }),
+        };
+        Some(Asset {
+            node,
+            from,
+            to: a.to.clone(),
+            mode,
+        })
+    }
+
+    fn step(&mut self, s: &StepFile, path: &str) -> Step {
+        let text = self
+            .page(&s.text, &field(path, "text"))
+            .unwrap_or_else(|| Page {
+                path: self.dir.join(&s.text),
+                markdown: String::new(),
+            });
+        let checks = s
+            .check
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| self.check(c, &index(&field(path, "check"), i)))
+            .collect();
+        let quiz = s
+            .quiz
+            .iter()
+            .enumerate()
+            .map(|(i, q)| self.quiz(q, &index(&field(path, "quiz"), i)))
+            .collect();
+        Step {
+            title: s.title.clone(),
+            text,
+            setup: self.scripts(&s.setup, &field(path, "setup")),
+            checks,
+            solve: self.scripts(&s.solve, &field(path, "solve")),
+            quiz,
+        }
+    }
+
+    fn check(&mut self, c: &CheckFile, path: &str) -> Option<Check> {
+        let fail = c.fail.clone();
+        match (&c.run, &c.wasm) {
+            (Some(run), None) => {
+                if !c.probes.is_empty() {
+                    self.error(
+                        &field(path, "probes"),
+                        "`probes` belong to `wasm` checks; a shell check has only `run`",
+                    );
+                }
+                let timeout = c
+                    .timeout
+                    .as_deref()
+                    .and_then(|t| self.duration(t, &field(path, "timeout")))
+                    .unwrap_or(DEFAULT_CHECK_TIMEOUT);
+                let wait = c
+                    .wait
+                    .as_deref()
+                    .and_then(|t| self.duration(t, &field(path, "wait")))
+                    .unwrap_or(Duration::ZERO);
+                Some(Check::Shell(ShellCheck {
+                    node: self.node_ref(c.node.as_deref(), path),
+                    run: self.run_text(run, &field(path, "run")),
+                    fail,
+                    timeout,
+                    wait,
+                }))
+            }
+            (None, Some(wasm)) => {
+                let p = field(path, "wasm");
+                let module = self.lesson_path(wasm, &p)?;
+                if !module.is_file() {
+                    self.error(&p, format!("WASM module `{wasm}` not found"));
+                } else if !matches!(
+                    module.extension().and_then(|e| e.to_str()),
+                    Some("wasm" | "wat")
+                ) {
+                    self.error(&p, format!("`{wasm}` must be a `.wasm` or `.wat` file"));
+                }
+                if c.probes.is_empty() {
+                    self.error(path, "a `wasm` check needs at least one probe")
+                        .hint = Some("add `probes: [{node: node01, run: \"...\"}]`".into());
+                }
+                let shell_only = [
+                    ("node", c.node.is_some()),
+                    ("timeout", c.timeout.is_some()),
+                    ("wait", c.wait.is_some()),
+                ];
+                for (key, _) in shell_only.into_iter().filter(|(_, set)| *set) {
+                    self.error(
+                        &field(path, key),
+                        format!("`{key}` belongs to shell checks; put it on a probe"),
+                    );
+                }
+                let probes = c
+                    .probes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let s = self.script(p, &index(&field(path, "probes"), i));
+                        Probe {
+                            node: s.node,
+                            run: s.run,
+                        }
+                    })
+                    .collect();
+                Some(Check::Wasm(WasmCheck {
+                    module,
+                    probes,
+                    fail,
+                }))
+            }
+            (Some(_), Some(_)) => {
+                self.error(
+                    &field(path, "wasm"),
+                    "a check has either `run` or `wasm`, not both",
+                );
+                None
+            }
+            (None, None) => {
+                self.error(
+                    path,
+                    "a check needs `run` (a shell check) or `wasm` (a WASM check)",
+                );
+                None
+            }
+        }
+    }
+
+    fn quiz(&mut self, q: &QuizFile, path: &str) -> QuizItem {
+        if q.choices.len() < 2 {
+            self.error(
+                &field(path, "choices"),
+                "a quiz question needs at least two choices",
+            );
+        }
+        if q.answer.is_empty() {
+            self.error(
+                &field(path, "answer"),
+                "a quiz question needs at least one correct answer",
+            )
+            .hint = Some("`answer` lists the indices (from 0) of the correct choices".into());
+        }
+        for (i, a) in q.answer.iter().enumerate() {
+            if *a >= q.choices.len() {
+                self.error(
+                    &index(&field(path, "answer"), i),
+                    format!(
+                        "answer {a} is out of range: there are {} choices, numbered from 0",
+                        q.choices.len()
+                    ),
+                );
+            }
+        }
+        QuizItem {
+            question: q.question.clone(),
+            choices: q.choices.clone(),
+            answer: q.answer.clone(),
+            explain: q.explain.clone(),
+        }
+    }
+}

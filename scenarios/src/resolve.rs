@@ -1,0 +1,130 @@
+//! Resolution shared by both lesson formats: reading lesson files (never outside the
+//! lesson folder), checking node references, parsing durations and script text, and
+//! collecting the diagnostics for all of it against the file's [`SourceMap`].
+
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::model::Page;
+use crate::source_map::{SourceMap, field};
+use crate::units;
+
+/// Turns the raw file into the model, collecting diagnostics on the way.
+pub(crate) struct Resolver<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) map: &'a SourceMap,
+    pub(crate) diags: Vec<Diagnostic>,
+    /// Node names, for checking references.
+    pub(crate) nodes: Vec<String>,
+}
+
+impl Resolver<'_> {
+    pub(crate) fn error(&mut self, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+        self.diags.push(self.map.error(path, message));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    /// A path inside the lesson folder; refuses absolute paths and `..`, so a lesson
+    /// can never make playlab read files outside its own folder.
+    pub(crate) fn lesson_path(&mut self, rel: &str, path: &str) -> Option<PathBuf> {
+        let p = Path::new(rel);
+        if rel.trim().is_empty() {
+            self.error(path, "the file name is empty");
+            return None;
+        }
+        if p.components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            self.error(
+                path,
+                format!("`{rel}` must be a path inside the lesson folder"),
+            )
+            .hint = Some("use a relative path without `..`".into());
+            return None;
+        }
+        Some(self.dir.join(p))
+    }
+
+    /// Reads a file of the lesson, reporting a missing one at `path`.
+    pub(crate) fn read(&mut self, rel: &str, path: &str) -> Option<(PathBuf, String)> {
+        let abs = self.lesson_path(rel, path)?;
+        match std::fs::read_to_string(&abs) {
+            Ok(text) => Some((abs, text)),
+            Err(e) => {
+                let msg = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("file `{rel}` not found")
+                } else {
+                    format!("cannot read `{rel}`: {e}")
+                };
+                self.error(path, msg).hint = Some(format!(
+                    "paths are relative to the lesson folder `{}/`",
+                    lesson_folder_name(self.dir)
+                ));
+                None
+            }
+        }
+    }
+
+    pub(crate) fn page(&mut self, rel: &str, path: &str) -> Option<Page> {
+        self.read(rel, path)
+            .map(|(path, markdown)| Page { path, markdown })
+    }
+
+    pub(crate) fn duration(&mut self, text: &str, path: &str) -> Option<Duration> {
+        match units::parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(msg) => {
+                self.error(path, msg).hint =
+                    Some("write durations like `10s`, `30m` or `1h 30m`".into());
+                None
+            }
+        }
+    }
+
+    /// The node a command runs on: the named one, or the first node.
+    pub(crate) fn node_ref(&mut self, node: Option<&str>, path: &str) -> String {
+        match node {
+            None => self.nodes.first().cloned().unwrap_or_default(),
+            Some(name) => {
+                if !self.nodes.iter().any(|n| n == name) {
+                    let hint = did_you_mean(name, self.nodes.iter().map(String::as_str))
+                        .unwrap_or_else(|| format!("the nodes are: {}", self.nodes.join(", ")));
+                    self.error(&field(path, "node"), format!("unknown node `{name}`"))
+                        .hint = Some(hint);
+                }
+                name.to_owned()
+            }
+        }
+    }
+
+    /// Script text: inline, or read from a `.sh` file named by `run`.
+    pub(crate) fn run_text(&mut self, run: &str, path: &str) -> String {
+        if is_script_file_name(run) {
+            // A missing file has been reported by `read`; an empty one is reported here.
+            let (_, text) = self.read(run.trim(), path).unwrap_or_default();
+            if self.dir.join(run.trim()).is_file() && text.trim().is_empty() {
+                self.error(path, format!("the script file `{}` is empty", run.trim()));
+            }
+            text
+        } else {
+            if run.trim().is_empty() {
+                self.error(path, "the script is empty");
+            }
+            run.to_owned()
+        }
+    }
+}
+
+/// `run: check.sh` names a file; anything with spaces or newlines is the script itself.
+fn is_script_file_name(run: &str) -> bool {
+    let t = run.trim();
+    t.ends_with(".sh") && !t.contains(char::is_whitespace)
+}
+
+/// The folder's own name, for messages that must not depend on where content lives.
+pub(crate) fn lesson_folder_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

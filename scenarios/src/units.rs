@@ -1,0 +1,92 @@
+//! Parsing of the small value languages inside lesson files: durations (`30m`,
+//! `1h 30m`), memory sizes (`512Mi`), file modes (`0755`) and node names (DNS labels).
+//! Each parser returns a message fit for a diagnostic.
+
+use std::time::Duration;
+
+/// A human duration such as `10s`, `30m`, `1h 30m` or `48h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| format!("`{text}` is not a duration ({e})"))
+}
+
+/// A memory size: a whole number with an optional binary (`Ki`, `Mi`, `Gi`) or decimal
+/// (`k`, `M`, `G`) suffix, as Kubernetes writes them. A bare number is bytes.
+pub fn parse_memory(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, suffix) = t.split_at(digits_end);
+    let unit: u64 = match suffix {
+        "" => 1,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "k" | "K" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a memory size (unknown unit `{suffix}`)"
+            ));
+        }
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a memory size"))?;
+    n.checked_mul(unit)
+        .filter(|b| *b > 0)
+        .ok_or_else(|| format!("`{text}` is not a usable memory size"))
+}
+
+/// An octal file mode such as `0755`, `755` or `0o644`.
+pub fn parse_mode(text: &str) -> Result<u32, String> {
+    let t = text.trim();
+    let digits = t.strip_prefix("0o").unwrap_or(t);
+    u32::from_str_radix(digits, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| format!("`{text}` is not an octal file mode like `0644`"))
+}
+
+/// Whether `name` is an RFC 1123 DNS label (what a hostname part may be): 1 to 63
+/// lowercase letters, digits and `-`, not starting or ending with `-`.
+pub fn is_dns_label(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("512Mi"), Ok(512 << 20));
+        assert_eq!(parse_memory("1Gi"), Ok(1 << 30));
+        assert_eq!(parse_memory("1000"), Ok(1000));
+        assert!(parse_memory("1.5Gi").is_err());
+        assert!(parse_memory("Gi").is_err());
+        assert!(parse_memory("0Mi").is_err());
+        assert!(parse_memory("99999999999999Gi").is_err());
+    }
+
+    #[test]
+    fn durations_and_modes() {
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_mode("0755"), Ok(0o755));
+        assert!(parse_mode("0788").is_err());
+    }
+
+    #[test]
+    fn dns_labels() {
+        assert!(is_dns_label("node01"));
+        assert!(!is_dns_label("Node01"));
+        assert!(!is_dns_label("-a"));
+        assert!(!is_dns_label("a_b"));
+        assert!(!is_dns_label(&"a".repeat(64)));
+    }
+}

@@ -1,0 +1,47 @@
+//! `schema/lesson.schema.json` is generated from the `lesson.yaml` types; this test
+//! fails when the committed copy is stale. Regenerate it with
+//! `UPDATE_SCHEMA=1 cargo test -p scenarios --test schema`.
+
+use std::path::Path;
+
+#[test]
+fn committed_schema_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/lesson.schema.json");
+    let generated = scenarios::schema::lesson_schema();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{} is stale or missing; regenerate it with `UPDATE_SCHEMA=1 cargo test -p scenarios --test schema`",
+        path.display()
+    );
+}
+
+/// The schema describes what the loader accepts: every lint fixture's `lesson.yaml`
+/// that loads cleanly uses only keys the schema knows.
+#[test]
+fn schema_knows_the_top_level_keys() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&scenarios::schema::lesson_schema()).unwrap();
+    let props = schema["properties"].as_object().unwrap();
+    for key in [
+        "title",
+        "description",
+        "environment",
+        "steps",
+        "session_ttl",
+        "assets",
+        "setup",
+        "intro",
+        "finish",
+    ] {
+        assert!(props.contains_key(key), "{key} missing from the schema");
+    }
+    assert_eq!(
+        schema["additionalProperties"],
+        serde_json::Value::Bool(false)
+    );
+}
