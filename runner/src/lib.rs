@@ -9,5 +9,6 @@
 //! It knows nothing of HTTP: the `server` crate maps these operations onto the API.
 
 pub mod backend;
+pub mod checks;
 
 pub use backend::*;
