@@ -535,7 +535,7 @@ impl Resolver<'_> {
             }
             (None, Some(build)) => {
                 let p = field(path, "build");
-                let dir = self.lesson_path(&build, &p);
+                let dir = self.content_path(&build, &p);
                 if let Some(dir) = &dir {
                     if !dir.is_dir() {
                         self.error(&p, format!("build folder `{build}` does not exist"));

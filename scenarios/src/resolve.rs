@@ -28,22 +28,39 @@ impl Resolver<'_> {
     /// A path inside the lesson folder; refuses absolute paths and `..`, so a lesson
     /// can never make playlab read files outside its own folder.
     pub(crate) fn lesson_path(&mut self, rel: &str, path: &str) -> Option<PathBuf> {
-        let p = Path::new(rel);
+        self.path_within(rel, path, self.dir, "the lesson folder")
+    }
+
+    /// A path inside the content directory that holds the lesson: node `build` folders
+    /// may be shared by lessons (`build: ../images/base`).
+    pub(crate) fn content_path(&mut self, rel: &str, path: &str) -> Option<PathBuf> {
+        let content = self.dir.parent().unwrap_or(self.dir);
+        self.path_within(rel, path, content, "the content directory")
+    }
+
+    fn path_within(&mut self, rel: &str, path: &str, root: &Path, what: &str) -> Option<PathBuf> {
         if rel.trim().is_empty() {
             self.error(path, "the file name is empty");
             return None;
         }
-        if p.components()
-            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            self.error(
-                path,
-                format!("`{rel}` must be a path inside the lesson folder"),
-            )
-            .hint = Some("use a relative path without `..`".into());
+        // Resolved lexically (not through symlinks), so the answer does not depend on
+        // what exists on disk yet.
+        let mut resolved = self.dir.to_path_buf();
+        let mut inside = true;
+        for c in Path::new(rel).components() {
+            match c {
+                Component::Normal(part) => resolved.push(part),
+                Component::CurDir => {}
+                Component::ParentDir => inside &= resolved.pop() && resolved.starts_with(root),
+                Component::RootDir | Component::Prefix(_) => inside = false,
+            }
+        }
+        if !inside || !resolved.starts_with(root) {
+            self.error(path, format!("`{rel}` must be a path inside {what}"))
+                .hint = Some("use a path relative to the lesson folder".into());
             return None;
         }
-        Some(self.dir.join(p))
+        Some(resolved)
     }
 
     /// Reads a file of the lesson, reporting a missing one at `path`.
