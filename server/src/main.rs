@@ -2,8 +2,9 @@
 //! its module; the work lives in the `scenarios` and `runner` crates and in `serve`.
 
 mod lint_cmd;
-mod serve;
 mod test_cmd;
+
+use playlab::serve;
 
 use clap::{Parser, Subcommand};
 

@@ -1,12 +1,216 @@
-//! `playlab serve` (being written).
+//! `playlab serve`: the web UI, the HTTP API, sessions and terminals.
+//!
+//! [`main`] turns flags into a [`Config`], connects the backend, loads the content and
+//! calls [`run`], which serves any listener until a shutdown future resolves (tests
+//! bind `127.0.0.1:0` and pass their own). Module map: [`config`] (flags, file,
+//! environment), [`state`] (what handlers share), [`api`] (routes and errors),
+//! [`sessions`] (lifecycle, limits, warm pool), [`terminals`] (shared shells over
+//! WebSockets), [`events`] (SSE), [`store`] (SQLite), [`auth`] (identity cookie, admin
+//! token), [`metrics`], [`content`] (lessons), [`checks`], [`transcript`].
 
+pub mod api;
 pub mod assets;
+pub mod auth;
+pub mod checks;
+pub mod config;
+pub mod content;
+pub mod events;
+pub mod metrics;
+pub mod sessions;
+pub mod state;
+pub mod store;
+pub mod terminals;
+pub mod transcript;
 
+use std::future::Future;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-#[derive(clap::Args)]
-pub struct ServeArgs {}
+use anyhow::Context;
+use axum::Router;
+use runner::Backend;
+use tokio::net::TcpListener;
 
-pub fn main(_args: ServeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not written yet")
+pub use config::{Config, Settings};
+pub use content::Catalog;
+pub use state::AppState;
+
+use config::{BackendKind, OnShutdown, Tls};
+
+/// The flags of `playlab serve` (see [`Settings`]).
+pub type ServeArgs = Settings;
+
+/// How often expiry, idle timeouts and warnings are looked at.
+const TICK: Duration = Duration::from_secs(1);
+/// How long a graceful shutdown waits for open connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .init();
+    let config = Config::validate(args.with_file()?)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let backend = connect_backend(config.backend).await?;
+        let (catalog, problems) = Catalog::load(&config.content)?;
+        for problem in &problems {
+            tracing::warn!("{problem}");
+        }
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        let lessons = catalog.lessons().count();
+        let state = AppState::open(config, backend, catalog)?;
+        eprintln!(
+            "playlab: {lessons} lessons, {} backend, serving {scheme}://{}",
+            state.sessions.backend().name(),
+            listener.local_addr()?
+        );
+        tokio::spawn(reload_on_sighup(state.clone()));
+        run(listener, state, shutdown_signal()).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn connect_backend(kind: BackendKind) -> anyhow::Result<Arc<dyn Backend>> {
+    anyhow::bail!("the {kind:?} backend is not part of this build yet")
+}
+
+/// Serves `listener` until `shutdown` resolves, then closes terminals and streams,
+/// waits for requests in flight, and keeps or destroys environments as configured.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let removed = state.sessions.adopt().await?;
+    if !removed.is_empty() {
+        tracing::info!(count = removed.len(), "removed orphaned environments");
+    }
+    state.sessions.refill_pool();
+    tokio::spawn(tick(state.clone()));
+
+    let app = api::router(state.clone())
+        .fallback_service(web_ui())
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    let stopping = state.shutdown.clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        stopping.cancel();
+    };
+    match state.config.tls.clone() {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(signal)
+                .await
+                .context("serving HTTP")?;
+        }
+        Some(tls) => {
+            let tls = rustls_config(&tls, &state.config).await?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                signal.await;
+                stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, tls)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .context("serving HTTPS")?;
+        }
+    }
+    state
+        .sessions
+        .shutdown(state.config.on_shutdown == OnShutdown::Destroy)
+        .await;
+    Ok(())
+}
+
+/// Where the embedded web UI is served (every path the API does not claim).
+fn web_ui() -> Router {
+    assets::router()
+}
+
+async fn tick(state: AppState) {
+    let mut interval = tokio::time::interval(TICK);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = interval.tick() => state.sessions.tick().await,
+        }
+    }
+}
+
+async fn rustls_config(
+    tls: &Tls,
+    config: &Config,
+) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
+    // Both rcgen and the server use ring; installing it is idempotent enough for us.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match tls {
+        Tls::Files { cert, key } => axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+            .await
+            .context("loading the TLS certificate and key"),
+        Tls::SelfSigned => {
+            let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+            names.push(config.listen.ip().to_string());
+            let certified = rcgen::generate_simple_self_signed(names)
+                .context("generating a self-signed certificate")?;
+            axum_server::tls_rustls::RustlsConfig::from_pem(
+                certified.cert.pem().into_bytes(),
+                certified.signing_key.serialize_pem().into_bytes(),
+            )
+            .await
+            .context("using the self-signed certificate")
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// SIGHUP reloads the content directory, so authors see their edits at once.
+async fn reload_on_sighup(state: AppState) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            if let Err(e) = state.reload_content().await {
+                tracing::error!(error = %format!("{e:#}"), "content reload failed; keeping the old content");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = state;
 }

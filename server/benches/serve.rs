@@ -1,0 +1,2 @@
+//! Benchmarks of `playlab serve` (being written).
+fn main() {}

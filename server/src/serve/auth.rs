@@ -1,0 +1,218 @@
+//! Who is asking: anonymous learners with a signed identity cookie, and the admin.
+//!
+//! A learner is a random id in a cookie signed with a key kept in the data directory
+//! (`cookie.key`), so identities survive restarts and cannot be forged. With
+//! `--auth open` the cookie is handed out on the first request; with `--auth code` only
+//! `POST /api/join` with the right join code hands it out. The admin presents the admin
+//! token as `Authorization: Bearer TOKEN`, as `?token=TOKEN` (WebSockets and
+//! EventSource cannot set headers), or through the cookie `POST /api/admin/login` sets.
+
+use std::path::Path;
+
+use anyhow::Context;
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::SignedCookieJar;
+use axum_extra::extract::cookie::{Cookie, Key, SameSite};
+use rand::Rng;
+
+use super::config::AuthMode;
+use super::state::AppState;
+
+const LEARNER_COOKIE: &str = "playlab_learner";
+const ADMIN_COOKIE: &str = "playlab_admin";
+
+/// The caller of one request, put in the request's extensions by [`identify`].
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    /// `None` until a learner has joined (`--auth code`).
+    pub learner: Option<String>,
+    pub admin: bool,
+}
+
+pub struct Auth {
+    key: Key,
+    admin_token: String,
+    mode: AuthMode,
+    join_code: Option<String>,
+    secure_cookies: bool,
+}
+
+fn random_token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Reads `path`, or creates it with `make()` readable by the owner only.
+fn read_or_create(path: &Path, make: impl FnOnce() -> Vec<u8>) -> anyhow::Result<(Vec<u8>, bool)> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok((bytes, false)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = make();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            use std::io::Write;
+            options
+                .open(path)
+                .and_then(|mut f| f.write_all(&bytes))
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok((bytes, true))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl Auth {
+    /// Loads (or creates at first start) the cookie key and the admin token from the
+    /// data directory. A token given in the configuration wins over the stored one.
+    pub fn open(
+        data: &Path,
+        admin_token: Option<String>,
+        mode: AuthMode,
+        join_code: Option<String>,
+        secure_cookies: bool,
+    ) -> anyhow::Result<Auth> {
+        let (key, _) = read_or_create(&data.join("cookie.key"), || {
+            let mut key = vec![0u8; 64];
+            rand::rng().fill(&mut key[..]);
+            key
+        })?;
+        let key = Key::try_from(&key[..])
+            .map_err(|e| anyhow::anyhow!("{}: {e}", data.join("cookie.key").display()))?;
+        let admin_token = match admin_token {
+            Some(token) => token,
+            None => {
+                let path = data.join("admin-token");
+                let (token, created) = read_or_create(&path, || random_token(32).into_bytes())?;
+                let token = String::from_utf8_lossy(&token).trim().to_owned();
+                if created {
+                    // Printed once, at first start, for the operator to copy.
+                    eprintln!(
+                        "playlab: generated the admin token {token} (kept in {})",
+                        path.display()
+                    );
+                }
+                token
+            }
+        };
+        Ok(Auth {
+            key,
+            admin_token,
+            mode,
+            join_code,
+            secure_cookies,
+        })
+    }
+
+    pub fn mode(&self) -> AuthMode {
+        self.mode
+    }
+
+    pub fn is_admin_token(&self, token: &str) -> bool {
+        same_secret(token, &self.admin_token)
+    }
+
+    pub fn is_join_code(&self, code: &str) -> bool {
+        self.join_code.as_deref().is_some_and(|c| same_secret(code, c))
+    }
+
+    fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
+        Cookie::build((name, value))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure_cookies)
+            .permanent()
+            .build()
+    }
+
+    /// A fresh learner identity as a cookie.
+    pub fn new_learner(&self, jar: SignedCookieJar) -> (SignedCookieJar, String) {
+        let id = random_token(20);
+        (jar.add(self.cookie(LEARNER_COOKIE, id.clone())), id)
+    }
+
+    pub fn admin_cookie(&self, jar: SignedCookieJar) -> SignedCookieJar {
+        jar.add(self.cookie(ADMIN_COOKIE, "1".into()))
+    }
+
+    pub fn jar(&self, headers: &axum::http::HeaderMap) -> SignedCookieJar {
+        SignedCookieJar::from_headers(headers, self.key.clone())
+    }
+}
+
+fn query_token(query: Option<&str>) -> Option<&str> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+}
+
+/// Middleware: works out the [`Identity`] of every request, and in open mode gives a
+/// new visitor its learner cookie.
+pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let auth = &state.auth;
+    let jar = auth.jar(req.headers());
+    let bearer = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let admin = bearer
+        .or_else(|| query_token(req.uri().query()))
+        .is_some_and(|t| auth.is_admin_token(t))
+        || jar.get(ADMIN_COOKIE).is_some();
+    let mut learner = jar.get(LEARNER_COOKIE).map(|c| c.value().to_owned());
+    let mut new_jar = None;
+    if learner.is_none() && auth.mode == AuthMode::Open && req.uri().path().starts_with("/api/") {
+        let (jar, id) = auth.new_learner(jar);
+        learner = Some(id);
+        new_jar = Some(jar);
+    }
+    req.extensions_mut().insert(Identity { learner, admin });
+    let response = next.run(req).await;
+    match new_jar {
+        Some(jar) => (jar, response).into_response(),
+        None => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_and_token_persist_in_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Auth::open(dir.path(), None, AuthMode::Open, None, false).unwrap();
+        let b = Auth::open(dir.path(), None, AuthMode::Open, None, false).unwrap();
+        assert_eq!(a.admin_token, b.admin_token);
+        assert_eq!(a.admin_token.len(), 32);
+        assert_eq!(a.key.master(), b.key.master());
+        let c = Auth::open(dir.path(), Some("given".into()), AuthMode::Open, None, false).unwrap();
+        assert!(c.is_admin_token("given"));
+        assert!(!c.is_admin_token("givem"));
+    }
+
+    #[test]
+    fn token_in_query() {
+        assert_eq!(query_token(Some("cols=80&token=abc")), Some("abc"));
+        assert_eq!(query_token(Some("cols=80")), None);
+        assert_eq!(query_token(None), None);
+    }
+}

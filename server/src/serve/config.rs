@@ -1,0 +1,375 @@
+//! Configuration of `playlab serve`: flags, environment variables and a TOML file.
+//!
+//! Parsing and validation are two steps, as in ripgrep: [`Settings`] is what the
+//! operator wrote (every field optional, one struct for flags, `PLAYLAB_*` variables and
+//! the TOML file, so the three can never drift apart), and [`Config`] is what the server
+//! runs with (defaults applied, values checked). Precedence: flag, then environment
+//! variable (both handled by clap), then the file, then the default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// `playlab serve` flags; every one can also be set as `PLAYLAB_<NAME>` or in the
+/// `--config` TOML file (same names, with `_` for `-`).
+#[derive(Debug, Default, Clone, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// A TOML file with any of these settings.
+    #[arg(long, env = "PLAYLAB_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "PLAYLAB_LISTEN")]
+    pub listen: Option<String>,
+    /// The content directory: one folder per lesson [default: content].
+    #[arg(long, env = "PLAYLAB_CONTENT")]
+    pub content: Option<PathBuf>,
+    /// Where the database, keys and the admin token live [default: ./data].
+    #[arg(long, env = "PLAYLAB_DATA")]
+    pub data: Option<PathBuf>,
+    /// The admin token for the dashboard and admin API [default: generated at first
+    /// start and kept in the data directory].
+    #[arg(long, env = "PLAYLAB_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// `open`: anyone who reaches the server is a learner; `code`: learners enter the
+    /// join code first [default: open].
+    #[arg(long, env = "PLAYLAB_AUTH")]
+    pub auth: Option<String>,
+    /// The join code learners enter when `--auth code`.
+    #[arg(long, env = "PLAYLAB_JOIN_CODE")]
+    pub join_code: Option<String>,
+    /// Where environments run: `docker` or `local` (no isolation; loopback only)
+    /// [default: docker].
+    #[arg(long, env = "PLAYLAB_BACKEND")]
+    pub backend: Option<String>,
+    /// Sessions that may be live at once [default: 50].
+    #[arg(long, env = "PLAYLAB_MAX_SESSIONS")]
+    pub max_sessions: Option<usize>,
+    /// How long a session lives unless its lesson says otherwise, e.g. `60m`
+    /// [default: 60m].
+    #[arg(long, env = "PLAYLAB_SESSION_TTL")]
+    pub session_ttl: Option<String>,
+    /// A session nobody has used (no terminal input, no API call) for this long ends
+    /// [default: 30m].
+    #[arg(long, env = "PLAYLAB_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<String>,
+    /// How long before expiry learners are warned [default: 5m].
+    #[arg(long, env = "PLAYLAB_EXPIRY_WARNING")]
+    pub expiry_warning: Option<String>,
+    /// How much one extension adds [default: 30m].
+    #[arg(long, env = "PLAYLAB_EXTEND_BY")]
+    pub extend_by: Option<String>,
+    /// Ready environments kept per lesson so a start takes milliseconds [default: 0].
+    #[arg(long, env = "PLAYLAB_WARM_POOL")]
+    pub warm_pool: Option<usize>,
+    /// How long a terminal outlives its last WebSocket [default: 5m].
+    #[arg(long, env = "PLAYLAB_TERMINAL_GRACE")]
+    pub terminal_grace: Option<String>,
+    /// On shutdown, `keep` environments (a restart re-adopts them) or `destroy` them
+    /// [default: keep].
+    #[arg(long, env = "PLAYLAB_ON_SHUTDOWN")]
+    pub on_shutdown: Option<String>,
+    /// HTTPS: `self-signed` generates a certificate at start; else give `--tls-cert`
+    /// and `--tls-key`.
+    #[arg(long, env = "PLAYLAB_TLS")]
+    pub tls: Option<String>,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, env = "PLAYLAB_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, env = "PLAYLAB_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Reads the `--config` file, if any, and fills every setting not given as a flag or
+    /// variable from it.
+    pub fn with_file(self) -> anyhow::Result<Settings> {
+        let Some(path) = &self.config else {
+            return Ok(self);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        let file: Settings = toml::from_str(&text)
+            .with_context(|| format!("parsing config file {}", path.display()))?;
+        Ok(self.or(file))
+    }
+
+    fn or(self, other: Settings) -> Settings {
+        Settings {
+            config: self.config,
+            listen: self.listen.or(other.listen),
+            content: self.content.or(other.content),
+            data: self.data.or(other.data),
+            admin_token: self.admin_token.or(other.admin_token),
+            auth: self.auth.or(other.auth),
+            join_code: self.join_code.or(other.join_code),
+            backend: self.backend.or(other.backend),
+            max_sessions: self.max_sessions.or(other.max_sessions),
+            session_ttl: self.session_ttl.or(other.session_ttl),
+            idle_timeout: self.idle_timeout.or(other.idle_timeout),
+            expiry_warning: self.expiry_warning.or(other.expiry_warning),
+            extend_by: self.extend_by.or(other.extend_by),
+            warm_pool: self.warm_pool.or(other.warm_pool),
+            terminal_grace: self.terminal_grace.or(other.terminal_grace),
+            on_shutdown: self.on_shutdown.or(other.on_shutdown),
+            tls: self.tls.or(other.tls),
+            tls_cert: self.tls_cert.or(other.tls_cert),
+            tls_key: self.tls_key.or(other.tls_key),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    Open,
+    /// Learners must present the join code once; their identity cookie then carries it.
+    Code,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Docker,
+    Local,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnShutdown {
+    Keep,
+    Destroy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tls {
+    SelfSigned,
+    Files { cert: PathBuf, key: PathBuf },
+}
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub content: PathBuf,
+    pub data: PathBuf,
+    /// `None` until [`super::state`] loads or generates it from the data directory.
+    pub admin_token: Option<String>,
+    pub auth: AuthMode,
+    pub join_code: Option<String>,
+    pub backend: BackendKind,
+    pub limits: Limits,
+    pub on_shutdown: OnShutdown,
+    pub tls: Option<Tls>,
+}
+
+/// The numbers that shape sessions and terminals.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_sessions: usize,
+    pub session_ttl: Duration,
+    pub idle_timeout: Duration,
+    pub expiry_warning: Duration,
+    pub extend_by: Duration,
+    pub warm_pool: usize,
+    pub terminal_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_sessions: 50,
+            session_ttl: Duration::from_secs(60 * 60),
+            idle_timeout: Duration::from_secs(30 * 60),
+            expiry_warning: Duration::from_secs(5 * 60),
+            extend_by: Duration::from_secs(30 * 60),
+            warm_pool: 0,
+            terminal_grace: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults that work on a laptop, for the given content and data directories.
+    pub fn new(content: impl Into<PathBuf>, data: impl Into<PathBuf>) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            content: content.into(),
+            data: data.into(),
+            admin_token: None,
+            auth: AuthMode::Open,
+            join_code: None,
+            backend: BackendKind::Docker,
+            limits: Limits::default(),
+            on_shutdown: OnShutdown::Keep,
+            tls: None,
+        }
+    }
+
+    /// Applies defaults and checks every value; errors name the setting.
+    pub fn validate(s: Settings) -> anyhow::Result<Config> {
+        let mut config = Config::new(
+            s.content.unwrap_or_else(|| PathBuf::from("content")),
+            s.data.unwrap_or_else(|| PathBuf::from("data")),
+        );
+        if let Some(listen) = s.listen {
+            config.listen = listen
+                .parse()
+                .with_context(|| format!("--listen {listen:?}: expected ADDRESS:PORT"))?;
+        }
+        config.admin_token = s.admin_token.filter(|t| !t.is_empty());
+        config.auth = match s.auth.as_deref() {
+            None | Some("open") => AuthMode::Open,
+            Some("code") => AuthMode::Code,
+            Some(other) => bail!("--auth {other:?}: expected `open` or `code`"),
+        };
+        config.join_code = s.join_code.filter(|c| !c.is_empty());
+        if config.auth == AuthMode::Code && config.join_code.is_none() {
+            bail!("--auth code needs --join-code (the code learners enter)");
+        }
+        config.backend = match s.backend.as_deref() {
+            None | Some("docker") => BackendKind::Docker,
+            Some("local") => BackendKind::Local,
+            Some(other) => bail!("--backend {other:?}: expected `docker` or `local`"),
+        };
+        if config.backend == BackendKind::Local && !config.listen.ip().is_loopback() {
+            bail!(
+                "--backend local gives learners a shell on this machine with no isolation; \
+                 it is only allowed with a loopback --listen address, not {}",
+                config.listen
+            );
+        }
+        let limits = &mut config.limits;
+        if let Some(n) = s.max_sessions {
+            if n == 0 {
+                bail!("--max-sessions must be at least 1");
+            }
+            limits.max_sessions = n;
+        }
+        let durations = [
+            ("--session-ttl", s.session_ttl, &mut limits.session_ttl),
+            ("--idle-timeout", s.idle_timeout, &mut limits.idle_timeout),
+            (
+                "--expiry-warning",
+                s.expiry_warning,
+                &mut limits.expiry_warning,
+            ),
+            ("--extend-by", s.extend_by, &mut limits.extend_by),
+            (
+                "--terminal-grace",
+                s.terminal_grace,
+                &mut limits.terminal_grace,
+            ),
+        ];
+        for (flag, value, slot) in durations {
+            if let Some(text) = value {
+                *slot = parse_duration(flag, &text)?;
+            }
+        }
+        if let Some(n) = s.warm_pool {
+            limits.warm_pool = n;
+        }
+        config.on_shutdown = match s.on_shutdown.as_deref() {
+            None | Some("keep") => OnShutdown::Keep,
+            Some("destroy") => OnShutdown::Destroy,
+            Some(other) => bail!("--on-shutdown {other:?}: expected `keep` or `destroy`"),
+        };
+        config.tls = match (s.tls.as_deref(), s.tls_cert, s.tls_key) {
+            (None, None, None) => None,
+            (Some("self-signed"), None, None) => Some(Tls::SelfSigned),
+            (Some("self-signed"), _, _) => {
+                bail!("--tls self-signed generates its own certificate; drop --tls-cert/--tls-key")
+            }
+            (None | Some("files"), Some(cert), Some(key)) => Some(Tls::Files { cert, key }),
+            (None | Some("files"), _, _) => bail!("HTTPS needs both --tls-cert and --tls-key"),
+            (Some(other), _, _) => {
+                bail!("--tls {other:?}: expected `self-signed`, or give --tls-cert and --tls-key")
+            }
+        };
+        if let Some(Tls::Files { cert, key }) = &config.tls {
+            for path in [cert, key] {
+                ensure_file(path)?;
+            }
+        }
+        Ok(config)
+    }
+}
+
+fn parse_duration(flag: &str, text: &str) -> anyhow::Result<Duration> {
+    let d = humantime::parse_duration(text)
+        .with_context(|| format!("{flag} {text:?}: expected a duration such as `90s` or `60m`"))?;
+    if d.is_zero() {
+        bail!("{flag} must be longer than zero");
+    }
+    Ok(d)
+}
+
+fn ensure_file(path: &Path) -> anyhow::Result<()> {
+    if !path.is_file() {
+        bail!("{} does not exist or is not a file", path.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(toml_text: &str) -> Settings {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn defaults_work_on_a_laptop() {
+        let c = Config::validate(Settings::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.content, PathBuf::from("content"));
+        assert_eq!(c.data, PathBuf::from("data"));
+        assert_eq!(c.backend, BackendKind::Docker);
+        assert_eq!(c.limits.session_ttl, Duration::from_secs(3600));
+        assert_eq!(c.limits.warm_pool, 0);
+        assert_eq!(c.auth, AuthMode::Open);
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let flags = Settings {
+            listen: Some("127.0.0.1:9000".into()),
+            ..Settings::default()
+        };
+        let file = settings("listen = \"0.0.0.0:1\"\nmax_sessions = 7\nsession_ttl = \"90s\"");
+        let c = Config::validate(flags.or(file)).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.limits.max_sessions, 7);
+        assert_eq!(c.limits.session_ttl, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let cases = [
+            ("listen = \"nowhere\"", "--listen"),
+            ("auth = \"maybe\"", "--auth"),
+            ("auth = \"code\"", "--join-code"),
+            ("backend = \"k8s\"", "--backend"),
+            ("session_ttl = \"soon\"", "--session-ttl"),
+            ("max_sessions = 0", "--max-sessions"),
+            ("tls = \"self-signed\"\ntls_cert = \"x\"", "--tls-cert"),
+            ("tls_cert = \"x\"", "--tls-key"),
+            (
+                "backend = \"local\"\nlisten = \"0.0.0.0:8080\"",
+                "loopback",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = Config::validate(settings(text)).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        assert!(toml::from_str::<Settings>("listn = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,86 @@
+//! The lessons the server offers: loaded from the content directory, reloadable
+//! without a restart, rendered to HTML for the browser.
+//!
+//! A reload swaps the whole [`Catalog`]; running sessions keep the `Arc<Lesson>` they
+//! started with, so an author's edit never changes a session under a learner's feet.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use scenarios::Lesson;
+
+/// The lessons by id.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    lessons: BTreeMap<String, Arc<Lesson>>,
+}
+
+impl Catalog {
+    pub fn from_lessons(lessons: impl IntoIterator<Item = Lesson>) -> Catalog {
+        Catalog {
+            lessons: lessons
+                .into_iter()
+                .map(|l| (l.id.clone(), Arc::new(l)))
+                .collect(),
+        }
+    }
+
+    /// Loads every lesson folder under `dir`. Lessons with errors are left out and
+    /// their diagnostics returned, so one broken lesson does not take the others down.
+    pub fn load(dir: &Path) -> anyhow::Result<(Catalog, Vec<String>)> {
+        let (lessons, problems) = load_lessons(dir)?;
+        Ok((Catalog::from_lessons(lessons), problems))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<Lesson>> {
+        self.lessons.get(id)
+    }
+
+    pub fn lessons(&self) -> impl Iterator<Item = &Arc<Lesson>> {
+        self.lessons.values()
+    }
+}
+
+fn load_lessons(dir: &Path) -> anyhow::Result<(Vec<Lesson>, Vec<String>)> {
+    if !dir.is_dir() {
+        anyhow::bail!("content directory {} does not exist", dir.display());
+    }
+    let content = scenarios::load_content_dirs(&[dir]);
+    let problems = content
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.display_relative_to(dir).to_string())
+        .collect();
+    Ok((content.lessons, problems))
+}
+
+/// A page's Markdown as HTML, with exec/copy blocks marked up for the browser.
+pub fn render_page(lesson: &Lesson, markdown: &str) -> String {
+    let nodes: Vec<String> = lesson
+        .environment
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .collect();
+    scenarios::render::render(markdown, &nodes)
+}
+
+/// The current catalog, swapped whole on reload.
+#[derive(Debug, Default)]
+pub struct SharedCatalog(std::sync::RwLock<Arc<Catalog>>);
+
+impl SharedCatalog {
+    pub fn new(catalog: Catalog) -> SharedCatalog {
+        SharedCatalog(std::sync::RwLock::new(Arc::new(catalog)))
+    }
+
+    pub fn get(&self) -> Arc<Catalog> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn replace(&self, catalog: Catalog) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
+    }
+}

@@ -1,0 +1,116 @@
+//! What a session tells its browser over Server-Sent Events.
+//!
+//! Every event is one SSE `message` whose data is a JSON object with a `type`:
+//! `progress` (image pull/build, node and setup output while the environment starts),
+//! `status` (`starting`/`ready`/`failed` with `error`/`ended`), `step` (a check passed),
+//! `expiry_warning`, `extended` and `ended`. A browser that connects late first gets
+//! the progress so far (bounded) and the current status, so nothing depends on timing.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use runner::Progress;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use super::store::Status;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Progress {
+        progress: Progress,
+    },
+    Status {
+        status: Status,
+        error: Option<String>,
+    },
+    Step {
+        step: usize,
+        completed: bool,
+    },
+    ExpiryWarning {
+        /// RFC 3339.
+        expires_at: String,
+        seconds_left: u64,
+    },
+    Extended {
+        expires_at: String,
+    },
+    Ended {
+        /// `deleted`, `expired`, `idle`, `shutdown`.
+        reason: String,
+    },
+}
+
+/// Progress events kept for late subscribers; a big image pull is summarised by its
+/// latest lines.
+const HISTORY: usize = 256;
+
+/// A session's event stream: a broadcast for live subscribers plus a bounded history
+/// of start progress.
+pub struct EventLog {
+    tx: broadcast::Sender<Event>,
+    history: Mutex<VecDeque<Event>>,
+}
+
+impl Default for EventLog {
+    fn default() -> Self {
+        EventLog {
+            tx: broadcast::channel(256).0,
+            history: Mutex::new(VecDeque::new()),
+        }
+    }
+}
+
+impl EventLog {
+    pub fn send(&self, event: Event) {
+        // Sent under the history lock so a subscriber sees each event exactly once:
+        // either in its history snapshot or on its receiver.
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(event, Event::Progress { .. }) {
+            if history.len() == HISTORY {
+                history.pop_front();
+            }
+            history.push_back(event.clone());
+        }
+        let _ = self.tx.send(event);
+    }
+
+    /// The progress so far and a receiver for everything after it.
+    pub fn subscribe(&self) -> (Vec<Event>, broadcast::Receiver<Event>) {
+        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        (history.iter().cloned().collect(), self.tx.subscribe())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn late_subscribers_get_progress_history_then_live_events() {
+        let log = EventLog::default();
+        for i in 0..(HISTORY + 5) {
+            log.send(Event::Progress {
+                progress: Progress::Setup {
+                    node: "n".into(),
+                    line: i.to_string(),
+                },
+            });
+        }
+        let (history, mut rx) = log.subscribe();
+        assert_eq!(history.len(), HISTORY);
+        log.send(Event::Step {
+            step: 1,
+            completed: false,
+        });
+        let json = serde_json::to_value(rx.try_recv().unwrap()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "step", "step": 1, "completed": false})
+        );
+        let first = serde_json::to_value(&history[0]).unwrap();
+        assert_eq!(first["progress"]["line"], "5");
+    }
+}

@@ -1,0 +1,94 @@
+//! Prometheus metrics (`GET /metrics`, text exposition format), with the
+//! `prometheus-client` crate.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    pub result: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub sessions_live: Gauge,
+    pub sessions_started: Counter,
+    pub sessions_failed: Counter,
+    pub sessions_ended: Family<ReasonLabel, Counter>,
+    pub session_start_seconds: Histogram,
+    pub terminals_open: Gauge,
+    pub checks: Family<ResultLabel, Counter>,
+    pub warm_pool_ready: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("playlab");
+        let m = Metrics {
+            sessions_live: Gauge::default(),
+            sessions_started: Counter::default(),
+            sessions_failed: Counter::default(),
+            sessions_ended: Family::default(),
+            session_start_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
+            terminals_open: Gauge::default(),
+            checks: Family::default(),
+            warm_pool_ready: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "sessions_live",
+            "Sessions starting or ready",
+            m.sessions_live.clone(),
+        );
+        registry.register(
+            "sessions_started",
+            "Sessions created",
+            m.sessions_started.clone(),
+        );
+        registry.register(
+            "sessions_failed",
+            "Sessions whose environment failed to start",
+            m.sessions_failed.clone(),
+        );
+        registry.register(
+            "sessions_ended",
+            "Sessions ended, by reason",
+            m.sessions_ended.clone(),
+        );
+        registry.register(
+            "session_start_seconds",
+            "Time from request to a ready environment",
+            m.session_start_seconds.clone(),
+        );
+        registry.register(
+            "terminals_open",
+            "Shells open on nodes",
+            m.terminals_open.clone(),
+        );
+        registry.register("checks", "Step checks run, by result", m.checks.clone());
+        registry.register(
+            "warm_pool_ready",
+            "Pre-started environments waiting for a learner",
+            m.warm_pool_ready.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,72 @@
+//! The state every request handler shares.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use runner::Backend;
+use tokio_util::sync::CancellationToken;
+
+use super::auth::Auth;
+use super::config::Config;
+use super::content::{Catalog, SharedCatalog};
+use super::metrics::Metrics;
+use super::sessions::SessionManager;
+use super::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub catalog: Arc<SharedCatalog>,
+    pub sessions: Arc<SessionManager>,
+    pub auth: Arc<Auth>,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when the server stops; long-lived streams (terminals, events) end.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// Opens the data directory (database, keys, admin token) and builds the state.
+    pub fn open(config: Config, backend: Arc<dyn Backend>, catalog: Catalog) -> anyhow::Result<AppState> {
+        std::fs::create_dir_all(&config.data)
+            .with_context(|| format!("creating the data directory {}", config.data.display()))?;
+        let store = Arc::new(Store::open(&config.data.join("playlab.db"))?);
+        let auth = Auth::open(
+            &config.data,
+            config.admin_token.clone(),
+            config.auth,
+            config.join_code.clone(),
+            config.tls.is_some(),
+        )?;
+        let metrics = Arc::new(Metrics::default());
+        let catalog = Arc::new(SharedCatalog::new(catalog));
+        let sessions = SessionManager::new(
+            backend,
+            store,
+            catalog.clone(),
+            config.limits.clone(),
+            metrics.clone(),
+        );
+        Ok(AppState {
+            config: Arc::new(config),
+            catalog,
+            sessions,
+            auth: Arc::new(auth),
+            metrics,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    /// Loads the content directory again; running sessions keep their lesson.
+    /// Returns the problems of lessons that were left out.
+    pub async fn reload_content(&self) -> anyhow::Result<Vec<String>> {
+        let (catalog, problems) = Catalog::load(&self.config.content)?;
+        let count = catalog.lessons().count();
+        self.catalog.replace(catalog);
+        self.sessions.content_reloaded().await;
+        tracing::info!(lessons = count, problems = problems.len(), "content reloaded");
+        for problem in &problems {
+            tracing::warn!("{problem}");
+        }
+        Ok(problems)
+    }
+}

@@ -1,0 +1,554 @@
+//! Terminals that survive the network: one shell per node, shared by its viewers,
+//! streamed over WebSockets.
+//!
+//! A [`TerminalHub`] owns the backend's [`Terminal`] for one node of one session. A
+//! pump task reads the shell's output into a ring buffer (the replay a reconnecting
+//! browser gets) and hands each chunk to the viewers:
+//! - an **owner** (the learner) gets every byte through a small bounded channel, and
+//!   the pump *waits* for it: a slow or paused browser stops the pump, which stops
+//!   reading from the backend, so `yes` cannot grow memory;
+//! - a **watcher** (an instructor, read-only) never slows the learner: when its
+//!   channel is full it is dropped and told so.
+//!
+//! With no owner attached the pump keeps reading into the ring buffer (bounded), so a
+//! running command is not frozen by a dropped connection. When the last owner leaves,
+//! a grace timer starts; if nobody reconnects in time the shell is closed.
+//!
+//! The WebSocket protocol: binary frames are raw terminal bytes both ways; text frames
+//! are JSON control: client → `{"type":"resize","cols","rows"}`, `{"type":"pause"}`,
+//! `{"type":"resume"}`; server → `{"type":"exit","code"}`, `{"type":"error","message"}`.
+
+use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use runner::{Backend, RunnerError, SessionId, TermSize, Terminal, TerminalControl};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::metrics::Metrics;
+
+/// Recent output kept for a reconnecting viewer (the issue asks for at least 64 KiB).
+pub const REPLAY_BYTES: usize = 128 * 1024;
+/// Output chunks queued per viewer; with the backend's chunk size this bounds what a
+/// viewer holds in memory.
+const VIEWER_QUEUE: usize = 16;
+/// Largest frame a client may send; bigger ones close the socket with 1009.
+pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
+const MAX_TERM_DIMENSION: u16 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Types into the shell; its pace sets the pace of the output.
+    Owner,
+    /// Reads only.
+    Watcher,
+}
+
+/// What a viewer receives.
+#[derive(Debug)]
+pub enum Out {
+    Data(Bytes),
+    Exit(Option<i64>),
+}
+
+/// The terminals of one session, by node.
+pub struct Terminals {
+    session: SessionId,
+    backend: Arc<dyn Backend>,
+    grace: Duration,
+    metrics: Arc<Metrics>,
+    hubs: tokio::sync::Mutex<HashMap<String, Arc<TerminalHub>>>,
+}
+
+impl Terminals {
+    pub fn new(
+        session: SessionId,
+        backend: Arc<dyn Backend>,
+        grace: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Terminals> {
+        Arc::new(Terminals {
+            session,
+            backend,
+            grace,
+            metrics,
+            hubs: tokio::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Joins the node's shell, starting one if there is none (or it exited).
+    pub async fn attach(
+        self: &Arc<Self>,
+        node: &str,
+        size: TermSize,
+        role: Role,
+    ) -> Result<Viewer, RunnerError> {
+        let mut hubs = self.hubs.lock().await;
+        if let Some(hub) = hubs.get(node)
+            && !hub.closed.is_cancelled()
+        {
+            // A reconnecting browser brings its current size.
+            if role == Role::Owner {
+                let _ = hub.control.resize(size).await;
+            }
+            return Ok(hub.add_viewer(role));
+        }
+        let terminal = self.backend.attach(&self.session, node, size).await?;
+        let hub = TerminalHub::start(node, terminal, Arc::downgrade(self));
+        self.metrics.terminals_open.inc();
+        hubs.insert(node.to_owned(), hub.clone());
+        Ok(hub.add_viewer(role))
+    }
+
+    /// Closes every shell (the session ended or the server stops).
+    pub async fn close_all(&self) {
+        let hubs: Vec<_> = self.hubs.lock().await.drain().map(|(_, h)| h).collect();
+        for hub in hubs {
+            self.closed(&hub);
+        }
+    }
+
+    fn closed(&self, hub: &TerminalHub) {
+        if !hub.closed.is_cancelled() {
+            hub.close();
+            self.metrics.terminals_open.dec();
+        }
+    }
+
+    /// Forgets `hub` if it is still the node's current one.
+    async fn remove(&self, hub: &Arc<TerminalHub>) {
+        let mut hubs = self.hubs.lock().await;
+        if hubs.get(&hub.node).is_some_and(|h| Arc::ptr_eq(h, hub)) {
+            hubs.remove(&hub.node);
+        }
+        drop(hubs);
+        self.closed(hub);
+    }
+}
+
+/// One node's shell and the viewers attached to it.
+pub struct TerminalHub {
+    node: String,
+    input: tokio::sync::Mutex<Pin<Box<dyn AsyncWrite + Send>>>,
+    control: Box<dyn TerminalControl>,
+    state: Mutex<HubState>,
+    terminals: Weak<Terminals>,
+    /// Cancelled when the shell is gone; viewers then end.
+    closed: CancellationToken,
+}
+
+struct HubState {
+    replay: Ring,
+    viewers: Vec<Slot>,
+    next_viewer: u64,
+    grace_timer: Option<AbortHandle>,
+    pump: Option<AbortHandle>,
+}
+
+struct Slot {
+    id: u64,
+    role: Role,
+    tx: mpsc::Sender<Out>,
+}
+
+impl TerminalHub {
+    fn start(node: &str, terminal: Terminal, terminals: Weak<Terminals>) -> Arc<TerminalHub> {
+        let Terminal {
+            output,
+            input,
+            control,
+        } = terminal;
+        let hub = Arc::new(TerminalHub {
+            node: node.to_owned(),
+            input: tokio::sync::Mutex::new(input),
+            control,
+            state: Mutex::new(HubState {
+                replay: Ring::new(REPLAY_BYTES),
+                viewers: Vec::new(),
+                next_viewer: 0,
+                grace_timer: None,
+                pump: None,
+            }),
+            terminals,
+            closed: CancellationToken::new(),
+        });
+        let pump = tokio::spawn(hub.clone().pump(output));
+        hub.lock().pump = Some(pump.abort_handle());
+        hub
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn pump(
+        self: Arc<Self>,
+        mut output: futures::stream::BoxStream<'static, std::io::Result<Bytes>>,
+    ) {
+        while let Some(Ok(chunk)) = output.next().await {
+            // Appending and taking the viewer list under one lock means a viewer that
+            // joins now gets this chunk either in its replay or on its channel, never
+            // both, never neither.
+            let viewers: Vec<(u64, Role, mpsc::Sender<Out>)> = {
+                let mut state = self.lock();
+                state.replay.push(&chunk);
+                state
+                    .viewers
+                    .iter()
+                    .map(|s| (s.id, s.role, s.tx.clone()))
+                    .collect()
+            };
+            for (id, role, tx) in viewers {
+                match role {
+                    Role::Owner => {
+                        let _ = tx.send(Out::Data(chunk.clone())).await;
+                    }
+                    Role::Watcher => {
+                        if let Err(mpsc::error::TrySendError::Full(_)) =
+                            tx.try_send(Out::Data(chunk.clone()))
+                        {
+                            // Dropping its sender ends the watcher's stream.
+                            self.lock().viewers.retain(|s| s.id != id);
+                        }
+                    }
+                }
+            }
+        }
+        let code = self.control.exit_code().await.ok().flatten();
+        let viewers: Vec<_> = self.lock().viewers.drain(..).collect();
+        for slot in viewers {
+            let _ = slot.tx.try_send(Out::Exit(code));
+        }
+        if let Some(terminals) = self.terminals.upgrade() {
+            terminals.remove(&self).await;
+        } else {
+            self.close();
+        }
+    }
+
+    fn add_viewer(self: &Arc<Self>, role: Role) -> Viewer {
+        let (tx, rx) = mpsc::channel(VIEWER_QUEUE);
+        let mut state = self.lock();
+        let id = state.next_viewer;
+        state.next_viewer += 1;
+        state.viewers.push(Slot { id, role, tx });
+        if role == Role::Owner
+            && let Some(timer) = state.grace_timer.take()
+        {
+            timer.abort();
+        }
+        Viewer {
+            hub: self.clone(),
+            id,
+            role,
+            replay: state.replay.snapshot(),
+            rx,
+        }
+    }
+
+    fn remove_viewer(self: &Arc<Self>, id: u64) {
+        let mut state = self.lock();
+        state.viewers.retain(|s| s.id != id);
+        let owners = state.viewers.iter().any(|s| s.role == Role::Owner);
+        if owners || state.grace_timer.is_some() || self.closed.is_cancelled() {
+            return;
+        }
+        let Some(terminals) = self.terminals.upgrade() else {
+            return;
+        };
+        let hub = self.clone();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let timer = runtime.spawn(async move {
+            tokio::time::sleep(terminals.grace).await;
+            tracing::info!(session = %terminals.session, node = %hub.node, "terminal grace period over; closing the shell");
+            hub.lock().grace_timer = None;
+            terminals.remove(&hub).await;
+        });
+        state.grace_timer = Some(timer.abort_handle());
+    }
+
+    fn close(&self) {
+        self.closed.cancel();
+        let mut state = self.lock();
+        state.viewers.clear();
+        if let Some(pump) = state.pump.take() {
+            pump.abort();
+        }
+        if let Some(timer) = state.grace_timer.take() {
+            timer.abort();
+        }
+    }
+
+    async fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut input = self.input.lock().await;
+        input.write_all(bytes).await?;
+        input.flush().await
+    }
+}
+
+/// One attached viewer; dropping it detaches.
+pub struct Viewer {
+    hub: Arc<TerminalHub>,
+    id: u64,
+    pub role: Role,
+    /// The recent output to paint first.
+    pub replay: Bytes,
+    pub rx: mpsc::Receiver<Out>,
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        self.hub.remove_viewer(self.id);
+    }
+}
+
+/// A byte ring: the last `cap` bytes written.
+struct Ring {
+    buf: VecDeque<u8>,
+    cap: usize,
+}
+
+impl Ring {
+    fn new(cap: usize) -> Ring {
+        Ring {
+            buf: VecDeque::with_capacity(cap),
+            cap,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let bytes = &bytes[bytes.len().saturating_sub(self.cap)..];
+        let overflow = (self.buf.len() + bytes.len()).saturating_sub(self.cap);
+        self.buf.drain(..overflow);
+        self.buf.extend(bytes);
+    }
+
+    fn snapshot(&self) -> Bytes {
+        let (a, b) = self.buf.as_slices();
+        let mut v = Vec::with_capacity(a.len() + b.len());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b);
+        Bytes::from(v)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum ClientControl {
+    Resize { cols: u16, rows: u16 },
+    Pause,
+    Resume,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum ServerControl {
+    Exit { code: Option<i64> },
+    Error { message: String },
+}
+
+impl ServerControl {
+    fn message(&self) -> Message {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        Message::Text(Utf8Bytes::from(json))
+    }
+}
+
+/// What the reader half asks the writer half to send.
+enum Reply {
+    Error(String),
+    Close(u16, &'static str),
+}
+
+/// Called with every keystroke chunk an owner sends (activity, transcript).
+pub type InputHook = Box<dyn FnMut(&[u8]) + Send>;
+
+/// Runs one WebSocket until either side ends it or `shutdown` fires.
+pub async fn serve_socket(
+    socket: WebSocket,
+    mut viewer: Viewer,
+    mut on_input: InputHook,
+    shutdown: CancellationToken,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let (reply_tx, mut reply_rx) = mpsc::channel::<Reply>(8);
+    let (pause_tx, mut pause_rx) = watch::channel(false);
+    let hub = viewer.hub.clone();
+    let writer_hub = hub.clone();
+    let role = viewer.role;
+
+    // The reader may wait on the shell's input (a full TTY buffer); the writer keeps
+    // streaming output meanwhile, so the two never block each other.
+    let reader = tokio::spawn(async move {
+        while let Some(message) = stream.next().await {
+            let reply = match message {
+                Err(_) => Some(Reply::Close(1002, "protocol error")),
+                Ok(Message::Binary(bytes)) if bytes.len() > MAX_CLIENT_FRAME => {
+                    Some(Reply::Close(1009, "frame too large"))
+                }
+                Ok(Message::Text(text)) if text.len() > MAX_CLIENT_FRAME => {
+                    Some(Reply::Close(1009, "frame too large"))
+                }
+                Ok(Message::Binary(bytes)) => match role {
+                    Role::Watcher => Some(Reply::Error("this terminal is read-only".into())),
+                    Role::Owner => {
+                        on_input(&bytes);
+                        match hub.write(&bytes).await {
+                            Ok(()) => None,
+                            Err(e) => Some(Reply::Error(format!("the shell is gone: {e}"))),
+                        }
+                    }
+                },
+                Ok(Message::Text(text)) => {
+                    match serde_json::from_str::<ClientControl>(text.as_str()) {
+                        Err(e) => Some(Reply::Error(format!("bad control message: {e}"))),
+                        Ok(ClientControl::Pause) => {
+                            let _ = pause_tx.send(true);
+                            None
+                        }
+                        Ok(ClientControl::Resume) => {
+                            let _ = pause_tx.send(false);
+                            None
+                        }
+                        Ok(ClientControl::Resize { .. }) if role == Role::Watcher => {
+                            Some(Reply::Error("a read-only viewer cannot resize".into()))
+                        }
+                        Ok(ClientControl::Resize { cols, rows }) => {
+                            let valid = (1..=MAX_TERM_DIMENSION).contains(&cols)
+                                && (1..=MAX_TERM_DIMENSION).contains(&rows);
+                            if !valid {
+                                Some(Reply::Error(format!(
+                                    "resize to {cols}x{rows}: columns and rows must be 1 to {MAX_TERM_DIMENSION}"
+                                )))
+                            } else if let Err(e) =
+                                hub.control.resize(TermSize { cols, rows }).await
+                            {
+                                Some(Reply::Error(format!("resize failed: {e}")))
+                            } else {
+                                None
+                            }
+                        }
+                    }
+                }
+                Ok(Message::Close(_)) => break,
+                Ok(Message::Ping(_) | Message::Pong(_)) => None,
+            };
+            if let Some(reply) = reply {
+                let closing = matches!(reply, Reply::Close(..));
+                if reply_tx.send(reply).await.is_err() || closing {
+                    break;
+                }
+            }
+        }
+    });
+    let reader_abort = reader.abort_handle();
+
+    let mut outcome: Option<Message> = None;
+    if !viewer.replay.is_empty() {
+        let replay = std::mem::take(&mut viewer.replay);
+        if sink.send(Message::Binary(replay)).await.is_err() {
+            reader_abort.abort();
+            return;
+        }
+    }
+    loop {
+        let paused = *pause_rx.borrow();
+        let message = tokio::select! {
+            _ = shutdown.cancelled() => {
+                outcome = Some(close(1001, "server shutting down"));
+                break;
+            }
+            reply = reply_rx.recv() => match reply {
+                Some(Reply::Error(message)) => ServerControl::Error { message }.message(),
+                Some(Reply::Close(code, reason)) => {
+                    outcome = Some(close(code, reason));
+                    break;
+                }
+                // The reader ended: the client closed the socket.
+                None => break,
+            },
+            changed = pause_rx.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                continue;
+            }
+            out = viewer.rx.recv(), if !paused => match out {
+                Some(Out::Data(bytes)) => Message::Binary(bytes),
+                Some(Out::Exit(code)) => {
+                    let _ = sink.send(ServerControl::Exit { code }.message()).await;
+                    outcome = Some(close(1000, "shell exited"));
+                    break;
+                }
+                None => {
+                    let message = if writer_hub.closed.is_cancelled() {
+                        "the terminal was closed"
+                    } else {
+                        "this viewer fell too far behind and was disconnected"
+                    };
+                    let _ = sink.send(ServerControl::Error { message: message.into() }.message()).await;
+                    outcome = Some(close(1011, "terminal closed"));
+                    break;
+                }
+            },
+        };
+        if sink.send(message).await.is_err() {
+            break;
+        }
+    }
+    if let Some(message) = outcome {
+        let _ = sink.send(message).await;
+    }
+    reader_abort.abort();
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_keeps_the_last_bytes() {
+        let mut ring = Ring::new(8);
+        ring.push(b"hello");
+        assert_eq!(&ring.snapshot()[..], b"hello");
+        ring.push(b" world");
+        assert_eq!(&ring.snapshot()[..], b"lo world");
+        ring.push(b"0123456789abc");
+        assert_eq!(&ring.snapshot()[..], b"56789abc");
+    }
+
+    #[test]
+    fn control_messages_parse_strictly() {
+        let ok: ClientControl =
+            serde_json::from_str(r#"{"type":"resize","cols":100,"rows":30}"#).unwrap();
+        assert!(matches!(ok, ClientControl::Resize { cols: 100, rows: 30 }));
+        for bad in [
+            r#"{"type":"resize","cols":-1,"rows":3}"#,
+            r#"{"type":"dance"}"#,
+            "not json",
+        ] {
+            assert!(serde_json::from_str::<ClientControl>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            serde_json::to_string(&ServerControl::Exit { code: Some(0) }).unwrap(),
+            r#"{"type":"exit","code":0}"#
+        );
+    }
+}
