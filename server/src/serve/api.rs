@@ -180,7 +180,10 @@ async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "backend_unreachable",
-            format!("the {} backend is not reachable: {e}", state.sessions.backend().name()),
+            format!(
+                "the {} backend is not reachable: {e}",
+                state.sessions.backend().name()
+            ),
         )
     })?;
     Ok("ready\n")
@@ -196,7 +199,10 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn me(State(state): State<AppState>, Extension(id): Extension<Identity>) -> impl IntoResponse {
+async fn me(
+    State(state): State<AppState>,
+    Extension(id): Extension<Identity>,
+) -> impl IntoResponse {
     Json(json!({
         "learner": id.learner,
         "admin": id.admin,
@@ -216,7 +222,11 @@ async fn join(
     Json(body): Json<JoinBody>,
 ) -> ApiResult<Response> {
     if !state.auth.is_join_code(&body.code) && state.auth.mode() == AuthMode::Code {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_code", "that join code is not right"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_code",
+            "that join code is not right",
+        ));
     }
     if let Some(learner) = id.learner {
         return Ok(Json(json!({"learner": learner})).into_response());
@@ -236,7 +246,11 @@ async fn admin_login(
     Json(body): Json<LoginBody>,
 ) -> ApiResult<Response> {
     if !state.auth.is_admin_token(&body.token) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_token", "that admin token is not right"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_token",
+            "that admin token is not right",
+        ));
     }
     let jar = state.auth.admin_cookie(state.auth.jar(&headers));
     Ok((jar, StatusCode::NO_CONTENT).into_response())
@@ -256,16 +270,31 @@ fn lesson_summary(lesson: &scenarios::Lesson) -> serde_json::Value {
 
 async fn list_lessons(State(state): State<AppState>) -> impl IntoResponse {
     let catalog = state.catalog.get();
-    Json(catalog.lessons().map(|l| lesson_summary(l)).collect::<Vec<_>>())
+    Json(
+        catalog
+            .lessons()
+            .map(|l| lesson_summary(l))
+            .collect::<Vec<_>>(),
+    )
 }
 
-async fn get_lesson(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn get_lesson(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     let catalog = state.catalog.get();
     let lesson = catalog
         .get(&id)
         .ok_or_else(|| ApiError::from(SessionError::LessonNotFound(id.clone())))?;
     let mut body = lesson_summary(lesson);
-    body["nodes"] = json!(lesson.environment.nodes.iter().map(|n| &n.name).collect::<Vec<_>>());
+    body["nodes"] = json!(
+        lesson
+            .environment
+            .nodes
+            .iter()
+            .map(|n| &n.name)
+            .collect::<Vec<_>>()
+    );
     body["steps"] = lesson
         .steps
         .iter()
@@ -282,27 +311,52 @@ async fn get_lesson(State(state): State<AppState>, Path(id): Path<String>) -> Ap
             })
         })
         .collect();
-    body["intro_html"] = json!(lesson.intro.as_ref().map(|p| render_page(lesson, &p.markdown)));
-    body["finish_html"] = json!(lesson.finish.as_ref().map(|p| render_page(lesson, &p.markdown)));
+    body["intro_html"] = json!(
+        lesson
+            .intro
+            .as_ref()
+            .map(|p| render_page(lesson, &p.markdown))
+    );
+    body["finish_html"] = json!(
+        lesson
+            .finish
+            .as_ref()
+            .map(|p| render_page(lesson, &p.markdown))
+    );
     Ok(Json(body))
 }
 
-async fn list_sessions(State(state): State<AppState>, Extension(id): Extension<Identity>) -> ApiResult<impl IntoResponse> {
+async fn list_sessions(
+    State(state): State<AppState>,
+    Extension(id): Extension<Identity>,
+) -> ApiResult<impl IntoResponse> {
     let learner = id.require_learner()?;
     Ok(Json(state.sessions.list(Some(learner))))
 }
 
-async fn admin_sessions(State(state): State<AppState>, Extension(id): Extension<Identity>) -> ApiResult<impl IntoResponse> {
+async fn admin_sessions(
+    State(state): State<AppState>,
+    Extension(id): Extension<Identity>,
+) -> ApiResult<impl IntoResponse> {
     id.require_admin()?;
     Ok(Json(state.sessions.list(None)))
 }
 
-async fn admin_reload(State(state): State<AppState>, Extension(id): Extension<Identity>) -> ApiResult<impl IntoResponse> {
+async fn admin_reload(
+    State(state): State<AppState>,
+    Extension(id): Extension<Identity>,
+) -> ApiResult<impl IntoResponse> {
     id.require_admin()?;
     let problems = state.reload_content().await.map_err(|e| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reload_failed", format!("{e:#}"))
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reload_failed",
+            format!("{e:#}"),
+        )
     })?;
-    Ok(Json(json!({"lessons": state.catalog.get().lessons().count(), "problems": problems})))
+    Ok(Json(
+        json!({"lessons": state.catalog.get().lessons().count(), "problems": problems}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -318,7 +372,11 @@ async fn create_session(
 ) -> ApiResult<impl IntoResponse> {
     let learner = id.require_learner()?;
     let (session, created) = state.sessions.create(learner, &body.lesson)?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(session.view())))
 }
 
@@ -330,7 +388,9 @@ async fn get_session(
     let learner = id.learner.as_deref();
     match state.sessions.get(&session, learner, id.admin) {
         Ok(s) => Ok(Json(s.view())),
-        Err(SessionError::NotFound(_)) => Ok(Json(state.sessions.ended_view(&session, learner, id.admin)?)),
+        Err(SessionError::NotFound(_)) => Ok(Json(
+            state.sessions.ended_view(&session, learner, id.admin)?,
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -340,7 +400,9 @@ async fn delete_session(
     Extension(id): Extension<Identity>,
     Path(session): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let session = state.sessions.get(&session, id.learner.as_deref(), id.admin)?;
+    let session = state
+        .sessions
+        .get(&session, id.learner.as_deref(), id.admin)?;
     state.sessions.end(&session, "deleted").await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -350,7 +412,9 @@ async fn extend(
     Extension(id): Extension<Identity>,
     Path(session): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let session = state.sessions.get(&session, id.learner.as_deref(), id.admin)?;
+    let session = state
+        .sessions
+        .get(&session, id.learner.as_deref(), id.admin)?;
     Ok(Json(state.sessions.extend(&session)?))
 }
 
@@ -366,17 +430,28 @@ async fn check(
     Path(session): Path<String>,
     body: axum::body::Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    let session = state.sessions.get(&session, id.learner.as_deref(), id.admin)?;
+    let session = state
+        .sessions
+        .get(&session, id.learner.as_deref(), id.admin)?;
     // An empty body is a plain "Check" click.
     let body: CheckBody = if body.iter().all(u8::is_ascii_whitespace) {
         CheckBody::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {
-            let status = if e.is_data() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST };
+            let status = if e.is_data() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::BAD_REQUEST
+            };
             ApiError::new(status, "bad_body", format!("check body: {e}"))
         })?
     };
-    Ok(Json(state.sessions.check(&session, body.answers.as_deref()).await?))
+    Ok(Json(
+        state
+            .sessions
+            .check(&session, body.answers.as_deref())
+            .await?,
+    ))
 }
 
 async fn session_events(
@@ -384,7 +459,9 @@ async fn session_events(
     Extension(id): Extension<Identity>,
     Path(session): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<axum::response::sse::Event, Infallible>>>> {
-    let session = state.sessions.get(&session, id.learner.as_deref(), id.admin)?;
+    let session = state
+        .sessions
+        .get(&session, id.learner.as_deref(), id.admin)?;
     let (history, rx) = session.events.subscribe();
     let view = session.view();
     let current = [
@@ -431,7 +508,9 @@ async fn terminal(
     Query(query): Query<TerminalQuery>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let session = state.sessions.get(&session, id.learner.as_deref(), id.admin)?;
+    let session = state
+        .sessions
+        .get(&session, id.learner.as_deref(), id.admin)?;
     if session.lesson.environment.node(&node).is_none() {
         return Err(SessionError::NoNode(node).into());
     }

@@ -129,7 +129,9 @@ impl Auth {
     }
 
     pub fn is_join_code(&self, code: &str) -> bool {
-        self.join_code.as_deref().is_some_and(|c| same_secret(code, c))
+        self.join_code
+            .as_deref()
+            .is_some_and(|c| same_secret(code, c))
     }
 
     fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
@@ -204,7 +206,14 @@ mod tests {
         assert_eq!(a.admin_token, b.admin_token);
         assert_eq!(a.admin_token.len(), 32);
         assert_eq!(a.key.master(), b.key.master());
-        let c = Auth::open(dir.path(), Some("given".into()), AuthMode::Open, None, false).unwrap();
+        let c = Auth::open(
+            dir.path(),
+            Some("given".into()),
+            AuthMode::Open,
+            None,
+            false,
+        )
+        .unwrap();
         assert!(c.is_admin_token("given"));
         assert!(!c.is_admin_token("givem"));
     }

@@ -1,24 +1,23 @@
-//! Running a step's checks for the `check` endpoint: shell checks on the session's
-//! nodes and quiz answers judged here.
-//!
-//! The one place the server calls into check execution, so the runner's checks
-//! module replaces the shell part without touching the API.
+//! The `check` endpoint's judging: quiz answers validated here (a malformed answer is
+//! the client's mistake, a 422, not a wrong answer), then judged, with the step's
+//! checks, by `runner::checks`, the same code `playlab test` uses.
 
-use std::time::{Duration, Instant};
-
-use runner::{Backend, ExecRequest, SessionId};
-use scenarios::{Check, Step};
+use runner::checks::{CheckContext, Transcript, WasmChecker, judge_quiz, run_check};
+use runner::{Backend, RunnerError, SessionId};
+use scenarios::Step;
 use serde::Serialize;
 
+/// One line of a check's verdict as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckResult {
     pub passed: bool,
-    /// Why it failed (the author's `fail` text and the check's own output), or what a
-    /// quiz answer's explanation says.
-    pub message: Option<String>,
+    /// Empty on a pass; else the author's `fail` text or a quiz item's explanation.
+    pub message: String,
+    /// The check's own output, shown below the message.
+    pub output: String,
 }
 
-/// The learner's quiz answers do not fit the step.
+/// The learner's quiz answers do not fit the step's questions.
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
     #[error("this step is a quiz: send {expected} answers as {{\"answers\": [[index, ...], ...]}}")]
@@ -29,11 +28,10 @@ pub enum AnswerError {
     Range { item: usize, choice: usize },
 }
 
-/// Judges quiz answers; `Err` when they do not fit the questions.
-pub fn judge_quiz(step: &Step, answers: Option<&[Vec<usize>]>) -> Result<Vec<CheckResult>, AnswerError> {
-    if step.quiz.is_empty() {
-        return Ok(Vec::new());
-    }
+fn validate_answers<'a>(
+    step: &Step,
+    answers: Option<&'a [Vec<usize>]>,
+) -> Result<&'a [Vec<usize>], AnswerError> {
     let expected = step.quiz.len();
     let answers = answers.ok_or(AnswerError::Missing { expected })?;
     if answers.len() != expected {
@@ -42,73 +40,58 @@ pub fn judge_quiz(step: &Step, answers: Option<&[Vec<usize>]>) -> Result<Vec<Che
             got: answers.len(),
         });
     }
-    step.quiz
-        .iter()
-        .zip(answers)
-        .enumerate()
-        .map(|(item, (quiz, given))| {
-            if let Some(&choice) = given.iter().find(|&&c| c >= quiz.choices.len()) {
-                return Err(AnswerError::Range { item, choice });
-            }
-            let mut given = given.clone();
-            given.sort_unstable();
-            given.dedup();
-            let mut correct = quiz.answer.clone();
-            correct.sort_unstable();
-            let passed = given == correct;
-            Ok(CheckResult {
-                passed,
-                message: (!passed).then(|| {
-                    quiz.explain
-                        .clone()
-                        .unwrap_or_else(|| format!("\"{}\": not quite, try again", quiz.question))
-                }),
-            })
-        })
-        .collect()
-}
-
-/// Runs every check of the step, in order.
-pub async fn run_checks(backend: &dyn Backend, session: &SessionId, step: &Step) -> Vec<CheckResult> {
-    let mut results = Vec::with_capacity(step.checks.len());
-    for check in &step.checks {
-        results.push(run_check(backend, session, check).await);
-    }
-    results
-}
-
-async fn run_check(backend: &dyn Backend, session: &SessionId, check: &Check) -> CheckResult {
-    let Check::Shell(shell) = check else {
-        return CheckResult {
-            passed: false,
-            message: Some("WASM checks are not supported by this server build".into()),
-        };
-    };
-    let deadline = Instant::now() + shell.wait;
-    loop {
-        let request = ExecRequest::new(shell.run.clone(), shell.timeout);
-        let failure = match backend.exec(session, &shell.node, request).await {
-            Ok(out) if out.success() => {
-                return CheckResult {
-                    passed: true,
-                    message: None,
-                };
-            }
-            Ok(out) if out.timed_out => format!("the check timed out after {:?}", shell.timeout),
-            Ok(out) => out.stdout.trim_end().to_owned(),
-            Err(e) => format!("the check could not run: {e}"),
-        };
-        if Instant::now() >= deadline {
-            let message = [check.fail_message().unwrap_or("the check did not pass"), &failure]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join("\n");
-            return CheckResult {
-                passed: false,
-                message: Some(message),
-            };
+    for (item, (quiz, given)) in step.quiz.iter().zip(answers).enumerate() {
+        if let Some(&choice) = given.iter().find(|&&c| c >= quiz.choices.len()) {
+            return Err(AnswerError::Range { item, choice });
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    Ok(answers)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JudgeError {
+    #[error(transparent)]
+    Answers(#[from] AnswerError),
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+}
+
+/// Judges the step: quiz answers first, then every check in order.
+pub async fn judge_step(
+    backend: &dyn Backend,
+    wasm: &WasmChecker,
+    session: &SessionId,
+    step_index: usize,
+    step: &Step,
+    answers: Option<&[Vec<usize>]>,
+    transcript: &Transcript,
+) -> Result<Vec<CheckResult>, JudgeError> {
+    let mut results = Vec::new();
+    if !step.quiz.is_empty() {
+        let answers = validate_answers(step, answers)?;
+        results.extend(
+            judge_quiz(&step.quiz, answers)
+                .into_iter()
+                .map(|r| CheckResult {
+                    passed: r.passed,
+                    message: r.message,
+                    output: String::new(),
+                }),
+        );
+    }
+    let ctx = CheckContext {
+        step: step_index,
+        transcript,
+        wasm,
+        retry: true,
+    };
+    for check in &step.checks {
+        let outcome = run_check(backend, session, check, &ctx).await?;
+        results.push(CheckResult {
+            passed: outcome.passed,
+            message: outcome.message,
+            output: outcome.output,
+        });
+    }
+    Ok(results)
 }

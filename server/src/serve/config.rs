@@ -357,10 +357,7 @@ mod tests {
             ("max_sessions = 0", "--max-sessions"),
             ("tls = \"self-signed\"\ntls_cert = \"x\"", "--tls-cert"),
             ("tls_cert = \"x\"", "--tls-key"),
-            (
-                "backend = \"local\"\nlisten = \"0.0.0.0:8080\"",
-                "loopback",
-            ),
+            ("backend = \"local\"\nlisten = \"0.0.0.0:8080\"", "loopback"),
         ];
         for (text, expected) in cases {
             let err = Config::validate(settings(text)).unwrap_err().to_string();

@@ -6,7 +6,7 @@
 //! environment), [`state`] (what handlers share), [`api`] (routes and errors),
 //! [`sessions`] (lifecycle, limits, warm pool), [`terminals`] (shared shells over
 //! WebSockets), [`events`] (SSE), [`store`] (SQLite), [`auth`] (identity cookie, admin
-//! token), [`metrics`], [`content`] (lessons), [`checks`], [`transcript`].
+//! token), [`metrics`], [`content`] (lessons), [`checks`].
 
 pub mod api;
 pub mod assets;
@@ -20,7 +20,6 @@ pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod terminals;
-pub mod transcript;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -64,7 +63,11 @@ pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
-        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let lessons = catalog.lessons().count();
         let state = AppState::open(config, backend, catalog)?;
         eprintln!(

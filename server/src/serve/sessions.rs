@@ -13,20 +13,20 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use runner::checks::{LineAssembler, TranscriptEntry, WasmChecker, WasmLimits};
 use runner::{Backend, ExecRequest, ProgressSender, RunnerError, SessionId};
 use scenarios::Lesson;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::checks::{self, AnswerError, CheckResult};
+use super::checks::{self, AnswerError, CheckResult, JudgeError};
 use super::config::Limits;
 use super::content::SharedCatalog;
 use super::events::{Event, EventLog};
 use super::metrics::{Metrics, ReasonLabel, ResultLabel};
-use super::store::{CommandLine, SessionRecord, Status, Store, millis};
+use super::store::{SessionRecord, Status, Store};
 use super::terminals::{InputHook, Terminals};
-use super::transcript::LineAssembler;
 
 /// How long a failed session stays visible (with its error) before it is forgotten.
 const FAILED_VISIBLE: Duration = Duration::from_secs(10 * 60);
@@ -189,6 +189,8 @@ pub struct SessionManager {
     metrics: Arc<Metrics>,
     sessions: Mutex<HashMap<SessionId, Arc<Session>>>,
     pool: Mutex<Pool>,
+    /// Runs WASM checks; compiled modules are cached inside.
+    wasm: WasmChecker,
     /// Cancelled when the server stops: no new environments from then on.
     stopping: CancellationToken,
 }
@@ -200,8 +202,9 @@ impl SessionManager {
         catalog: Arc<SharedCatalog>,
         limits: Limits,
         metrics: Arc<Metrics>,
-    ) -> Arc<SessionManager> {
-        Arc::new(SessionManager {
+    ) -> anyhow::Result<Arc<SessionManager>> {
+        let wasm = WasmChecker::new(WasmLimits::default())?;
+        Ok(Arc::new(SessionManager {
             backend,
             store,
             catalog,
@@ -209,8 +212,9 @@ impl SessionManager {
             metrics,
             sessions: Mutex::new(HashMap::new()),
             pool: Mutex::new(Pool::default()),
+            wasm,
             stopping: CancellationToken::new(),
-        })
+        }))
     }
 
     pub fn backend(&self) -> &Arc<dyn Backend> {
@@ -235,7 +239,13 @@ impl SessionManager {
         }
     }
 
-    fn new_session(&self, id: SessionId, learner: &str, lesson: Arc<Lesson>, status: Status) -> Arc<Session> {
+    fn new_session(
+        &self,
+        id: SessionId,
+        learner: &str,
+        lesson: Arc<Lesson>,
+        status: Status,
+    ) -> Arc<Session> {
         let now = SystemTime::now();
         let ttl = lesson.session_ttl.unwrap_or(self.limits.session_ttl);
         let terminals = Terminals::new(
@@ -267,7 +277,12 @@ impl SessionManager {
     }
 
     /// A session the caller may use: its learner, or the admin.
-    pub fn get(&self, id: &str, learner: Option<&str>, admin: bool) -> Result<Arc<Session>, SessionError> {
+    pub fn get(
+        &self,
+        id: &str,
+        learner: Option<&str>,
+        admin: bool,
+    ) -> Result<Arc<Session>, SessionError> {
         let not_found = || SessionError::NotFound(id.to_owned());
         let id: SessionId = id.parse().map_err(|_| not_found())?;
         let session = self.sessions().get(&id).cloned().ok_or_else(not_found)?;
@@ -281,10 +296,20 @@ impl SessionManager {
     }
 
     /// A session that has ended, from the database (so a browser learns it ended).
-    pub fn ended_view(&self, id: &str, learner: Option<&str>, admin: bool) -> Result<SessionView, SessionError> {
+    pub fn ended_view(
+        &self,
+        id: &str,
+        learner: Option<&str>,
+        admin: bool,
+    ) -> Result<SessionView, SessionError> {
         let not_found = || SessionError::NotFound(id.to_owned());
         let id: SessionId = id.parse().map_err(|_| not_found())?;
-        let record = self.store.session(&id).ok().flatten().ok_or_else(not_found)?;
+        let record = self
+            .store
+            .session(&id)
+            .ok()
+            .flatten()
+            .ok_or_else(not_found)?;
         if !admin && learner != Some(record.learner.as_str()) {
             return Err(SessionError::Forbidden);
         }
@@ -320,12 +345,19 @@ impl SessionManager {
     }
 
     pub fn live_count(&self) -> usize {
-        self.sessions().values().filter(|s| s.status().is_live()).count()
+        self.sessions()
+            .values()
+            .filter(|s| s.status().is_live())
+            .count()
     }
 
     /// Creates the learner's session for a lesson, or returns the live one they have
     /// (`false`: it already existed).
-    pub fn create(self: &Arc<Self>, learner: &str, lesson_id: &str) -> Result<(Arc<Session>, bool), SessionError> {
+    pub fn create(
+        self: &Arc<Self>,
+        learner: &str,
+        lesson_id: &str,
+    ) -> Result<(Arc<Session>, bool), SessionError> {
         let lesson = self
             .catalog
             .get()
@@ -446,8 +478,12 @@ impl SessionManager {
                 let request = ExecRequest::new(script.run, STEP_SETUP_TIMEOUT);
                 match backend.exec(&session.id, &script.node, request).await {
                     Ok(out) if out.success() => {}
-                    Ok(out) => tracing::warn!(session = %session.id, step, exit = ?out.exit_code, stderr = %out.stderr, "step setup failed"),
-                    Err(e) => tracing::warn!(session = %session.id, step, error = %e, "step setup could not run"),
+                    Ok(out) => {
+                        tracing::warn!(session = %session.id, step, exit = ?out.exit_code, stderr = %out.stderr, "step setup failed")
+                    }
+                    Err(e) => {
+                        tracing::warn!(session = %session.id, step, error = %e, "step setup could not run")
+                    }
                 }
             }
         });
@@ -486,14 +522,19 @@ impl SessionManager {
 
     /// Pushes the expiry out by the configured extension, to at most one TTL from now.
     pub fn extend(&self, session: &Session) -> Result<SessionView, SessionError> {
-        let ttl = session.lesson.session_ttl.unwrap_or(self.limits.session_ttl);
+        let ttl = session
+            .lesson
+            .session_ttl
+            .unwrap_or(self.limits.session_ttl);
         let expires_at = {
             let mut st = session.lock();
             if !st.status.is_live() {
                 return Err(SessionError::NotReady(st.status));
             }
             let now = SystemTime::now();
-            st.expires_at = (st.expires_at + self.limits.extend_by).min(now + ttl).max(st.expires_at);
+            st.expires_at = (st.expires_at + self.limits.extend_by)
+                .min(now + ttl)
+                .max(st.expires_at);
             st.warned = false;
             st.expires_at
         };
@@ -505,7 +546,11 @@ impl SessionManager {
     }
 
     /// Checks the current step; a pass moves the learner to the next one.
-    pub async fn check(&self, session: &Arc<Session>, answers: Option<&[Vec<usize>]>) -> Result<CheckOutcome, SessionError> {
+    pub async fn check(
+        &self,
+        session: &Arc<Session>,
+        answers: Option<&[Vec<usize>]>,
+    ) -> Result<CheckOutcome, SessionError> {
         let _one_at_a_time = session.checking.lock().await;
         let (status, step) = {
             let st = session.lock();
@@ -522,8 +567,24 @@ impl SessionManager {
                 results: Vec::new(),
             });
         };
-        let mut results = checks::judge_quiz(lesson_step, answers)?;
-        results.extend(checks::run_checks(self.backend.as_ref(), &session.id, lesson_step).await);
+        let transcript = self.store.transcript(&session.id).unwrap_or_else(|e| {
+            tracing::error!(session = %session.id, error = %e, "could not read the transcript");
+            Default::default()
+        });
+        let results = checks::judge_step(
+            self.backend.as_ref(),
+            &self.wasm,
+            &session.id,
+            step,
+            lesson_step,
+            answers,
+            &transcript,
+        )
+        .await
+        .map_err(|e| match e {
+            JudgeError::Answers(e) => SessionError::Answers(e),
+            JudgeError::Runner(e) => SessionError::Backend(e),
+        })?;
         let passed = results.iter().all(|r| r.passed);
         if let Err(e) = self.store.record_attempt(&session.id, step, passed) {
             tracing::error!(session = %session.id, error = %e, "could not record the attempt");
@@ -563,16 +624,13 @@ impl SessionManager {
         let session = session.clone();
         let store = self.store.clone();
         let node = node.to_owned();
-        let mut lines = LineAssembler::default();
+        let mut lines = LineAssembler::new();
         Box::new(move |bytes: &[u8]| {
             session.touch();
             for line in lines.feed(bytes) {
-                let line = CommandLine {
-                    node: node.clone(),
-                    at: millis(SystemTime::now()),
-                    line,
-                };
-                if let Err(e) = store.record_command(&session.id, &line) {
+                if let Err(e) =
+                    store.record_command(&session.id, &TranscriptEntry::now(&node, line))
+                {
                     tracing::warn!(session = %session.id, error = %e, "could not record a command line");
                 }
             }
@@ -590,7 +648,9 @@ impl SessionManager {
                 let left = st.expires_at.duration_since(now).unwrap_or_default();
                 match st.status {
                     Status::Starting | Status::Ready if left.is_zero() => Some("expired"),
-                    Status::Ready if st.last_active.elapsed() >= self.limits.idle_timeout => Some("idle"),
+                    Status::Ready if st.last_active.elapsed() >= self.limits.idle_timeout => {
+                        Some("idle")
+                    }
                     Status::Starting | Status::Ready => {
                         if !st.warned && left <= self.limits.expiry_warning {
                             st.warned = true;
@@ -625,10 +685,13 @@ impl SessionManager {
         let catalog = self.catalog.get();
         for record in records {
             let lesson = catalog.get(&record.lesson).cloned();
-            let present = environments.as_ref().is_none_or(|envs| envs.contains(&record.id));
+            let present = environments
+                .as_ref()
+                .is_none_or(|envs| envs.contains(&record.id));
             match lesson {
                 Some(lesson) if record.status == Status::Ready && present => {
-                    let session = self.new_session(record.id.clone(), &record.learner, lesson, Status::Ready);
+                    let session =
+                        self.new_session(record.id.clone(), &record.learner, lesson, Status::Ready);
                     {
                         let mut st = session.lock();
                         st.step = record.step;
@@ -696,7 +759,10 @@ impl SessionManager {
 
     async fn start_pooled(self: Arc<Self>, lesson: Arc<Lesson>) {
         let id = SessionId::random();
-        let result = self.backend.start(&id, &lesson, ProgressSender::discard()).await;
+        let result = self
+            .backend
+            .start(&id, &lesson, ProgressSender::discard())
+            .await;
         let keep = {
             let mut pool = self.pool();
             if let Some(n) = pool.starting.get_mut(&lesson.id) {
@@ -710,10 +776,13 @@ impl SessionManager {
                 .is_some_and(|l| Arc::ptr_eq(l, &lesson));
             let keep = result.is_ok() && current && !self.stopping.is_cancelled();
             if keep {
-                pool.ready.entry(lesson.id.clone()).or_default().push(Pooled {
-                    id: id.clone(),
-                    lesson: lesson.clone(),
-                });
+                pool.ready
+                    .entry(lesson.id.clone())
+                    .or_default()
+                    .push(Pooled {
+                        id: id.clone(),
+                        lesson: lesson.clone(),
+                    });
                 self.metrics.warm_pool_ready.inc();
             }
             keep

@@ -26,7 +26,11 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the data directory (database, keys, admin token) and builds the state.
-    pub fn open(config: Config, backend: Arc<dyn Backend>, catalog: Catalog) -> anyhow::Result<AppState> {
+    pub fn open(
+        config: Config,
+        backend: Arc<dyn Backend>,
+        catalog: Catalog,
+    ) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.data)
             .with_context(|| format!("creating the data directory {}", config.data.display()))?;
         let store = Arc::new(Store::open(&config.data.join("playlab.db"))?);
@@ -45,7 +49,7 @@ impl AppState {
             catalog.clone(),
             config.limits.clone(),
             metrics.clone(),
-        );
+        )?;
         Ok(AppState {
             config: Arc::new(config),
             catalog,
@@ -63,7 +67,11 @@ impl AppState {
         let count = catalog.lessons().count();
         self.catalog.replace(catalog);
         self.sessions.content_reloaded().await;
-        tracing::info!(lessons = count, problems = problems.len(), "content reloaded");
+        tracing::info!(
+            lessons = count,
+            problems = problems.len(),
+            "content reloaded"
+        );
         for problem in &problems {
             tracing::warn!("{problem}");
         }

@@ -10,8 +10,9 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use rusqlite::{Connection, OptionalExtension, params};
 use runner::SessionId;
+use runner::checks::{Transcript, TranscriptEntry};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 /// Where a session is in its life.
@@ -67,15 +68,6 @@ pub struct SessionRecord {
     pub completed_at: Option<SystemTime>,
     pub ended_at: Option<SystemTime>,
     pub end_reason: Option<String>,
-}
-
-/// One command line a learner typed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CommandLine {
-    pub node: String,
-    /// Milliseconds since the Unix epoch.
-    pub at: i64,
-    pub line: String,
 }
 
 pub struct Store {
@@ -236,27 +228,35 @@ impl Store {
         .collect()
     }
 
-    pub fn record_command(&self, session: &SessionId, line: &CommandLine) -> rusqlite::Result<()> {
+    pub fn record_command(
+        &self,
+        session: &SessionId,
+        entry: &TranscriptEntry,
+    ) -> rusqlite::Result<()> {
         self.conn().execute(
             "INSERT INTO transcript (session, node, at, line) VALUES (?1, ?2, ?3, ?4)",
-            params![session.as_str(), line.node, line.at, line.line],
+            params![session.as_str(), entry.node, entry.at as i64, entry.line],
         )?;
         Ok(())
     }
 
-    pub fn transcript(&self, session: &SessionId) -> rusqlite::Result<Vec<CommandLine>> {
+    /// What the learner typed in the session, oldest first (as checks see it).
+    pub fn transcript(&self, session: &SessionId) -> rusqlite::Result<Transcript> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT node, at, line FROM transcript WHERE session = ?1 ORDER BY at, rowid",
         )?;
-        stmt.query_map([session.as_str()], |r| {
-            Ok(CommandLine {
+        let mut transcript = Transcript::new();
+        for entry in stmt.query_map([session.as_str()], |r| {
+            Ok(TranscriptEntry {
                 node: r.get(0)?,
-                at: r.get(1)?,
+                at: r.get::<_, i64>(1)? as u64,
                 line: r.get(2)?,
             })
-        })?
-        .collect()
+        })? {
+            transcript.push(entry?);
+        }
+        Ok(transcript)
     }
 }
 
@@ -292,17 +292,18 @@ mod tests {
             store.save_session(&record("gone1", Status::Ended)).unwrap();
             store.record_attempt(&live.id, 0, false).unwrap();
             store.record_attempt(&live.id, 0, true).unwrap();
-            let line = CommandLine {
+            let entry = TranscriptEntry {
                 node: "node01".into(),
                 at: 5,
                 line: "ls".into(),
             };
-            store.record_command(&live.id, &line).unwrap();
+            store.record_command(&live.id, &entry).unwrap();
         }
         let store = Store::open(&path).unwrap();
         assert_eq!(store.live_sessions().unwrap(), vec![live.clone()]);
         assert_eq!(store.attempts(&live.id).unwrap(), vec![(0, 2)]);
-        assert_eq!(store.transcript(&live.id).unwrap()[0].line, "ls");
+        let transcript = store.transcript(&live.id).unwrap();
+        assert_eq!(transcript.entries().next().unwrap().line, "ls");
         assert_eq!(store.session(&live.id).unwrap(), Some(live));
     }
 }

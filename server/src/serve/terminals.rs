@@ -430,8 +430,7 @@ pub async fn serve_socket(
                                 Some(Reply::Error(format!(
                                     "resize to {cols}x{rows}: columns and rows must be 1 to {MAX_TERM_DIMENSION}"
                                 )))
-                            } else if let Err(e) =
-                                hub.control.resize(TermSize { cols, rows }).await
+                            } else if let Err(e) = hub.control.resize(TermSize { cols, rows }).await
                             {
                                 Some(Reply::Error(format!("resize failed: {e}")))
                             } else {
@@ -538,7 +537,13 @@ mod tests {
     fn control_messages_parse_strictly() {
         let ok: ClientControl =
             serde_json::from_str(r#"{"type":"resize","cols":100,"rows":30}"#).unwrap();
-        assert!(matches!(ok, ClientControl::Resize { cols: 100, rows: 30 }));
+        assert!(matches!(
+            ok,
+            ClientControl::Resize {
+                cols: 100,
+                rows: 30
+            }
+        ));
         for bad in [
             r#"{"type":"resize","cols":-1,"rows":3}"#,
             r#"{"type":"dance"}"#,
