@@ -70,6 +70,19 @@ pub fn load_lesson(dir: &Path, images: &ImageMap) -> LessonLoad {
         );
     }
     if let Some(lesson) = &lesson {
+        if !is_url_safe_id(&lesson.id) {
+            diagnostics.push(
+                Diagnostic::error(
+                    lesson_file(&dir),
+                    1,
+                    1,
+                    format!("lesson id `{}` is not URL-safe", lesson.id),
+                )
+                .with_hint(
+                    "a lesson's id is its folder name: use letters, digits, `-`, `_` and `.`",
+                ),
+            );
+        }
         diagnostics.extend(crate::lint::lint_pages(lesson));
     }
     diagnostics.sort();
@@ -77,6 +90,15 @@ pub fn load_lesson(dir: &Path, images: &ImageMap) -> LessonLoad {
         lesson,
         diagnostics,
     }
+}
+
+/// Lesson ids appear in URLs and session names, so they stay plain.
+fn is_url_safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn read(path: &Path) -> Result<String, Diagnostic> {

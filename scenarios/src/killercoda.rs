@@ -190,6 +190,9 @@ pub fn load(
     images: &ImageMap,
 ) -> (Option<Lesson>, Vec<Diagnostic>) {
     let file = dir.join("index.json");
+    if let Some(d) = crate::source_map::depth_diagnostic(&file, text, false) {
+        return (None, vec![d]);
+    }
     let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default());
     let ast = match parsed {
         Ok(result) => result.value,

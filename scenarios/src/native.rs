@@ -289,6 +289,9 @@ const KNOWN_KEYS: &[&str] = &[
 /// lesson when the file could be deserialized, and every problem found.
 pub fn load(id: &str, dir: &Path, text: &str) -> (Option<Lesson>, Vec<Diagnostic>) {
     let file = dir.join("lesson.yaml");
+    if let Some(d) = crate::source_map::depth_diagnostic(&file, text, true) {
+        return (None, vec![d]);
+    }
     let root = match marked_yaml::parse_yaml(0, text) {
         Ok(root) => root,
         Err(e) => return (None, vec![load_error(&file, &e)]),

@@ -218,6 +218,82 @@ impl SourceMap {
     }
 }
 
+/// How deeply a document may nest. The parsers, serde and the walks above are
+/// recursive, so a hostile file (`[[[[…`) could otherwise overflow the stack, which
+/// aborts the process instead of producing a diagnostic. Real lesson files nest a
+/// dozen levels at most.
+pub const MAX_DEPTH: usize = 64;
+/// Block YAML nests by indentation (and by `- - -` on one line): the widest such
+/// prefix a line may have.
+pub const MAX_INDENT: usize = 256;
+
+/// The byte offset where `text` nests deeper than [`MAX_DEPTH`] brackets (or, with
+/// `yaml`, indents further than [`MAX_INDENT`]), if it does. JSON strings are skipped;
+/// in YAML every bracket counts, which can only err towards refusing a file.
+pub fn too_deep(text: &str, yaml: bool) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut line_start = true;
+    let mut indent = 0usize;
+    for (i, c) in text.char_indices() {
+        if c == '\n' {
+            line_start = true;
+            indent = 0;
+            in_string = false;
+            continue;
+        }
+        if yaml && line_start {
+            if matches!(c, ' ' | '-' | '?' | ':' | '\t') {
+                indent += 1;
+                if indent > MAX_INDENT {
+                    return Some(i);
+                }
+                continue;
+            }
+            line_start = false;
+        }
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' if !yaml => in_string = true,
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The diagnostic for a document that [`too_deep`] refuses, or `None`.
+pub fn depth_diagnostic(file: &Path, text: &str, yaml: bool) -> Option<Diagnostic> {
+    let offset = too_deep(text, yaml)?;
+    let (line, col) = line_col(text, offset);
+    Some(
+        Diagnostic::error(
+            file,
+            line,
+            col,
+            "the document nests too deeply to be a lesson",
+        )
+        .with_hint(format!(
+            "at most {MAX_DEPTH} levels of brackets and {MAX_INDENT} columns of indentation"
+        )),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
