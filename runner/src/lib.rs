@@ -10,5 +10,7 @@
 
 pub mod backend;
 pub mod checks;
+pub mod docker;
+pub mod image;
 
 pub use backend::*;

@@ -1,0 +1,165 @@
+//! Interactive terminals: a TTY exec running a login shell, streamed raw.
+//!
+//! bollard's `start_exec` decodes output with a decoder that guesses, per chunk,
+//! whether it is looking at Docker's 8-byte multiplexing header: a chunk starting with
+//! byte 0, 1 or 2 is taken as a header. A TTY stream has no headers, so TTY output
+//! that happens to start with such a byte (vim and tmux redraws can) would be eaten
+//! or garbled. So terminals start the exec themselves: one HTTP/1.1 request on the
+//! Engine's socket with `Upgrade: tcp`, and the upgraded connection is the terminal,
+//! byte for byte.
+//!
+//! Backpressure comes for free: the output stream reads the socket only when polled,
+//! so a consumer that stops reading fills the kernel's socket buffer, Docker stops
+//! reading the pty, and the shell blocks. No queue in between.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use bollard::Docker;
+use bollard::exec::{CreateExecOptions, ResizeExecOptions};
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
+use tokio::net::UnixStream;
+use tokio_util::io::ReaderStream;
+
+use crate::backend::{RunnerError, TermSize, Terminal, TerminalControl};
+
+/// Sets the size before the shell reads it (the resize call can lose that race), then
+/// starts a login shell: bash where there is one, else sh.
+const TERMINAL_WRAPPER: &str = r#"stty cols "$1" rows "$2" 2>/dev/null
+command -v bash >/dev/null 2>&1 && exec bash -l
+exec sh -l"#;
+
+/// Read buffer of the output stream: the most the terminal holds between socket and
+/// consumer.
+const OUTPUT_CHUNK: usize = 16 * 1024;
+
+pub(super) async fn attach(
+    docker: &Docker,
+    socket: &Path,
+    container: &str,
+    size: TermSize,
+) -> Result<Terminal, RunnerError> {
+    let exec = docker
+        .create_exec(
+            container,
+            CreateExecOptions {
+                cmd: Some(vec![
+                    "sh".to_owned(),
+                    "-c".to_owned(),
+                    TERMINAL_WRAPPER.to_owned(),
+                    "playlab-terminal".to_owned(),
+                    size.cols.to_string(),
+                    size.rows.to_string(),
+                ]),
+                env: Some(vec![
+                    "TERM=xterm-256color".to_owned(),
+                    "LANG=C.UTF-8".to_owned(),
+                ]),
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                tty: Some(true),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let connection = start_raw(docker, socket, &exec.id).await?;
+    let control = ExecControl {
+        docker: docker.clone(),
+        exec_id: exec.id,
+    };
+    // The wrapper's stty covers the shell's first read; this tells Docker too.
+    if let Err(e) = control.resize(size).await {
+        tracing::debug!(error = %e, "initial terminal resize");
+    }
+    let (read, write) = tokio::io::split(connection);
+    Ok(Terminal {
+        output: ReaderStream::with_capacity(read, OUTPUT_CHUNK).boxed(),
+        input: Box::pin(write),
+        control: Box::new(control),
+    })
+}
+
+/// Starts an exec on its own connection and returns the upgraded, raw connection.
+async fn start_raw(
+    docker: &Docker,
+    socket: &Path,
+    exec_id: &str,
+) -> Result<TokioIo<hyper::upgrade::Upgraded>, RunnerError> {
+    let io_error = |context: &str, e: &dyn std::fmt::Display| {
+        RunnerError::Other(format!(
+            "{context} (exec {exec_id} on {}): {e}",
+            socket.display()
+        ))
+    };
+    let stream = UnixStream::connect(socket)
+        .await
+        .map_err(|e| io_error("connecting to the Docker engine", &e))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| io_error("starting a terminal", &e))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.with_upgrades().await {
+            tracing::debug!(error = %e, "terminal connection");
+        }
+    });
+    let version = docker.client_version();
+    let request = http::Request::post(format!(
+        "http://docker/v{}.{}/exec/{exec_id}/start",
+        version.major_version, version.minor_version
+    ))
+    .header(http::header::HOST, "docker")
+    .header(http::header::CONTENT_TYPE, "application/json")
+    .header(http::header::CONNECTION, "Upgrade")
+    .header(http::header::UPGRADE, "tcp")
+    .body(Full::new(Bytes::from_static(
+        br#"{"Detach":false,"Tty":true}"#,
+    )))
+    .map_err(|e| io_error("building the terminal request", &e))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| io_error("starting a terminal", &e))?;
+    if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+        return Err(io_error(
+            "starting a terminal",
+            &format!("Docker answered {}", response.status()),
+        ));
+    }
+    let upgraded = hyper::upgrade::on(response)
+        .await
+        .map_err(|e| io_error("starting a terminal", &e))?;
+    Ok(TokioIo::new(upgraded))
+}
+
+struct ExecControl {
+    docker: Docker,
+    exec_id: String,
+}
+
+#[async_trait]
+impl TerminalControl for ExecControl {
+    async fn resize(&self, size: TermSize) -> Result<(), RunnerError> {
+        self.docker
+            .resize_exec(
+                &self.exec_id,
+                ResizeExecOptions {
+                    width: size.cols,
+                    height: size.rows,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn exit_code(&self) -> Result<Option<i64>, RunnerError> {
+        let inspect = self.docker.inspect_exec(&self.exec_id).await?;
+        Ok(match inspect.running {
+            Some(false) => inspect.exit_code,
+            _ => None,
+        })
+    }
+}

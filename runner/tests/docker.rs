@@ -1,0 +1,1053 @@
+//! The Docker backend against the real Docker engine.
+//!
+//! Needs a running `dockerd` and the locally seeded `debian:bookworm-slim` image
+//! (`.ci/setup-machine` does both); without them every test fails saying so. Nodes use
+//! an image built from `docker_fixtures/node-image` (Debian plus ip, ping, ps) through
+//! the backend's own `build:` path, once per test run.
+//!
+//! Traffic goes only between the tests' own containers; egress is proven from the
+//! network's configuration and the routing table, never by contacting anything.
+//! Every session id starts with `pltest`, and every test removes its environment even
+//! when it fails (see [`Session`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use runner::docker::{DockerBackend, DockerConfig, LABEL_SESSION, container_name, network_name};
+use runner::{
+    Backend, EXEC_OUTPUT_LIMIT, EnvironmentInfo, ExecOutput, ExecRequest, Progress, ProgressSender,
+    RunnerError, SessionId, TermSize, Terminal,
+};
+use scenarios::{
+    Asset, DEFAULT_NODE_CPUS, DEFAULT_NODE_MEMORY_BYTES, Environment, Lesson, LessonFormat,
+    NodeImage, NodeSpec, Script,
+};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::OnceCell;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+async fn backend() -> DockerBackend {
+    match DockerBackend::connect(DockerConfig::default()).await {
+        Ok(b) => b,
+        Err(e) => panic!(
+            "Docker is unreachable, these tests need the real engine: start dockerd; see .ci/setup-machine ({e})"
+        ),
+    }
+}
+
+/// The tests' node image, built once per test binary through the `build:` path.
+async fn node_image() -> NodeImage {
+    static BUILT: OnceCell<()> = OnceCell::const_new();
+    let image = NodeImage::Build(fixture("node-image"));
+    BUILT
+        .get_or_init(|| async {
+            backend()
+                .await
+                .ensure_image(&image, &ProgressSender::discard())
+                .await
+                .unwrap_or_else(|e| panic!("building the test node image: {e}"));
+        })
+        .await;
+    image
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/docker_fixtures")
+        .join(name)
+}
+
+fn node(name: &str, image: &NodeImage) -> NodeSpec {
+    NodeSpec {
+        name: name.to_owned(),
+        image: image.clone(),
+        memory_bytes: DEFAULT_NODE_MEMORY_BYTES,
+        cpus: DEFAULT_NODE_CPUS,
+        systemd: false,
+        capabilities: Vec::new(),
+        env: BTreeMap::new(),
+    }
+}
+
+fn lesson(nodes: Vec<NodeSpec>) -> Lesson {
+    Lesson {
+        id: "docker-test".to_owned(),
+        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        format: LessonFormat::Native,
+        title: "Docker backend test".to_owned(),
+        description: String::new(),
+        difficulty: None,
+        duration: None,
+        tags: Vec::new(),
+        session_ttl: None,
+        environment: Environment {
+            nodes,
+            internet: false,
+            pki: None,
+        },
+        assets: Vec::new(),
+        setup: Vec::new(),
+        intro: None,
+        finish: None,
+        steps: Vec::new(),
+    }
+}
+
+fn script(node: &str, run: &str) -> Script {
+    Script {
+        node: node.to_owned(),
+        run: run.to_owned(),
+        foreground: false,
+    }
+}
+
+/// A test session; its environment is destroyed when the guard drops, pass or fail.
+struct Session(SessionId);
+
+impl Session {
+    fn new() -> Session {
+        Session(format!("pltest{}", SessionId::random()).parse().unwrap())
+    }
+}
+
+impl std::ops::Deref for Session {
+    type Target = SessionId;
+    fn deref(&self) -> &SessionId {
+        &self.0
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let session = self.0.clone();
+        // Drop cannot await, and may run inside the test's runtime: use a thread.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(async { backend().await.destroy(&session).await })
+        })
+        .join();
+    }
+}
+
+/// Names of the containers and networks labelled with the session.
+async fn labelled(backend: &DockerBackend, session: &SessionId) -> Vec<String> {
+    use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions};
+    let filters = [(
+        "label".to_owned(),
+        vec![format!("{LABEL_SESSION}={session}")],
+    )]
+    .into();
+    let docker = backend.docker();
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    let networks = docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(
+                [(
+                    "label".to_owned(),
+                    vec![format!("{LABEL_SESSION}={session}")],
+                )]
+                .into(),
+            ),
+        }))
+        .await
+        .unwrap();
+    containers
+        .into_iter()
+        .flat_map(|c| c.names.unwrap_or_default())
+        .chain(networks.into_iter().filter_map(|n| n.name))
+        .collect()
+}
+
+async fn sh(backend: &DockerBackend, session: &SessionId, node: &str, script: &str) -> ExecOutput {
+    backend
+        .exec(session, node, ExecRequest::new(script, TIMEOUT))
+        .await
+        .unwrap_or_else(|e| panic!("exec {script:?} on {node}: {e}"))
+}
+
+#[tokio::test]
+async fn three_nodes_start_resolve_each_other_and_destroy_completely() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let session = Session::new();
+    let lesson = lesson(vec![
+        node("controlplane", &image),
+        node("node01", &image),
+        node("node02", &image),
+    ]);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let info = backend
+        .start(&session, &lesson, ProgressSender::new(tx))
+        .await
+        .unwrap();
+    let names: Vec<&str> = info.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["controlplane", "node01", "node02"]);
+    assert!(info.nodes.iter().all(|n| n.address.is_some()), "{info:?}");
+
+    let mut ready = Vec::new();
+    while let Ok(p) = rx.try_recv() {
+        if let Progress::Node { node, status } = p
+            && status == "ready"
+        {
+            ready.push(node);
+        }
+    }
+    assert_eq!(ready.len(), 3, "every node reports ready");
+
+    for (from, to) in [
+        ("controlplane", "node01"),
+        ("node01", "node02"),
+        ("node02", "controlplane"),
+    ] {
+        let out = sh(
+            &backend,
+            &session,
+            from,
+            &format!("hostname; getent hosts {to}"),
+        )
+        .await;
+        assert!(out.success(), "{out:?}");
+        let address = info
+            .nodes
+            .iter()
+            .find(|n| n.name == to)
+            .unwrap()
+            .address
+            .clone()
+            .unwrap();
+        assert_eq!(
+            out.stdout.lines().next(),
+            Some(from),
+            "hostname is the node name"
+        );
+        assert!(
+            out.stdout.contains(&address),
+            "{to} resolves to {address}: {out:?}"
+        );
+        let ping = sh(&backend, &session, from, &format!("ping -c1 -W2 {to}")).await;
+        assert!(ping.success(), "{from} pings {to}: {ping:?}");
+    }
+
+    assert_eq!(
+        labelled(&backend, &session).await.len(),
+        4,
+        "3 containers + 1 network"
+    );
+    backend.destroy(&session).await.unwrap();
+    assert_eq!(labelled(&backend, &session).await, Vec::<String>::new());
+    backend
+        .destroy(&session)
+        .await
+        .expect("destroy is idempotent");
+    match backend
+        .exec(&session, "node01", ExecRequest::new("true", TIMEOUT))
+        .await
+    {
+        Err(RunnerError::NoEnvironment(s)) => assert_eq!(s, *session),
+        other => panic!("expected NoEnvironment, got {other:?}"),
+    }
+}
+
+/// `internet: false` must leave no way out. Docker 25 and later give containers on an
+/// internal network no default route at all; Docker 20.10 (Debian's) still installs
+/// one and drops the traffic in the host's `DOCKER-ISOLATION-STAGE-1` chain instead.
+/// Both are checked without sending a packet: the route table inside the node, and the
+/// host's firewall rules for the session's bridge.
+#[tokio::test]
+async fn internet_false_means_an_internal_network_without_egress() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let engine = backend
+        .docker()
+        .version()
+        .await
+        .unwrap()
+        .version
+        .unwrap_or_default();
+    let engine_major: u32 = engine
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    for internet in [false, true] {
+        let session = Session::new();
+        let mut lesson = lesson(vec![node("node01", &image)]);
+        lesson.environment.internet = internet;
+        backend
+            .start(&session, &lesson, ProgressSender::discard())
+            .await
+            .unwrap();
+        let network = backend
+            .docker()
+            .inspect_network(&network_name(&session), None)
+            .await
+            .unwrap();
+        assert_eq!(network.internal, Some(!internet), "internet: {internet}");
+
+        let bridge = format!("br-{}", &network.id.as_deref().unwrap()[..12]);
+        let subnet = network
+            .ipam
+            .and_then(|i| i.config)
+            .and_then(|c| c.into_iter().next())
+            .and_then(|c| c.subnet)
+            .unwrap();
+        let drop_egress = format!("-A DOCKER-ISOLATION-STAGE-1 ! -d {subnet} -i {bridge} -j DROP");
+        let rules = std::process::Command::new("iptables")
+            .args(["-S", "DOCKER-ISOLATION-STAGE-1"])
+            .output()
+            .expect("iptables must be runnable: these tests run as root on the Docker host");
+        let rules = String::from_utf8_lossy(&rules.stdout);
+        assert_eq!(
+            rules.lines().any(|l| l == drop_egress),
+            !internet,
+            "internet: {internet}: looking for {drop_egress:?} in\n{rules}"
+        );
+
+        let routes = sh(&backend, &session, "node01", "ip route").await;
+        assert!(routes.success(), "{routes:?}");
+        let default_route = routes.stdout.lines().any(|l| l.starts_with("default"));
+        if internet || engine_major >= 25 {
+            assert_eq!(
+                default_route, internet,
+                "engine {engine}, internet: {internet}, routes:\n{}",
+                routes.stdout
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn limits_and_labels_are_applied() {
+    let backend = backend().await;
+    let config = backend.config().clone();
+    let image = node_image().await;
+    let session = Session::new();
+    let mut greedy = node("node01", &image);
+    greedy.memory_bytes = 64 * 1024 * 1024 * 1024;
+    greedy.cpus = 64.0;
+    greedy.capabilities = vec!["NET_ADMIN".to_owned()];
+    let mut modest = node("node02", &image);
+    modest.memory_bytes = 256 * 1024 * 1024;
+    modest.cpus = 0.5;
+    backend
+        .start(
+            &session,
+            &lesson(vec![greedy, modest]),
+            ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+
+    for (node, memory, nano_cpus) in [
+        (
+            "node01",
+            config.max_memory_bytes as i64,
+            (config.max_cpus * 1e9) as i64,
+        ),
+        ("node02", 256 * 1024 * 1024, 500_000_000),
+    ] {
+        let inspect = backend
+            .docker()
+            .inspect_container(&container_name(&session, node), None)
+            .await
+            .unwrap();
+        let host = inspect.host_config.unwrap();
+        assert_eq!(host.memory, Some(memory), "{node}");
+        assert_eq!(
+            host.memory_swap,
+            Some(memory),
+            "{node}: no swap beyond the limit"
+        );
+        assert_eq!(host.nano_cpus, Some(nano_cpus), "{node}");
+        assert_eq!(host.pids_limit, Some(1024), "{node}");
+        assert_eq!(host.privileged, Some(false), "{node}");
+        assert_ne!(host.oom_kill_disable, Some(true), "{node}");
+        assert_eq!(host.init, Some(true), "{node}");
+        let log = host.log_config.unwrap();
+        assert_eq!(log.typ.as_deref(), Some("json-file"));
+        assert_eq!(
+            log.config.unwrap().get("max-size").map(String::as_str),
+            Some("1m")
+        );
+        let config = inspect.config.unwrap();
+        assert_eq!(config.hostname.as_deref(), Some(node));
+        let labels = config.labels.unwrap();
+        assert_eq!(labels.get("playlab.session"), Some(&session.to_string()));
+        assert_eq!(
+            labels.get("playlab.lesson").map(String::as_str),
+            Some("docker-test")
+        );
+        assert_eq!(labels.get("playlab.node").map(String::as_str), Some(node));
+    }
+    // The capability is really there: only NET_ADMIN may add an address.
+    let add = "ip addr add 10.254.254.1/32 dev lo";
+    assert!(sh(&backend, &session, "node01", add).await.success());
+    assert!(!sh(&backend, &session, "node02", add).await.success());
+    // The pids limit holds inside the node, as the kernel sees it.
+    let pids = sh(
+        &backend,
+        &session,
+        "node01",
+        "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max",
+    )
+    .await;
+    assert_eq!(pids.stdout.trim(), "1024", "{pids:?}");
+}
+
+/// One row: a script, its environment and standard input, and what it must produce.
+struct ExecCase {
+    script: &'static str,
+    env: &'static [(&'static str, &'static str)],
+    stdin: Option<&'static str>,
+    exit_code: i64,
+    stdout: &'static str,
+    stderr: &'static str,
+}
+
+const EXEC_CASES: &[ExecCase] = &[
+    ExecCase {
+        script: "echo hello",
+        env: &[],
+        stdin: None,
+        exit_code: 0,
+        stdout: "hello\n",
+        stderr: "",
+    },
+    ExecCase {
+        script: "echo oops >&2; exit 3",
+        env: &[],
+        stdin: None,
+        exit_code: 3,
+        stdout: "",
+        stderr: "oops\n",
+    },
+    ExecCase {
+        script: "echo \"$GREETING, $NAME\"",
+        env: &[("GREETING", "hi"), ("NAME", "node")],
+        stdin: None,
+        exit_code: 0,
+        stdout: "hi, node\n",
+        stderr: "",
+    },
+    ExecCase {
+        script: "tr a-z A-Z",
+        env: &[],
+        stdin: Some("from stdin\n"),
+        exit_code: 0,
+        stdout: "FROM STDIN\n",
+        stderr: "",
+    },
+    ExecCase {
+        script: "wc -c",
+        env: &[],
+        stdin: Some(""),
+        exit_code: 0,
+        stdout: "0\n",
+        stderr: "",
+    },
+    // bash when the image has it: arrays are not sh.
+    ExecCase {
+        script: "a=(x y z); echo ${#a[@]} $0",
+        env: &[],
+        stdin: None,
+        exit_code: 0,
+        stdout: "3 bash\n",
+        stderr: "",
+    },
+    ExecCase {
+        script: "exit 137",
+        env: &[],
+        stdin: None,
+        exit_code: 137,
+        stdout: "",
+        stderr: "",
+    },
+];
+
+#[tokio::test]
+async fn exec_runs_scripts_with_env_and_stdin() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let session = Session::new();
+    backend
+        .start(
+            &session,
+            &lesson(vec![node("node01", &image)]),
+            ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+    for case in EXEC_CASES {
+        let mut request = ExecRequest::new(case.script, TIMEOUT);
+        request.env = case
+            .env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        request.stdin = case.stdin.map(|s| bytes::Bytes::from_static(s.as_bytes()));
+        let out = backend.exec(&session, "node01", request).await.unwrap();
+        assert_eq!(
+            (
+                out.exit_code,
+                out.stdout.as_str(),
+                out.stderr.as_str(),
+                out.timed_out
+            ),
+            (Some(case.exit_code), case.stdout, case.stderr, false),
+            "{}",
+            case.script
+        );
+    }
+    match backend
+        .exec(&session, "nosuchnode", ExecRequest::new("true", TIMEOUT))
+        .await
+    {
+        Err(RunnerError::NoNode { node, .. }) => assert_eq!(node, "nosuchnode"),
+        other => panic!("expected NoNode, got {other:?}"),
+    }
+    match backend
+        .exec(&session, "../x", ExecRequest::new("true", TIMEOUT))
+        .await
+    {
+        Err(RunnerError::NoNode { .. }) => {}
+        other => panic!("expected NoNode, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn exec_timeout_kills_the_script_and_its_children() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let session = Session::new();
+    backend
+        .start(
+            &session,
+            &lesson(vec![node("node01", &image)]),
+            ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let out = backend
+        .exec(
+            &session,
+            "node01",
+            ExecRequest::new(
+                "echo before; sleep 3001 & sleep 3002; echo after",
+                Duration::from_secs(1),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(out.timed_out, "{out:?}");
+    assert_eq!(out.exit_code, None);
+    assert_eq!(out.stdout, "before\n", "output up to the kill is kept");
+    let ps = sh(&backend, &session, "node01", "ps -eo args").await;
+    assert!(
+        !ps.stdout.contains("sleep 300"),
+        "both sleeps are gone:\n{}",
+        ps.stdout
+    );
+}
+
+#[tokio::test]
+async fn exec_output_is_bounded() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let session = Session::new();
+    backend
+        .start(
+            &session,
+            &lesson(vec![node("node01", &image)]),
+            ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+    let out = sh(
+        &backend,
+        &session,
+        "node01",
+        "yes | head -c 1000000; yes e | head -c 10 >&2",
+    )
+    .await;
+    assert!(out.success(), "{:?}", out.exit_code);
+    assert!(out.truncated);
+    assert_eq!(out.stdout.len(), EXEC_OUTPUT_LIMIT);
+    assert_eq!(out.stderr, "e\ne\ne\ne\ne\n");
+}
+
+/// Reads the terminal until `needle` appears; returns everything read.
+async fn read_until(terminal: &mut Terminal, needle: &[u8]) -> Vec<u8> {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(TIMEOUT, async {
+        while let Some(chunk) = terminal.output.next().await {
+            // Search only where the needle can newly appear: reads can be megabytes.
+            let from = seen.len().saturating_sub(needle.len());
+            seen.extend_from_slice(&chunk.unwrap());
+            if seen[from..].windows(needle.len()).any(|w| w == needle) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    let tail = &seen[seen.len().saturating_sub(400)..];
+    assert_eq!(
+        found,
+        Ok(true),
+        "waiting for {:?}; the terminal's last output: {:?}",
+        String::from_utf8_lossy(needle),
+        String::from_utf8_lossy(tail)
+    );
+    seen
+}
+
+async fn type_line(terminal: &mut Terminal, line: &str) {
+    terminal.input.write_all(line.as_bytes()).await.unwrap();
+    terminal.input.write_all(b"\n").await.unwrap();
+    terminal.input.flush().await.unwrap();
+}
+
+async fn started_terminal(backend: &DockerBackend, session: &SessionId) -> Terminal {
+    let mut terminal = backend
+        .attach(session, "node01", TermSize { cols: 80, rows: 24 })
+        .await
+        .unwrap();
+    // Output after this marker comes from commands typed below, not from the prompt.
+    type_line(&mut terminal, "echo ready-$((40+2))").await;
+    read_until(&mut terminal, b"ready-42").await;
+    terminal
+}
+
+#[tokio::test]
+async fn terminal_round_trip_with_resize_and_exit() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let session = Session::new();
+    backend
+        .start(
+            &session,
+            &lesson(vec![node("node01", &image)]),
+            ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+    let mut terminal = started_terminal(&backend, &session).await;
+    type_line(&mut terminal, "echo shell=$0 term=$TERM; stty size").await;
+    read_until(&mut terminal, b"shell=bash term=xterm-256color").await;
+    read_until(&mut terminal, b"24 80").await;
+
+    terminal
+        .control
+        .resize(TermSize {
+            cols: 132,
+            rows: 43,
+        })
+        .await
+        .unwrap();
+    type_line(&mut terminal, "stty size").await;
+    read_until(&mut terminal, b"43 132").await;
+
+    assert_eq!(
+        terminal.control.exit_code().await.unwrap(),
+        None,
+        "still running"
+    );
+    type_line(&mut terminal, "exit 7").await;
+    let rest = tokio::time::timeout(TIMEOUT, async {
+        while terminal.output.next().await.is_some() {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the output ends when the shell exits");
+    assert_eq!(terminal.control.exit_code().await.unwrap(), Some(7));
+}
+
+#[tokio::test]
+async fn terminal_output_is_raw_even_when_it_looks_like_a_frame_header() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let session = Session::new();
+    backend
+        .start(
+            &session,
+            &lesson(vec![node("node01", &image)]),
+            ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+    let mut terminal = started_terminal(&backend, &session).await;
+    // No echo, and a pause: the printf output arrives as a chunk of its own, starting
+    // with 0x01, which is exactly what a multiplexing decoder takes for a header.
+    type_line(
+        &mut terminal,
+        r"stty -echo; sleep 0.5; printf '\x01\x00\x00\x00\x00\x00\x00\x05hello'; sleep 0.5; echo; echo end-$((1+1))",
+    )
+    .await;
+    let seen = read_until(&mut terminal, b"end-2").await;
+    let expected = b"\x01\x00\x00\x00\x00\x00\x00\x05hello";
+    assert!(
+        seen.windows(expected.len()).any(|w| w == expected),
+        "raw bytes intact: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn terminal_output_is_backpressured_not_buffered() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let session = Session::new();
+    backend
+        .start(
+            &session,
+            &lesson(vec![node("node01", &image)]),
+            ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+    let mut terminal = started_terminal(&backend, &session).await;
+    // 20 MB take well under a second when someone reads them.
+    type_line(
+        &mut terminal,
+        "yes | head -c 20000000; touch /tmp/finished; echo all-$((2+3))",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let blocked = sh(&backend, &session, "node01", "test -e /tmp/finished").await;
+    assert_eq!(blocked.exit_code, Some(1), "the shell waits for the reader");
+    read_until(&mut terminal, b"all-5").await;
+    let done = sh(&backend, &session, "node01", "test -e /tmp/finished").await;
+    assert!(done.success(), "and finishes once the output is read");
+}
+
+#[tokio::test]
+async fn assets_land_with_their_mode_before_setup_runs_in_order() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let session = Session::new();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("tool.sh"), "#!/bin/sh\necho tool ran\n").unwrap();
+    std::fs::write(files.path().join("secret"), "s3cret").unwrap();
+    let mut lesson = lesson(vec![node("node01", &image), node("node02", &image)]);
+    lesson.assets = vec![
+        Asset {
+            node: "node01".to_owned(),
+            from: files.path().join("tool.sh"),
+            to: "/opt/lesson/bin/tool.sh".to_owned(),
+            mode: 0o755,
+        },
+        Asset {
+            node: "node01".to_owned(),
+            from: files.path().join("secret"),
+            to: "/root/secret".to_owned(),
+            mode: 0o600,
+        },
+        Asset {
+            node: "node02".to_owned(),
+            from: files.path().join("secret"),
+            to: "/etc/other".to_owned(),
+            mode: 0o644,
+        },
+    ];
+    lesson.setup = vec![
+        script("node01", "/opt/lesson/bin/tool.sh > /tmp/order"),
+        script("node02", "cat /etc/other"),
+        script("node01", "echo second >> /tmp/order"),
+        Script {
+            node: "node01".to_owned(),
+            run: "echo typed by the learner >> /tmp/order".to_owned(),
+            foreground: true,
+        },
+    ];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    backend
+        .start(&session, &lesson, ProgressSender::new(tx))
+        .await
+        .unwrap();
+
+    let out = sh(
+        &backend,
+        &session,
+        "node01",
+        "stat -c '%a %U %n' /opt/lesson/bin/tool.sh /root/secret; cat /tmp/order",
+    )
+    .await;
+    assert_eq!(
+        out.stdout,
+        "755 root /opt/lesson/bin/tool.sh\n600 root /root/secret\ntool ran\nsecond\n"
+    );
+    let other = sh(
+        &backend,
+        &session,
+        "node02",
+        "stat -c '%a' /etc/other; cat /etc/other; test -e /root/secret",
+    )
+    .await;
+    assert_eq!(other.stdout, "644\ns3cret");
+    assert_eq!(other.exit_code, Some(1), "assets go only to their node");
+
+    let mut setup_lines = Vec::new();
+    while let Ok(p) = rx.try_recv() {
+        if let Progress::Setup { node, line } = p {
+            setup_lines.push(format!("{node}: {line}"));
+        }
+    }
+    assert_eq!(setup_lines, ["node02: s3cret"]);
+}
+
+#[tokio::test]
+async fn a_failing_setup_fails_the_start_and_removes_everything() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let session = Session::new();
+    let mut lesson = lesson(vec![node("node01", &image), node("node02", &image)]);
+    lesson.setup = vec![
+        script("node01", "echo fine"),
+        script("node02", "echo about to fail; echo details >&2; exit 3"),
+        script("node01", "echo never runs"),
+    ];
+    match backend
+        .start(&session, &lesson, ProgressSender::discard())
+        .await
+    {
+        Err(RunnerError::SetupFailed {
+            node,
+            exit_code,
+            output,
+        }) => {
+            assert_eq!(node, "node02");
+            assert_eq!(exit_code, Some(3));
+            assert_eq!(output, "about to fail\ndetails\n");
+        }
+        other => panic!("expected SetupFailed, got {other:?}"),
+    }
+    assert_eq!(labelled(&backend, &session).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn bad_lessons_are_refused_before_anything_is_created() {
+    let backend = backend().await;
+    let session = Session::new();
+    let missing = NodeImage::Reference("127.0.0.1:9/playlab-test/missing:never".to_owned());
+    let cases: Vec<(Lesson, &str)> = vec![
+        (lesson(vec![]), "has no nodes"),
+        (lesson(vec![node("Bad_Name", &missing)]), "not a DNS label"),
+        // A registry on a closed loopback port: the pull fails without leaving the machine.
+        (lesson(vec![node("node01", &missing)]), "is unavailable"),
+        (
+            lesson(vec![node(
+                "node01",
+                &NodeImage::Build(fixture("does-not-exist")),
+            )]),
+            "no Dockerfile",
+        ),
+    ];
+    for (lesson, message) in cases {
+        let error = backend
+            .start(&session, &lesson, ProgressSender::discard())
+            .await
+            .expect_err(message);
+        assert!(error.to_string().contains(message), "{message}: {error}");
+        assert_eq!(labelled(&backend, &session).await, Vec::<String>::new());
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_engine_says_what_to_do() {
+    let config = DockerConfig {
+        socket: PathBuf::from("/nonexistent/docker.sock"),
+        ..Default::default()
+    };
+    let error = DockerBackend::connect(config)
+        .await
+        .err()
+        .expect("no engine there");
+    assert!(error.to_string().contains("start dockerd"), "{error}");
+}
+
+/// The real backend, seeing only the environments of this test: reconcile must not
+/// touch environments of other tests or of a playlab running on the same engine.
+struct Scoped<'a> {
+    backend: &'a DockerBackend,
+    mine: HashSet<SessionId>,
+}
+
+#[async_trait]
+impl Backend for Scoped<'static> {
+    fn name(&self) -> &'static str {
+        "scoped-docker"
+    }
+    async fn ping(&self) -> Result<(), RunnerError> {
+        self.backend.ping().await
+    }
+    async fn start(
+        &self,
+        s: &SessionId,
+        l: &Lesson,
+        p: ProgressSender,
+    ) -> Result<EnvironmentInfo, RunnerError> {
+        self.backend.start(s, l, p).await
+    }
+    async fn exec(
+        &self,
+        s: &SessionId,
+        n: &str,
+        r: ExecRequest,
+    ) -> Result<ExecOutput, RunnerError> {
+        self.backend.exec(s, n, r).await
+    }
+    async fn attach(&self, s: &SessionId, n: &str, t: TermSize) -> Result<Terminal, RunnerError> {
+        self.backend.attach(s, n, t).await
+    }
+    async fn destroy(&self, s: &SessionId) -> Result<(), RunnerError> {
+        self.backend.destroy(s).await
+    }
+    async fn environments(&self) -> Result<Vec<SessionId>, RunnerError> {
+        let all = self.backend.environments().await?;
+        Ok(all.into_iter().filter(|s| self.mine.contains(s)).collect())
+    }
+}
+
+#[tokio::test]
+async fn reconcile_removes_orphans_and_keeps_live_sessions() {
+    let backend: &'static DockerBackend = Box::leak(Box::new(backend().await));
+    let image = node_image().await;
+    let (live, orphan, half_made) = (Session::new(), Session::new(), Session::new());
+    for session in [&live, &orphan] {
+        backend
+            .start(
+                session,
+                &lesson(vec![node("node01", &image)]),
+                ProgressSender::discard(),
+            )
+            .await
+            .unwrap();
+    }
+    // What a crash between creating the network and the nodes leaves behind.
+    backend
+        .docker()
+        .create_network(bollard::models::NetworkCreateRequest {
+            name: network_name(&half_made),
+            labels: Some([(LABEL_SESSION.to_owned(), half_made.to_string())].into()),
+            internal: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let all = backend.environments().await.unwrap();
+    for s in [&live, &orphan, &half_made] {
+        assert!(all.contains(s), "environments() lists {}", **s);
+    }
+    let scoped = Scoped {
+        backend,
+        mine: [&live, &orphan, &half_made]
+            .into_iter()
+            .map(|s| (**s).clone())
+            .collect(),
+    };
+    let mut removed = scoped.reconcile(&[(*live).clone()].into()).await.unwrap();
+    removed.sort();
+    let mut expected = vec![(*orphan).clone(), (*half_made).clone()];
+    expected.sort();
+    assert_eq!(removed, expected);
+    assert!(labelled(backend, &orphan).await.is_empty());
+    assert!(labelled(backend, &half_made).await.is_empty());
+    assert_eq!(
+        labelled(backend, &live).await.len(),
+        2,
+        "the live session is untouched"
+    );
+    assert!(sh(backend, &live, "node01", "true").await.success());
+}
+
+#[tokio::test]
+async fn builds_are_cached_by_content_and_failures_carry_the_log() {
+    let backend = backend().await;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("cache-test");
+    std::fs::create_dir(&folder).unwrap();
+    // A unique file, so the first build of this folder is really a build.
+    std::fs::write(folder.join("stamp"), SessionId::random().to_string()).unwrap();
+    std::fs::write(
+        folder.join("Dockerfile"),
+        "FROM debian:bookworm-slim\nCOPY stamp /stamp\n",
+    )
+    .unwrap();
+    let image = NodeImage::Build(folder.clone());
+
+    let build = |image: NodeImage| {
+        let backend = &backend;
+        async move {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let result = backend.ensure_image(&image, &ProgressSender::new(tx)).await;
+            let mut lines = Vec::new();
+            while let Ok(p) = rx.try_recv() {
+                if let Progress::Build { line, .. } = p {
+                    lines.push(line);
+                }
+            }
+            (result, lines)
+        }
+    };
+    let (first, lines) = build(image.clone()).await;
+    let tag = first.unwrap();
+    assert!(tag.starts_with("playlab-build/cache-test:"), "{tag}");
+    assert!(lines.iter().any(|l| l.contains("COPY stamp")), "{lines:?}");
+
+    let started = Instant::now();
+    let (second, lines) = build(image.clone()).await;
+    assert_eq!(second.unwrap(), tag);
+    assert_eq!(
+        lines,
+        Vec::<String>::new(),
+        "an unchanged folder is not rebuilt"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    std::fs::write(
+        folder.join("Dockerfile"),
+        "FROM debian:bookworm-slim\nRUN echo broken-step >&2; exit 7\n",
+    )
+    .unwrap();
+    let (failed, _) = build(image).await;
+    match failed {
+        Err(RunnerError::ImageUnavailable { reason, .. }) => {
+            assert!(reason.contains("build failed"), "{reason}");
+            assert!(
+                reason.contains("broken-step"),
+                "the log's last lines: {reason}"
+            );
+        }
+        other => panic!("expected ImageUnavailable, got {other:?}"),
+    }
+    backend
+        .docker()
+        .remove_image(
+            &tag,
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await
+        .unwrap();
+}
