@@ -21,7 +21,12 @@ const WARN_SECONDS = 5 * 60;
 declare global {
   interface Window {
     /** A read-only window into the page for browser tests and curious instructors. */
-    playlab?: { session?: string; screen(node: string): string; connection(node: string): ConnectionState | undefined };
+    playlab?: {
+      session?: string;
+      screen(node: string): string;
+      connection(node: string): ConnectionState | undefined;
+      size?(node: string): { cols: number; rows: number } | undefined;
+    };
   }
 }
 
@@ -61,6 +66,10 @@ class LessonPage {
     window.playlab = {
       screen: (node) => this.terminals.get(node)?.screenText() ?? "",
       connection: (node) => this.terminals.get(node)?.connectionState(),
+      size: (node) => {
+        const t = this.terminals.get(node)?.term;
+        return t && { cols: t.cols, rows: t.rows };
+      },
     };
   }
 
@@ -319,7 +328,7 @@ class LessonPage {
     replace(this.instructions, h("article", { class: "step", "data-step": String(index) },
       h("p", { class: "step-kicker" }, `Step ${index + 1} of ${total}`, done ? h("span", { class: "badge badge-done" }, icon("check"), "done") : null),
       h("h1", { class: "step-title" }, step.title),
-      this.prose(step.html),
+      this.prose(step.html, step.title),
       quiz,
       result,
       nav));
@@ -397,20 +406,27 @@ class LessonPage {
         onclick: () => (outcome.completed ? this.finish() : this.showStep(outcome.step)),
       }, outcome.completed ? "Finish" : "Next step", icon("arrowRight"));
       result.className = "check-result pass";
-      replace(result, h("p", { class: "result-title" }, icon("check"), outcome.completed ? "Well done: that was the last step." : "Step complete"), details, next);
-      button.replaceWith(h("span"));
+      replace(result, h("p", { class: "result-title" }, icon("check"), outcome.completed ? "Well done: that was the last step." : "Step complete"), details);
+      button.replaceWith(next);
+      result.scrollIntoView({ block: "nearest", behavior: "smooth" });
       next.focus();
     } else {
       result.className = "check-result fail";
       const fallback = outcome.results.length === 0 ? h("pre", null, "The check did not pass.") : null;
       replace(result, h("p", { class: "result-title" }, icon("x"), "Not yet"), details.length ? details : fallback);
+      result.scrollIntoView({ block: "nearest", behavior: "smooth" });
     }
   }
 
-  /** Server-rendered Markdown, with Run/Copy buttons on the marked code blocks. */
-  private prose(html: string): HTMLElement {
+  /** Server-rendered Markdown, with Run/Copy buttons on the marked code blocks. A
+   *  leading heading that repeats the step's title is dropped (the page shows it). */
+  private prose(html: string, title?: string): HTMLElement {
     const el = h("div", { class: "prose" });
     el.innerHTML = html;
+    const first = el.firstElementChild;
+    if (title && first && /^H[12]$/.test(first.tagName) && first.textContent?.trim().toLowerCase() === title.trim().toLowerCase()) {
+      first.remove();
+    }
     for (const a of el.querySelectorAll<HTMLAnchorElement>("a[href^='http']")) {
       a.target = "_blank";
       a.rel = "noopener noreferrer";
@@ -426,16 +442,8 @@ class LessonPage {
     const interrupt = block.dataset.interrupt === "true";
     const inline = block.tagName !== "PRE";
     const buttons: HTMLElement[] = [];
-    if (action === "exec") {
-      buttons.push(h("button", {
-        type: "button", class: "code-btn code-run", "data-testid": "run",
-        title: `Run on ${node}${interrupt ? " (stops the running command first)" : ""}`,
-        "aria-label": `Run on ${node}: ${text}`,
-        onclick: () => this.run(node, text, interrupt, block),
-      }, icon("play"), inline ? null : `Run on ${node}`));
-    }
-    buttons.push(h("button", {
-      type: "button", class: "code-btn code-copy", title: "Copy", "aria-label": `Copy: ${text}`,
+    const copy = h("button", {
+      type: "button", class: "code-btn code-copy", title: "Copy to the clipboard", "aria-label": `Copy: ${text}`,
       onclick: async (e: MouseEvent) => {
         const btn = e.currentTarget as HTMLElement;
         try {
@@ -446,9 +454,26 @@ class LessonPage {
           toast("Copying was blocked by the browser", "error");
         }
       },
-    }, icon("copy")));
-    if (inline) block.after(h("span", { class: "code-actions inline" }, buttons));
-    else block.prepend(h("div", { class: "code-actions" }, buttons));
+    }, icon("copy"), inline ? null : h("span", { class: "copy-label" }, "Copy"));
+    if (action === "exec") {
+      buttons.push(h("button", {
+        type: "button", class: "code-btn code-run", "data-testid": "run", "data-node": node,
+        title: `Run on ${node}${interrupt ? " (stops the running command first)" : ""}`,
+        "aria-label": `Run on ${node}: ${text}`,
+        onclick: () => this.run(node, text, interrupt, block),
+      }, icon("play"), inline ? null : "Run"));
+    }
+    buttons.push(copy);
+    if (inline) {
+      block.after(h("span", { class: "code-actions inline" }, buttons));
+      return;
+    }
+    const label = action === "exec"
+      ? h("span", { class: "code-label" }, icon("terminal"), node, interrupt ? h("span", { class: "code-note" }, "· stops the running command first") : null)
+      : h("span", { class: "code-label" }, "copy to use");
+    const wrapper = h("div", { class: `code-block code-${action}` });
+    block.replaceWith(wrapper);
+    wrapper.append(h("div", { class: "code-head" }, label, h("span", { class: "code-actions" }, buttons)), block);
   }
 
   private run(node: string, text: string, interrupt: boolean, block: HTMLElement): void {
@@ -461,7 +486,7 @@ class LessonPage {
     if (interrupt) terminal.type("\x03");
     // A keyboard sends CR for Enter; multi-line blocks are typed line by line.
     terminal.type(text.replace(/\r?\n/g, "\r") + "\r");
-    block.classList.add("ran");
+    (block.closest(".code-block") ?? block).classList.add("ran");
     terminal.focus();
   }
 
