@@ -11,14 +11,23 @@
 //!
 //! Each shell check runs with bash against a `PATH` whose commands named in
 //! `commands.txt` (kubectl, kubeadm, ...) are fakes printing the recorded outputs; the
-//! rest of the check (grep, awk, stat) is real. A check must fail before, with a message,
-//! and pass after; a fake asked for a command line that was not recorded makes the test
+//! rest of the check (grep, awk, stat) is real, and the node's `env` from `lesson.yaml`
+//! is set as `docker exec` would. A check must fail before, with a message, and pass
+//! after; further states named `fail-*` must fail with the message in their
+//! `expect.txt`. A fake asked for a command line that was not recorded makes the test
 //! fail, so fixtures and checks cannot drift apart silently.
+//!
+//! The upgrade lesson's WASM order check runs in the real sandbox (the runner's
+//! [`WasmChecker`]) against typed-command transcripts in
+//! `content/kubeadm-upgrade/tests/step5/order/*.txt`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use runner::checks::{
+    ProbeResult, Transcript, TranscriptEntry, WasmChecker, WasmInput, WasmLimits, WasmVerdict,
+};
 use scenarios::{Check, ImageMap, Lesson, Severity, load_lesson};
 
 /// Prints the recorded output of its own command line from `$PLAYLAB_FIXTURE`, exits
@@ -66,7 +75,7 @@ struct Outcome {
     misses: Vec<String>,
 }
 
-fn run_check(script: &str, state: &Path) -> Outcome {
+fn run_check(script: &str, state: &Path, env: &BTreeMap<String, String>) -> Outcome {
     let commands = state.join("commands.txt");
     let recorded = std::fs::read_to_string(&commands)
         .unwrap_or_else(|e| panic!("{}: {e}", commands.display()));
@@ -94,6 +103,7 @@ fn run_check(script: &str, state: &Path) -> Outcome {
         .arg("-c")
         .arg(script)
         .env_clear()
+        .envs(env)
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
         .env("HOME", &home)
         .env("PLAYLAB_FIXTURE", &commands)
@@ -142,9 +152,14 @@ fn assert_checks_fail_before_and_pass_after(id: &str) -> usize {
         for check in &step.checks {
             let Check::Shell(check) = check else { continue };
             exercised += 1;
-            let before = run_check(&check.run, &dir.join("before"));
-            let after = run_check(&check.run, &dir.join("after"));
-            let name = format!("{id} step {} ({})", index + 1, step.title);
+            let env = &lesson
+                .environment
+                .node(&check.node)
+                .unwrap_or_else(|| panic!("{id}: no node {}", check.node))
+                .env;
+            let name = format!("{id} step {} ({}) on {}", index + 1, step.title, check.node);
+            let before = run_check(&check.run, &dir.join("before"), env);
+            let after = run_check(&check.run, &dir.join("after"), env);
             if before.code == Some(0) {
                 problems.push(format!("{name}: passes before its solution"));
             } else if before.stdout.trim().is_empty() {
@@ -156,7 +171,23 @@ fn assert_checks_fail_before_and_pass_after(id: &str) -> usize {
                     after.code, after.stdout
                 ));
             }
-            for (state, outcome) in [("before", &before), ("after", &after)] {
+            let mut outcomes = vec![("before".to_owned(), before), ("after".to_owned(), after)];
+            for state in failing_states(&dir) {
+                let state_name = state.file_name().unwrap().to_string_lossy().into_owned();
+                let want = std::fs::read_to_string(state.join("expect.txt"))
+                    .unwrap_or_else(|e| panic!("{}/expect.txt: {e}", state.display()));
+                let outcome = run_check(&check.run, &state, env);
+                if outcome.code == Some(0) || !outcome.stdout.contains(want.trim()) {
+                    problems.push(format!(
+                        "{name}: state {state_name} should fail saying `{}`, got {:?}: {}",
+                        want.trim(),
+                        outcome.code,
+                        outcome.stdout
+                    ));
+                }
+                outcomes.push((state_name, outcome));
+            }
+            for (state, outcome) in &outcomes {
                 for miss in &outcome.misses {
                     problems.push(format!("{name}: no recorded output {state} for `{miss}`"));
                 }
@@ -167,9 +198,110 @@ fn assert_checks_fail_before_and_pass_after(id: &str) -> usize {
     exercised
 }
 
+/// The `fail-*` states of a step's fixtures, sorted.
+fn failing_states(step_dir: &Path) -> Vec<PathBuf> {
+    let mut states: Vec<PathBuf> = std::fs::read_dir(step_dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("fail-"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    states.sort();
+    states
+}
+
 #[test]
 fn kubeadm_init_checks_fail_before_and_pass_after() {
     assert_eq!(assert_checks_fail_before_and_pass_after("kubeadm-init"), 5);
+}
+
+#[test]
+fn kubeadm_upgrade_checks_fail_before_and_pass_after() {
+    assert_eq!(
+        assert_checks_fail_before_and_pass_after("kubeadm-upgrade"),
+        6
+    );
+}
+
+/// Each order case is `expect <exit> <message start>` and then `node<TAB>typed line`
+/// lines; the lesson's own module judges it in the real sandbox.
+#[tokio::test]
+async fn kubeadm_upgrade_order_check_judges_recorded_transcripts() {
+    let lesson = load("kubeadm-upgrade");
+    let step = lesson
+        .steps
+        .iter()
+        .position(|s| s.checks.iter().any(|c| matches!(c, Check::Wasm(_))))
+        .expect("kubeadm-upgrade has a WASM check");
+    let Some(Check::Wasm(check)) = lesson.steps[step]
+        .checks
+        .iter()
+        .find(|c| matches!(c, Check::Wasm(_)))
+    else {
+        unreachable!()
+    };
+    let checker = WasmChecker::new(WasmLimits::default()).expect("wasm engine");
+    let cases = content_dir().join("kubeadm-upgrade/tests/step5/order");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&cases)
+        .expect("order cases")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    names.sort();
+    assert!(
+        names.len() >= 4,
+        "too few order cases in {}",
+        cases.display()
+    );
+    let probes = [ProbeResult {
+        node: "controlplane".into(),
+        exit: Some(0),
+        stdout: "controlplane   Ready   control-plane   40m   v1.31.2\n".into(),
+        stderr: String::new(),
+    }];
+    for case in names {
+        let text = std::fs::read_to_string(&case).expect("read case");
+        let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+        let expect = lines.next().expect("an `expect` line");
+        let (want_code, want_message) = expect
+            .strip_prefix("expect ")
+            .and_then(|e| e.split_once(' '))
+            .unwrap_or_else(|| panic!("{}: bad expect line `{expect}`", case.display()));
+        let mut transcript = Transcript::new();
+        for (i, line) in lines.enumerate() {
+            let (node, typed) = line.split_once('\t').expect("node<TAB>line");
+            transcript.push(TranscriptEntry {
+                node: node.into(),
+                at: 1_764_000_000_000 + i as u64 * 1000,
+                line: typed.into(),
+            });
+        }
+        let input = WasmInput {
+            probes: &probes,
+            transcript: &transcript,
+            step,
+        };
+        let verdict = checker
+            .run(&check.module, serde_json::to_vec(&input).expect("json"))
+            .await;
+        let WasmVerdict::Exited { code, stdout, .. } = verdict else {
+            panic!(
+                "{}: the sandbox stopped the module: {verdict:?}",
+                case.display()
+            );
+        };
+        assert_eq!(code.to_string(), want_code, "{}: {stdout}", case.display());
+        assert!(
+            stdout.starts_with(want_message),
+            "{}: says `{stdout}`, expected `{want_message}`",
+            case.display()
+        );
+    }
 }
 
 /// The harness itself must be able to fail: a check that ignores the recorded state
@@ -177,16 +309,17 @@ fn kubeadm_init_checks_fail_before_and_pass_after() {
 #[test]
 fn the_harness_catches_weak_checks_and_unrecorded_commands() {
     let state = content_dir().join("kubeadm-init/tests/step5/before");
-    let always = run_check("true", &state);
+    let none = BTreeMap::new();
+    let always = run_check("true", &state, &none);
     assert_eq!(
         always.code,
         Some(0),
         "`true` passes, which the lesson test reports"
     );
-    let unrecorded = run_check("kubectl get pods -A", &state);
+    let unrecorded = run_check("kubectl get pods -A", &state, &none);
     assert_eq!(unrecorded.code, Some(97));
     assert_eq!(unrecorded.misses, vec!["kubectl get pods -A".to_owned()]);
-    let recorded = run_check("kubectl get nodes --no-headers", &state);
+    let recorded = run_check("kubectl get nodes --no-headers", &state, &none);
     assert_eq!(recorded.code, Some(0));
     assert!(
         recorded.stdout.starts_with("controlplane   Ready"),
