@@ -12,5 +12,6 @@ pub mod backend;
 pub mod checks;
 pub mod docker;
 pub mod image;
+pub mod selftest;
 
 pub use backend::*;

@@ -1,0 +1,567 @@
+//! Lesson self-tests: prove, in a real environment, that every step's checks fail
+//! before the author's solution and pass after it.
+//!
+//! This is what `playlab test` runs, and what makes lesson content testable in CI
+//! (Instruqt's `track test` does the same). For each lesson: start an environment,
+//! then for each step in order, in the same environment: run the step's setup, run its
+//! checks and expect every one to FAIL (a check that passes before the solution would
+//! let a learner through without doing the work: it is "too weak"), run `solve`, run
+//! the checks again and expect every one to PASS. Quiz steps are judged with no answer
+//! (must fail) and with their declared `answer` (must pass). The first step with a
+//! problem ends the lesson's run, since later steps build on its state. The
+//! environment is always destroyed unless the caller asks to keep it.
+//!
+//! Solve scripts are not typed into a terminal, so their lines are added to the
+//! session's [`Transcript`] as if the learner had typed them on the script's node:
+//! checks that judge the order of commands are tested like any other.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use scenarios::{Lesson, Script, Step};
+
+use crate::backend::{Backend, ExecRequest, ProgressSender, RunnerError, SessionId};
+use crate::checks::{
+    CheckContext, Transcript, WasmChecker, correct_answers, judge_quiz, run_check,
+};
+
+/// How long one setup or solve script may run in a self-test.
+pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SelfTestOptions {
+    /// Leave the environment running after the test, for the author to inspect.
+    pub keep: bool,
+}
+
+/// The self-test of one lesson.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LessonReport {
+    pub lesson: String,
+    pub session: SessionId,
+    pub result: LessonResult,
+    /// How long the environment took to start.
+    pub start: Duration,
+    /// One entry per step that was run, in order.
+    pub steps: Vec<StepReport>,
+    /// The environment's nodes, once it started.
+    pub nodes: Vec<String>,
+    /// The environment was left running (`--keep`).
+    pub kept: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LessonResult {
+    Passed,
+    /// The lesson is broken; `step` is `None` when the environment did not start.
+    Failed {
+        step: Option<usize>,
+        problems: Vec<String>,
+    },
+    /// The lesson could not be tested here, which is not a pass.
+    Skipped {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepReport {
+    /// Counting from 0.
+    pub index: usize,
+    pub title: String,
+    pub before: Phase,
+    pub after: Phase,
+    pub duration: Duration,
+    /// What went wrong in this step, one sentence each; empty when it passed.
+    pub problems: Vec<String>,
+}
+
+/// How a step's checks fared on one side of its solution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The step has no checks and no quiz.
+    Nothing,
+    /// Not reached (an earlier part of the step failed).
+    NotRun,
+    /// As required: all checks failed before solve, all passed after.
+    AsExpected,
+    /// Not as required.
+    Wrong,
+    /// A check could not be run at all (no such node, the backend failed).
+    Error,
+}
+
+impl StepReport {
+    fn new(index: usize, step: &Step) -> Self {
+        StepReport {
+            index,
+            title: step.title.clone(),
+            before: Phase::NotRun,
+            after: Phase::NotRun,
+            duration: Duration::ZERO,
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// Self-tests one lesson in a fresh environment on `backend`.
+pub async fn test_lesson(
+    backend: &dyn Backend,
+    wasm: &WasmChecker,
+    lesson: &Lesson,
+    options: SelfTestOptions,
+) -> LessonReport {
+    let session = SessionId::random();
+    let started = Instant::now();
+    let start_result = backend
+        .start(&session, lesson, ProgressSender::discard())
+        .await;
+    let mut report = LessonReport {
+        lesson: lesson.id.clone(),
+        session: session.clone(),
+        result: LessonResult::Passed,
+        start: started.elapsed(),
+        steps: Vec::new(),
+        nodes: Vec::new(),
+        kept: false,
+    };
+    match start_result {
+        Ok(info) => {
+            report.nodes = info.nodes.into_iter().map(|n| n.name).collect();
+            report.result = test_steps(backend, wasm, &session, lesson, &mut report.steps).await;
+        }
+        Err(RunnerError::ImageUnavailable { image, reason }) => {
+            report.result = LessonResult::Skipped {
+                reason: format!("image unavailable: {image}: {reason}"),
+            };
+        }
+        Err(e) => {
+            report.result = LessonResult::Failed {
+                step: None,
+                problems: vec![format!("the environment did not start: {e}")],
+            };
+        }
+    }
+    let started_up = matches!(
+        report.result,
+        LessonResult::Passed | LessonResult::Failed { step: Some(_), .. }
+    );
+    if options.keep && started_up {
+        report.kept = true;
+    } else if let Err(e) = backend.destroy(&session).await {
+        let cleanup = format!("destroying the environment failed: {e}");
+        match &mut report.result {
+            LessonResult::Failed { problems, .. } => problems.push(cleanup),
+            other => {
+                *other = LessonResult::Failed {
+                    step: None,
+                    problems: vec![cleanup],
+                }
+            }
+        }
+    }
+    report
+}
+
+async fn test_steps(
+    backend: &dyn Backend,
+    wasm: &WasmChecker,
+    session: &SessionId,
+    lesson: &Lesson,
+    reports: &mut Vec<StepReport>,
+) -> LessonResult {
+    let mut transcript = Transcript::new();
+    for (index, step) in lesson.steps.iter().enumerate() {
+        let started = Instant::now();
+        let mut report = StepReport::new(index, step);
+        test_step(
+            backend,
+            wasm,
+            session,
+            index,
+            step,
+            &mut transcript,
+            &mut report,
+        )
+        .await;
+        report.duration = started.elapsed();
+        let problems = report.problems.clone();
+        reports.push(report);
+        if !problems.is_empty() {
+            return LessonResult::Failed {
+                step: Some(index),
+                problems,
+            };
+        }
+    }
+    LessonResult::Passed
+}
+
+async fn test_step(
+    backend: &dyn Backend,
+    wasm: &WasmChecker,
+    session: &SessionId,
+    index: usize,
+    step: &Step,
+    transcript: &mut Transcript,
+    report: &mut StepReport,
+) {
+    if let Err(problem) = run_scripts(backend, session, &step.setup, "setup").await {
+        report.problems.push(problem);
+        return;
+    }
+    let has_checks = !step.checks.is_empty() || !step.quiz.is_empty();
+
+    // Before the solution: every check must fail.
+    if has_checks {
+        let ctx = CheckContext {
+            step: index,
+            transcript,
+            wasm,
+            retry: false,
+        };
+        report.before = Phase::AsExpected;
+        for (n, check) in step.checks.iter().enumerate() {
+            match run_check(backend, session, check, &ctx).await {
+                Ok(outcome) if outcome.passed => {
+                    report.before = Phase::Wrong;
+                    report.problems.push(format!(
+                        "check {} passes before the solution ran: it is too weak",
+                        n + 1
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    report.before = Phase::Error;
+                    report
+                        .problems
+                        .push(format!("check {} could not run: {e}", n + 1));
+                }
+            }
+        }
+        if !step.quiz.is_empty() && judge_quiz(&step.quiz, &[]).iter().all(|r| r.passed) {
+            report.before = Phase::Wrong;
+            report
+                .problems
+                .push("the quiz passes with no answer given: it is too weak".into());
+        }
+    } else {
+        report.before = Phase::Nothing;
+    }
+    if !report.problems.is_empty() {
+        return;
+    }
+
+    for script in &step.solve {
+        for line in script_lines(&script.run) {
+            transcript.record(&script.node, line);
+        }
+    }
+    if let Err(problem) = run_scripts(backend, session, &step.solve, "solve").await {
+        report.problems.push(problem);
+        return;
+    }
+
+    // After the solution: every check must pass.
+    if !has_checks {
+        report.after = Phase::Nothing;
+        return;
+    }
+    let ctx = CheckContext {
+        step: index,
+        transcript,
+        wasm,
+        retry: true,
+    };
+    report.after = Phase::AsExpected;
+    for (n, check) in step.checks.iter().enumerate() {
+        match run_check(backend, session, check, &ctx).await {
+            Ok(outcome) if outcome.passed => {}
+            Ok(outcome) => {
+                report.after = Phase::Wrong;
+                let mut problem = format!(
+                    "check {} fails after the solution ran: {}",
+                    n + 1,
+                    outcome.message
+                );
+                if !outcome.output.is_empty() {
+                    let _ = write!(problem, "\n{}", indent(&outcome.output));
+                }
+                report.problems.push(problem);
+            }
+            Err(e) => {
+                report.after = Phase::Error;
+                report
+                    .problems
+                    .push(format!("check {} could not run: {e}", n + 1));
+            }
+        }
+    }
+    let quiz = judge_quiz(&step.quiz, &correct_answers(&step.quiz));
+    for (n, result) in quiz.iter().enumerate() {
+        if !result.passed {
+            report.after = Phase::Wrong;
+            report.problems.push(format!(
+                "quiz question {} fails with its own answer: {}",
+                n + 1,
+                result.message
+            ));
+        }
+    }
+}
+
+/// Runs scripts in order on their nodes; the first that fails ends the run with a
+/// sentence naming it (`what` says which scripts they are: setup, solve).
+pub async fn run_scripts(
+    backend: &dyn Backend,
+    session: &SessionId,
+    scripts: &[Script],
+    what: &str,
+) -> Result<(), String> {
+    for (n, script) in scripts.iter().enumerate() {
+        let output = backend
+            .exec(
+                session,
+                &script.node,
+                ExecRequest::new(script.run.clone(), SCRIPT_TIMEOUT),
+            )
+            .await
+            .map_err(|e| format!("{what} script {} could not run: {e}", n + 1))?;
+        if !output.success() {
+            let status = match output.exit_code {
+                Some(code) => format!("exit code {code}"),
+                None => format!("timed out after {}s", SCRIPT_TIMEOUT.as_secs()),
+            };
+            let text = [output.stdout.trim_end(), output.stderr.trim_end()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("\n");
+            return Err(format!(
+                "{what} script {} on node {} failed ({status}){}",
+                n + 1,
+                script.node,
+                if text.is_empty() {
+                    String::new()
+                } else {
+                    format!(":\n{}", indent(&text))
+                }
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The command lines of a script as a learner would type them: non-empty lines that
+/// are not comments.
+fn script_lines(script: &str) -> impl Iterator<Item = &str> {
+    script
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The widest a step title is shown in the table.
+const STEP_WIDTH: usize = 40;
+
+/// The self-test table's rows for one lesson: one for the environment start, one per
+/// step run, then every problem in full. `lesson_width` is the widest lesson id of the
+/// whole run, so rows printed lesson by lesson line up under [`render_header`].
+pub fn render_report(report: &LessonReport, lesson_width: usize) -> String {
+    let mut out = String::new();
+    let environment = match &report.result {
+        LessonResult::Skipped { .. } => "skipped",
+        LessonResult::Failed { step: None, .. } => "FAILED",
+        _ => "started",
+    };
+    out.push_str(&row(
+        &report.lesson,
+        lesson_width,
+        "(environment)",
+        "-",
+        environment,
+        &secs(report.start),
+    ));
+    for step in &report.steps {
+        out.push_str(&row(
+            &report.lesson,
+            lesson_width,
+            &format!("{}. {}", step.index + 1, step.title),
+            phase_text(step.before, true),
+            phase_text(step.after, false),
+            &secs(step.duration),
+        ));
+    }
+    match &report.result {
+        LessonResult::Passed => {}
+        LessonResult::Skipped { reason } => {
+            let _ = writeln!(out, "  {}: skipped: {reason}", report.lesson);
+        }
+        LessonResult::Failed { step, problems } => {
+            let at = match step.and_then(|i| report.steps.iter().find(|s| s.index == i)) {
+                Some(s) => format!("step {} \"{}\"", s.index + 1, s.title),
+                None => "environment".to_owned(),
+            };
+            for problem in problems {
+                let _ = writeln!(out, "  {} {at}: {problem}", report.lesson);
+            }
+        }
+    }
+    out
+}
+
+/// The table's header line, matching [`render_report`]'s columns.
+pub fn render_header(lesson_width: usize) -> String {
+    row(
+        "LESSON",
+        lesson_width,
+        "STEP",
+        "BEFORE SOLVE",
+        "AFTER SOLVE",
+        "TIME",
+    )
+}
+
+fn row(
+    lesson: &str,
+    lesson_width: usize,
+    step: &str,
+    before: &str,
+    after: &str,
+    time: &str,
+) -> String {
+    let line = format!(
+        "{lesson:<lesson_width$}  {:<STEP_WIDTH$}  {before:<16}  {after:<16}  {time:>7}",
+        clip(step, STEP_WIDTH)
+    );
+    format!("{}\n", line.trim_end())
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+fn phase_text(phase: Phase, before: bool) -> &'static str {
+    match (phase, before) {
+        (Phase::Nothing, _) => "-",
+        (Phase::NotRun, _) => "not run",
+        (Phase::Error, _) => "ERROR",
+        (Phase::AsExpected, true) => "fails (ok)",
+        (Phase::AsExpected, false) => "passes (ok)",
+        (Phase::Wrong, true) => "PASSES: too weak",
+        (Phase::Wrong, false) => "FAILS",
+    }
+}
+
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        let mut clipped: String = text.chars().take(width - 3).collect();
+        clipped.push_str("...");
+        clipped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solve_lines_are_what_a_learner_would_type() {
+        let script = "#!/bin/bash\n# back up first\n  etcdctl snapshot save /s.db \n\nkubeadm upgrade apply v1.31.0 -y\n";
+        let lines: Vec<&str> = script_lines(script).collect();
+        assert_eq!(
+            lines,
+            [
+                "etcdctl snapshot save /s.db",
+                "kubeadm upgrade apply v1.31.0 -y"
+            ]
+        );
+    }
+
+    fn step(index: usize, title: &str, before: Phase, after: Phase) -> StepReport {
+        StepReport {
+            index,
+            title: title.into(),
+            before,
+            after,
+            duration: Duration::from_millis(1234 + index as u64 * 1000),
+            problems: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn table_rows_for_each_kind_of_result() {
+        let session: SessionId = "abc123".parse().unwrap();
+        let passed = LessonReport {
+            lesson: "first-steps".into(),
+            session: session.clone(),
+            result: LessonResult::Passed,
+            start: Duration::from_millis(800),
+            steps: vec![
+                step(0, "Look around", Phase::AsExpected, Phase::AsExpected),
+                step(1, "Read this", Phase::Nothing, Phase::Nothing),
+            ],
+            nodes: vec!["controlplane".into()],
+            kept: false,
+        };
+        let weak = LessonReport {
+            lesson: "weak".into(),
+            result: LessonResult::Failed {
+                step: Some(1),
+                problems: vec!["check 1 passes before the solution ran: it is too weak".into()],
+            },
+            steps: vec![
+                step(0, "Create the file", Phase::AsExpected, Phase::AsExpected),
+                step(
+                    1,
+                    "A step whose title is far too long to fit in the column",
+                    Phase::Wrong,
+                    Phase::NotRun,
+                ),
+            ],
+            ..passed.clone()
+        };
+        let broken = LessonReport {
+            lesson: "broken-solve".into(),
+            result: LessonResult::Failed {
+                step: Some(0),
+                problems: vec!["check 1 fails after the solution ran: /tmp/done is missing\n    ls: cannot access '/tmp/done'".into()],
+            },
+            steps: vec![step(0, "Make it", Phase::AsExpected, Phase::Wrong)],
+            ..passed.clone()
+        };
+        let skipped = LessonReport {
+            lesson: "kubeadm-upgrade".into(),
+            result: LessonResult::Skipped {
+                reason: "image unavailable: playlab/kubeadm-node: registry unreachable".into(),
+            },
+            steps: vec![],
+            ..passed.clone()
+        };
+        let no_start = LessonReport {
+            lesson: "no-start".into(),
+            result: LessonResult::Failed {
+                step: None,
+                problems: vec!["the environment did not start: setup script failed".into()],
+            },
+            steps: vec![],
+            ..passed.clone()
+        };
+        let width = 15;
+        let mut table = render_header(width);
+        for report in [&passed, &weak, &broken, &skipped, &no_start] {
+            table.push_str(&render_report(report, width));
+        }
+        insta::assert_snapshot!(table);
+    }
+}
