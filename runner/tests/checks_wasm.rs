@@ -208,3 +208,115 @@ async fn a_busy_module_does_not_stall_the_runtime() {
         "{verdict:?}"
     );
 }
+
+/// The input of an upgrade-order case, read from the shared case files.
+#[derive(serde::Deserialize)]
+struct CaseInput {
+    probes: Vec<ProbeResult>,
+    transcript: Transcript,
+    step: usize,
+}
+
+fn upgrade_order_wat() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wasm/upgrade-order.wat")
+}
+
+/// Serializes like playlab does when it runs a WASM check.
+fn check_input(probes: &[ProbeResult], transcript: &Transcript, step: usize) -> Vec<u8> {
+    serde_json::to_vec(&WasmInput {
+        probes,
+        transcript,
+        step,
+    })
+    .unwrap()
+}
+
+/// The hand-written `.wat` against the cases the Rust crate
+/// `checks-wasm/upgrade-order` is tested with (`cargo test` in that folder): same
+/// exit code, same message, for transcripts in the right and in wrong orders.
+#[tokio::test]
+async fn upgrade_order_wat_judges_the_shared_cases() {
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../checks-wasm/upgrade-order/cases");
+    let checker = WasmChecker::new(WasmLimits::default()).unwrap();
+    let mut seen = 0;
+    let mut failures = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&cases)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        seen += 1;
+        let case: CaseInput =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let expect = std::fs::read_to_string(path.with_extension("expect")).unwrap();
+        let mut lines = expect.lines();
+        let code: i32 = lines.next().unwrap().parse().unwrap();
+        let message = lines.next().unwrap().to_owned();
+        let verdict = checker
+            .run(
+                &upgrade_order_wat(),
+                check_input(&case.probes, &case.transcript, case.step),
+            )
+            .await;
+        let want = WasmVerdict::Exited {
+            code,
+            stdout: format!("{message}\n"),
+            stderr: String::new(),
+        };
+        if verdict != want {
+            failures.push(format!("{}: got {verdict:?}", path.display()));
+        }
+    }
+    assert!(seen >= 6, "shared cases are missing");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The biggest transcript playlab keeps, with the longest lines, in the right order:
+/// the check still decides well within its fuel and deadline.
+#[tokio::test]
+async fn upgrade_order_wat_handles_the_largest_transcript() {
+    use runner::checks::transcript::{LINE_MAX_BYTES, TRANSCRIPT_MAX_ENTRIES};
+    let mut transcript = Transcript::new();
+    let filler = format!("echo {}", "x".repeat(LINE_MAX_BYTES - 5));
+    for i in 0..TRANSCRIPT_MAX_ENTRIES {
+        let line = match i {
+            10 => "etcdctl snapshot save /b.db".to_owned(),
+            1000 => "kubeadm upgrade apply v1.31.2 -y".to_owned(),
+            1990 => "kubeadm upgrade node".to_owned(),
+            _ => filler.clone(),
+        };
+        let node = if i == 1990 { "node01" } else { "controlplane" };
+        transcript.push(TranscriptEntry {
+            node: node.into(),
+            at: i as u64,
+            line,
+        });
+    }
+    let checker = WasmChecker::new(WasmLimits::default()).unwrap();
+    let started = Instant::now();
+    let verdict = checker
+        .run(&upgrade_order_wat(), check_input(&[], &transcript, 0))
+        .await;
+    assert!(
+        matches!(&verdict, WasmVerdict::Exited { code: 0, .. }),
+        "{verdict:?}"
+    );
+    eprintln!("the largest transcript judged in {:?}", started.elapsed());
+}
+
+/// Input that is not playlab's: exit 2 with a message, never a pass.
+#[tokio::test]
+async fn upgrade_order_wat_refuses_foreign_input() {
+    let checker = WasmChecker::new(WasmLimits::default()).unwrap();
+    let verdict = checker.run(&upgrade_order_wat(), b"garbage".to_vec()).await;
+    assert_eq!(
+        verdict,
+        WasmVerdict::Exited {
+            code: 2,
+            stdout: "upgrade-order: cannot read the check input\n".into(),
+            stderr: String::new()
+        }
+    );
+}

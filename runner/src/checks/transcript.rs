@@ -21,9 +21,12 @@ use serde::{Deserialize, Serialize};
 /// per session and the size of what is written into a node for every check.
 pub const TRANSCRIPT_MAX_ENTRIES: usize = 2000;
 
-/// The longest line kept, in bytes; longer input is cut (pastes of whole files are
-/// not commands worth judging).
-pub const LINE_MAX_BYTES: usize = 4096;
+/// The longest line kept, in bytes; longer input is cut. Real commands (a
+/// `kubeadm join` with its token and hash, an `etcdctl` call with three certificate
+/// flags) stay far below it; longer lines are pastes, not commands worth judging. It
+/// bounds a full transcript to about 2 MiB, which a WASM check can scan well within
+/// its fuel.
+pub const LINE_MAX_BYTES: usize = 1024;
 
 /// One command line the learner entered on one node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
