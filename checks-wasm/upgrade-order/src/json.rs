@@ -215,7 +215,8 @@ mod tests {
 
     #[test]
     fn parses_what_playlab_sends() {
-        let v = parse(r#" {"a": [1, -2.5e3, true, null], "s": "x\"\\\u00e9\ud83d\ude00\n"} "#).unwrap();
+        let v =
+            parse(r#" {"a": [1, -2.5e3, true, null], "s": "x\"\\\u00e9\ud83d\ude00\n"} "#).unwrap();
         assert_eq!(
             v.get("a"),
             Some(&Value::Array(vec![
@@ -225,12 +226,24 @@ mod tests {
                 Value::Null
             ]))
         );
-        assert_eq!(v.get("s"), Some(&Value::String("x\"\\\u{e9}\u{1f600}\n".into())));
+        assert_eq!(
+            v.get("s"),
+            Some(&Value::String("x\"\\\u{e9}\u{1f600}\n".into()))
+        );
     }
 
     #[test]
     fn refuses_malformed_input() {
-        for bad in ["", "{", "[1,]", "{\"a\" 1}", "\"abc", "[1] 2", "tru", &"[".repeat(100)] {
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\" 1}",
+            "\"abc",
+            "[1] 2",
+            "tru",
+            &"[".repeat(100),
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
     }

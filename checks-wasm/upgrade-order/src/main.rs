@@ -29,7 +29,8 @@ pub struct Entry {
     pub line: String,
 }
 
-pub const EARLY: &str = "a worker was upgraded (kubeadm upgrade node) before the control plane (kubeadm upgrade apply)";
+pub const EARLY: &str =
+    "a worker was upgraded (kubeadm upgrade node) before the control plane (kubeadm upgrade apply)";
 pub const NO_APPLY: &str = "kubeadm upgrade apply has not run on the control plane yet";
 pub const NO_BACKUP: &str =
     "kubeadm upgrade apply ran before any etcd backup: run etcdctl snapshot save first";
