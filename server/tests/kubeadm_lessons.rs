@@ -327,3 +327,18 @@ fn the_harness_catches_weak_checks_and_unrecorded_commands() {
         recorded.stdout
     );
 }
+
+/// The lesson ships a copy of the order check whose source of truth is the runner's
+/// tested module (see `checks-wasm/README.md`); the copy must not drift from it.
+#[test]
+fn the_lessons_order_check_is_the_tested_module() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let shipped = std::fs::read(root.join("content/kubeadm-upgrade/checks/upgrade-order.wat"))
+        .expect("the lesson's module");
+    let tested = std::fs::read(root.join("runner/tests/wasm/upgrade-order.wat"))
+        .expect("the runner's module");
+    assert!(
+        shipped == tested,
+        "content/kubeadm-upgrade/checks/upgrade-order.wat differs from runner/tests/wasm/upgrade-order.wat: copy it again"
+    );
+}
