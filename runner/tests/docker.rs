@@ -1051,3 +1051,137 @@ async fn builds_are_cached_by_content_and_failures_carry_the_log() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn systemd_nodes_boot_systemd_as_pid_1_without_privileged() {
+    let backend = backend().await;
+    let session = Session::new();
+    let mut spec = node("node01", &NodeImage::Build(fixture("systemd-node")));
+    spec.systemd = true;
+    spec.capabilities = vec!["SYS_TIME".to_owned()];
+    backend
+        .start(&session, &lesson(vec![spec]), ProgressSender::discard())
+        .await
+        .unwrap();
+    let boot = sh(
+        &backend,
+        &session,
+        "node01",
+        // The bus appears a moment after PID 1 starts: poll the state for up to 15 s.
+        "cat /proc/1/comm
+         for i in $(seq 75); do
+           s=$(systemctl is-system-running 2>/dev/null)
+           case $s in running|degraded) break;; esac; sleep 0.2
+         done
+         echo $s; findmnt -no FSTYPE /run",
+    )
+    .await;
+    let lines: Vec<&str> = boot.stdout.lines().collect();
+    assert_eq!(lines.first(), Some(&"systemd"), "PID 1: {boot:?}");
+    assert!(
+        matches!(lines.get(1), Some(&"running") | Some(&"degraded")),
+        "systemd finished booting: {boot:?}"
+    );
+    assert_eq!(lines.get(2), Some(&"tmpfs"), "/run: {boot:?}");
+
+    let inspect = backend
+        .docker()
+        .inspect_container(&container_name(&session, "node01"), None)
+        .await
+        .unwrap();
+    let host = inspect.host_config.unwrap();
+    assert_eq!(host.privileged, Some(false));
+    assert_eq!(host.init, None, "systemd is the init");
+    let mut caps = host.cap_add.unwrap();
+    caps.sort();
+    assert_eq!(caps, ["NET_ADMIN", "SYS_ADMIN", "SYS_TIME"]);
+    assert!(
+        host.security_opt
+            .unwrap()
+            .contains(&"seccomp=unconfined".to_owned())
+    );
+    let tmpfs = host.tmpfs.unwrap();
+    for path in ["/run", "/run/lock", "/tmp"] {
+        assert!(tmpfs.contains_key(path), "{path} in {tmpfs:?}");
+    }
+    assert_eq!(
+        inspect.config.unwrap().stop_signal.as_deref(),
+        Some("SIGRTMIN+3")
+    );
+
+    // The host's cgroup tree stays read-only inside the node.
+    let write = sh(&backend, &session, "node01", "touch /sys/fs/cgroup/pids/x").await;
+    assert!(!write.success(), "{write:?}");
+}
+
+#[tokio::test]
+async fn the_base_image_has_the_everyday_tools() {
+    let backend = backend().await;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/images/base");
+    let tag = backend
+        .images()
+        .build_base(&dir, &ProgressSender::discard())
+        .await
+        .unwrap_or_else(|e| panic!("building content/images/base: {e}"));
+    assert_eq!(tag, runner::image::BASE_IMAGE);
+    let session = Session::new();
+    let base = NodeImage::Reference(tag);
+    backend
+        .start(
+            &session,
+            &lesson(vec![node("node01", &base)]),
+            ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+    let tools = "bash vim less curl jq git ip ping dig ps openssl tmux tini";
+    let out = sh(
+        &backend,
+        &session,
+        "node01",
+        &format!(
+            "for t in {tools}; do command -v $t >/dev/null || echo missing $t; done
+             test -f /usr/share/bash-completion/bash_completion || echo missing completion
+             locale charmap"
+        ),
+    )
+    .await;
+    assert_eq!(out.stdout, "UTF-8\n", "{out:?}");
+    assert_eq!(out.stderr, "", "no locale warnings");
+}
+
+#[tokio::test]
+async fn nodes_without_bash_fall_back_to_sh() {
+    let backend = backend().await;
+    let session = Session::new();
+    let image = NodeImage::Build(fixture("no-bash"));
+    backend
+        .start(
+            &session,
+            &lesson(vec![node("node01", &image)]),
+            ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+    let out = sh(
+        &backend,
+        &session,
+        "node01",
+        "echo $0; command -v bash || echo no bash",
+    )
+    .await;
+    assert_eq!(out.stdout, "sh\nno bash\n", "{out:?}");
+    let timed = backend
+        .exec(
+            &session,
+            "node01",
+            ExecRequest::new("sleep 30", Duration::from_millis(500)),
+        )
+        .await
+        .unwrap();
+    assert!(timed.timed_out, "{timed:?}");
+
+    let mut terminal = started_terminal(&backend, &session).await;
+    type_line(&mut terminal, "echo shell=$0").await;
+    read_until(&mut terminal, b"shell=sh").await;
+}

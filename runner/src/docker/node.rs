@@ -152,9 +152,13 @@ fn container_body(
 }
 
 /// What systemd as PID 1 needs, as kind gives it: writable tmpfs for `/run`,
-/// `/run/lock` and `/tmp`, the cgroup hierarchy, the host's kernel modules (read
+/// `/run/lock` and `/tmp`, its own cgroup namespace, the host's kernel modules (read
 /// only), and either the two capabilities it uses plus unconfined seccomp/AppArmor or,
 /// where the operator allows, `--privileged` (which fails on some hosts).
+///
+/// The host's cgroup tree is deliberately *not* bind-mounted writable: Docker's own
+/// read-only cgroup mount is enough for systemd to boot (the engine tests prove it),
+/// and a writable cgroup v1 hierarchy is a well-known way out of a container.
 fn systemd_host_config(config: &DockerConfig, host: &mut HostConfig) {
     host.tmpfs = Some(
         ["/run", "/run/lock", "/tmp"]
@@ -163,11 +167,10 @@ fn systemd_host_config(config: &DockerConfig, host: &mut HostConfig) {
             .collect(),
     );
     host.cgroupns_mode = Some(HostConfigCgroupnsModeEnum::PRIVATE);
-    let mut binds = vec!["/sys/fs/cgroup:/sys/fs/cgroup:rw".to_owned()];
+    // Checked here: the runner talks to the engine over a local Unix socket.
     if std::path::Path::new("/lib/modules").is_dir() {
-        binds.push("/lib/modules:/lib/modules:ro".to_owned());
+        host.binds = Some(vec!["/lib/modules:/lib/modules:ro".to_owned()]);
     }
-    host.binds = Some(binds);
     if config.allow_privileged {
         host.privileged = Some(true);
     } else {
