@@ -104,17 +104,19 @@ impl StepReport {
     }
 }
 
-/// Self-tests one lesson in a fresh environment on `backend`.
+/// Self-tests one lesson in a fresh environment for `session` on `backend`. The
+/// caller picks the session id so it can still destroy the environment if the test is
+/// interrupted.
 pub async fn test_lesson(
     backend: &dyn Backend,
     wasm: &WasmChecker,
     lesson: &Lesson,
+    session: &SessionId,
     options: SelfTestOptions,
 ) -> LessonReport {
-    let session = SessionId::random();
     let started = Instant::now();
     let start_result = backend
-        .start(&session, lesson, ProgressSender::discard())
+        .start(session, lesson, ProgressSender::discard())
         .await;
     let mut report = LessonReport {
         lesson: lesson.id.clone(),
@@ -128,7 +130,7 @@ pub async fn test_lesson(
     match start_result {
         Ok(info) => {
             report.nodes = info.nodes.into_iter().map(|n| n.name).collect();
-            report.result = test_steps(backend, wasm, &session, lesson, &mut report.steps).await;
+            report.result = test_steps(backend, wasm, session, lesson, &mut report.steps).await;
         }
         Err(RunnerError::ImageUnavailable { image, reason }) => {
             report.result = LessonResult::Skipped {
@@ -148,7 +150,7 @@ pub async fn test_lesson(
     );
     if options.keep && started_up {
         report.kept = true;
-    } else if let Err(e) = backend.destroy(&session).await {
+    } else if let Err(e) = backend.destroy(session).await {
         let cleanup = format!("destroying the environment failed: {e}");
         match &mut report.result {
             LessonResult::Failed { problems, .. } => problems.push(cleanup),

@@ -1,10 +1,136 @@
-//! `playlab test` (being written).
+//! `playlab test [PATH...]`: self-test lessons in real environments.
+//!
+//! Loads the lessons under each PATH (a lesson folder or a content directory), then
+//! hands each to [`runner::selftest`], one after the other (environments are heavy
+//! and the point is a clear verdict, not speed), printing the table as it goes. Exits
+//! non-zero when a lesson does not load or fails, or, with `--require-all`, when one
+//! had to be skipped. Environments are always destroyed, also on Ctrl-C, unless
+//! `--keep` is given.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct TestArgs {}
+use anyhow::Context as _;
+use runner::checks::{WasmChecker, WasmLimits};
+use runner::docker::{DockerBackend, DockerConfig, container_name};
+use runner::selftest::{
+    LessonReport, LessonResult, SelfTestOptions, render_header, render_report, test_lesson,
+};
+use runner::{Backend, SessionId};
 
-pub fn main(_args: TestArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not written yet")
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Lesson folders or content directories.
+    #[arg(default_value = "content")]
+    pub paths: Vec<PathBuf>,
+    /// Leave each environment running afterwards and print how to get a shell on it.
+    #[arg(long)]
+    pub keep: bool,
+    /// Fail when a lesson has to be skipped (its image cannot be obtained here).
+    #[arg(long)]
+    pub require_all: bool,
+    /// Where environments run.
+    #[arg(long, value_enum, default_value_t = BackendKind::Docker)]
+    pub backend: BackendKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    Docker,
+}
+
+pub fn main(args: TestArgs) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Runtime::new()
+        .context("starting the async runtime")?
+        .block_on(run(args))
+}
+
+async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
+    let content = scenarios::load_content_dirs(&args.paths);
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let load_errors = content.diagnostics.iter().filter(|d| d.is_error()).count();
+    for d in content.diagnostics.iter().filter(|d| d.is_error()) {
+        eprintln!("{}", d.display_relative_to(&cwd));
+    }
+    if content.lessons.is_empty() {
+        anyhow::bail!(
+            "no lesson to test under {} ({load_errors} error(s) while loading)",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+
+    let backend: Box<dyn Backend> = match args.backend {
+        BackendKind::Docker => Box::new(
+            DockerBackend::connect(DockerConfig::default())
+                .await
+                .context("playlab test needs a running Docker engine (see .ci/setup-machine)")?,
+        ),
+    };
+    let wasm = WasmChecker::new(WasmLimits::default())?;
+    let options = SelfTestOptions { keep: args.keep };
+
+    let width = content
+        .lessons
+        .iter()
+        .map(|l| l.id.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    print!("{}", render_header(width));
+    let mut reports = Vec::new();
+    for lesson in &content.lessons {
+        let session = SessionId::random();
+        let report = tokio::select! {
+            report = test_lesson(backend.as_ref(), &wasm, lesson, &session, options) => report,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("interrupted: destroying the environment of {}", lesson.id);
+                backend.destroy(&session).await.ok();
+                return Ok(ExitCode::from(130));
+            }
+        };
+        print!("{}", render_report(&report, width));
+        if report.kept {
+            print_shell_hint(&report);
+        }
+        reports.push(report);
+    }
+
+    let count = |f: fn(&LessonResult) -> bool| reports.iter().filter(|r| f(&r.result)).count();
+    let passed = count(|r| matches!(r, LessonResult::Passed));
+    let failed = count(|r| matches!(r, LessonResult::Failed { .. }));
+    let skipped = count(|r| matches!(r, LessonResult::Skipped { .. }));
+    println!(
+        "\n{passed} passed, {failed} failed, {skipped} skipped{}",
+        if load_errors > 0 {
+            format!(", {load_errors} load error(s)")
+        } else {
+            String::new()
+        }
+    );
+    if skipped > 0 && args.require_all {
+        println!("--require-all: skipped lessons count as failures");
+    }
+    let ok = failed == 0 && load_errors == 0 && (skipped == 0 || !args.require_all);
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_shell_hint(report: &LessonReport) {
+    println!(
+        "  {}: environment kept (remove it with `docker rm -f` on these); a shell on each node:",
+        report.lesson
+    );
+    for node in &report.nodes {
+        println!(
+            "    docker exec -it {} bash",
+            container_name(&report.session, node)
+        );
+    }
 }
