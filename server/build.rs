@@ -30,7 +30,10 @@ fn main() {
     let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web");
     let web = web.canonicalize().unwrap_or(web);
     for input in WATCHED {
-        println!("cargo:rerun-if-changed={}", web.join(input).display());
+        // Relative to the package root on purpose: cargo resolves it against the
+        // checkout being built, so git worktrees sharing one target directory (whose
+        // build-script fingerprint is shared too) each notice their own edits.
+        println!("cargo:rerun-if-changed=../web/{input}");
     }
     // `dist` is not watched: this script writes it, and a watched output would make
     // every cargo build re-run npm. After deleting it, touch `web/package.json`.

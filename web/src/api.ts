@@ -51,7 +51,9 @@ export interface CheckOutcome {
   passed: boolean;
   step: number;
   completed: boolean;
-  results: { passed: boolean; message: string | null }[];
+  /** One per quiz item and check: `message` is the author's `fail` text (or a quiz
+   *  item's explanation), `output` what the check printed. */
+  results: { passed: boolean; message: string; output?: string }[];
 }
 
 export interface Me {

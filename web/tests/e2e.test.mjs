@@ -84,6 +84,8 @@ test("a learner goes through a lesson in the browser", async (t) => {
         await fn();
       } catch (e) {
         failed = true;
+        // What the learner would have seen, for whoever reads the CI artifacts.
+        await page.screenshot({ path: path.join(SHOTS, "failure.png") }).catch(() => {});
         throw e;
       }
     });
@@ -183,8 +185,8 @@ test("a learner goes through a lesson in the browser", async (t) => {
       await admin.locator("#admin-token").press("Enter");
       const row = admin.locator(`tr[data-session="${sessionId}"]`);
       await row.waitFor();
-      const text = await row.innerText();
-      assert.ok(text.includes("Browser tour") && text.includes("2 / 2") && text.includes("ready"), text);
+      const text = (await row.innerText()).toLowerCase();
+      assert.ok(text.includes("browser tour") && text.includes("2 / 2") && text.includes("ready"), text);
       await row.getByRole("button", { name: /Watch controlplane/ }).click();
       await admin.locator(".watch .terminal-host[data-state=connected]").waitFor();
       await waitForScreen(admin, "controlplane", "the learner's screen", (l) => l.includes("before-reload-42"));

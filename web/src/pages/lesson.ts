@@ -45,6 +45,7 @@ class LessonPage {
   private activeNode = "";
   private timer: number | undefined;
   private disposed = false;
+  private checking = false;
 
   private readonly main: HTMLElement;
   private readonly titleEl = h("div", { class: "lesson-title" });
@@ -236,6 +237,8 @@ class LessonPage {
         this.renderInstructions();
         break;
       case "step":
+        // A check in flight reports the same change in its answer, with the result.
+        if (this.checking) break;
         if (event.step === this.session.step && event.completed === this.session.completed) break;
         this.applyStep(event.step, event.completed);
         break;
@@ -383,6 +386,7 @@ class LessonPage {
     result.className = "check-result";
     result.replaceChildren();
     let outcome: CheckOutcome;
+    this.checking = true;
     try {
       outcome = await api.check(this.session.id, answers);
     } catch (e) {
@@ -390,13 +394,17 @@ class LessonPage {
       replace(result, h("p", { class: "result-title" }, icon("alert"), "The check could not run"), h("pre", null, (e as Error).message));
       return;
     } finally {
+      this.checking = false;
       button.disabled = false;
       replace(button, ...label);
     }
     const details = outcome.results
-      .filter((r) => r.message)
+      .filter((r) => r.message || r.output)
       .map((r) => h("div", { class: `result-item ${r.passed ? "ok" : "bad"}` },
-        icon(r.passed ? "check" : "x"), h("pre", null, r.message)));
+        icon(r.passed ? "check" : "x"),
+        h("div", { class: "result-body" },
+          r.message ? h("p", { class: "result-message" }, r.message) : null,
+          r.output?.trim() ? h("pre", { "aria-label": "Check output" }, r.output.trimEnd()) : null)));
     if (outcome.passed) {
       this.session.step = outcome.step;
       this.session.completed = outcome.completed;
