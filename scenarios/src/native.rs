@@ -356,12 +356,12 @@ fn load_error(file: &Path, e: &marked_yaml::LoadError) -> Diagnostic {
 fn from_node_error(map: &SourceMap, e: &marked_yaml::FromNodeError) -> Diagnostic {
     use marked_yaml::Error as E;
     let path = e.path().unwrap_or(".");
-    // marked_yaml places errors about a whole mapping (a missing field) at its first
-    // `:`; our map places them at its first key, where a reader looks.
-    let pos = e.start_mark().map(|m| (m.line(), m.column()));
-    let (line, col) = match &**e {
-        E::Other(message, _) if message.starts_with("missing field") => map.value(path),
-        _ => pos.unwrap_or_else(|| map.value(path)),
+    // marked_yaml places errors about a whole mapping (a missing field, a mapping
+    // where a list belongs) at its first `:`; our map places them at its first key,
+    // where a reader looks. Errors about one key or scalar carry the right mark.
+    let (line, col) = match (&**e, e.start_mark()) {
+        (E::Other(..), _) | (_, None) => map.value(path),
+        (_, Some(m)) => (m.line(), m.column()),
     };
     let at = if path == "." {
         String::new()
@@ -394,10 +394,19 @@ fn from_node_error(map: &SourceMap, e: &marked_yaml::FromNodeError) -> Diagnosti
             col,
             format!("`{path}` must be a number ({err})"),
         ),
+        E::Other(message, _) if message.contains("untagged enum PkiFile") => Diagnostic::error(
+            file,
+            line,
+            col,
+            "`environment.pki` is not a PKI kind this version knows",
+        )
+        .with_hint(
+            "write `pki: kubernetes` or `pki: {kind: kubernetes, short_lived: {apiserver: 48h}}`",
+        ),
         E::Other(message, _) => {
             let d = Diagnostic::error(file, line, col, format!("{message}{at}"));
-            if message.contains("untagged enum PkiFile") {
-                d.with_hint("write `pki: kubernetes` or `pki: {kind: kubernetes, short_lived: {apiserver: 48h}}`")
+            if message.contains("expected a sequence") {
+                d.with_hint("this key takes a list: start each item with `- `, or write `[a, b]`")
             } else {
                 d
             }

@@ -21,6 +21,8 @@ use pulldown_cmark::{
 };
 use pulldown_cmark_escape::escape_html;
 
+use crate::model::{Lesson, Page};
+
 /// What clicking a piece of code does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Action {
@@ -61,6 +63,17 @@ pub fn render(markdown: &str, nodes: &[String]) -> String {
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     html
+}
+
+/// Renders one page of `lesson` (its intro, a step's text or its finish).
+pub fn render_page(lesson: &Lesson, page: &Page) -> String {
+    let nodes: Vec<String> = lesson
+        .environment
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .collect();
+    render(&page.markdown, &nodes)
 }
 
 /// Every action marker in `markdown`, for lint.

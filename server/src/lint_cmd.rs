@@ -30,3 +30,39 @@ pub fn main(args: LintArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(case: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/tests/lint")
+            .join(case)
+    }
+
+    #[test]
+    fn exit_status_follows_errors() {
+        let clean = main(LintArgs {
+            dirs: vec![fixture("ok")],
+        })
+        .unwrap();
+        assert_eq!(clean, ExitCode::SUCCESS);
+        let broken = main(LintArgs {
+            dirs: vec![fixture("ok"), fixture("unknown-key")],
+        })
+        .unwrap();
+        assert_eq!(broken, ExitCode::FAILURE);
+        // Warnings alone do not fail the run.
+        let warned = main(LintArgs {
+            dirs: vec![fixture("killercoda-duplicate-key")],
+        })
+        .unwrap();
+        assert_eq!(warned, ExitCode::SUCCESS);
+        let missing = main(LintArgs {
+            dirs: vec![fixture("does-not-exist")],
+        })
+        .unwrap();
+        assert_eq!(missing, ExitCode::FAILURE);
+    }
+}
