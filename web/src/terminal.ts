@@ -15,6 +15,7 @@ import { WebLinksAddon } from "@xterm/addon-web-links";
 import { WebglAddon } from "@xterm/addon-webgl";
 import "@xterm/xterm/css/xterm.css";
 import { terminalUrl } from "./api";
+import { copyText } from "./dom";
 import { onThemeChange, effectiveTheme } from "./theme";
 
 const HIGH_WATER = 256 * 1024;
@@ -92,6 +93,15 @@ export class TerminalView {
       this.term.onBinary((data) => this.sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0))));
     }
     this.term.onResize(({ cols, rows }) => this.sendControl({ type: "resize", cols, rows }));
+    // Ctrl-C belongs to the shell; Ctrl-Shift-C copies the selection as in desktop
+    // terminals (Ctrl-V / Ctrl-Shift-V paste through the browser's paste event).
+    this.term.attachCustomKeyEventHandler((e) => {
+      if (e.type === "keydown" && e.ctrlKey && e.shiftKey && e.code === "KeyC" && this.term.hasSelection()) {
+        copyText(this.term.getSelection()).catch(() => {});
+        return false;
+      }
+      return true;
+    });
   }
 
   /** Puts the terminal into the page (it must be visible to measure) and connects. */
