@@ -148,6 +148,12 @@ export class TerminalView {
     return lines.join("\n").replace(/\s+$/, "");
   }
 
+  /** Closes the socket as a network failure would (the reconnect path runs); the
+   *  browser test uses it to prove reconnect and replay. */
+  dropConnection(): void {
+    this.ws?.close(4000, "dropped");
+  }
+
   connectionState(): ConnectionState {
     return this.state;
   }

@@ -155,6 +155,19 @@ test("a learner goes through a lesson in the browser", async (t) => {
       await page.screenshot({ path: path.join(SHOTS, "lesson.png"), animations: "disabled" });
     });
 
+    await step("the theme toggle switches page and terminal to dark and back", async () => {
+      const toggle = page.getByRole("button", { name: /^Theme:/ });
+      const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const light = await background();
+      await toggle.click(); // system -> light
+      await toggle.click(); // light -> dark
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+      assert.notEqual(await background(), light);
+      await page.screenshot({ path: path.join(SHOTS, "lesson-dark.png"), animations: "disabled" });
+      await toggle.click(); // dark -> system
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), undefined);
+    });
+
     await step("resizing the window resizes the TTY", async () => {
       const before = await page.evaluate(() => window.playlab.size("controlplane"));
       await page.setViewportSize({ width: 1100, height: 640 });
@@ -176,6 +189,16 @@ test("a learner goes through a lesson in the browser", async (t) => {
       assert.equal(await page.evaluate(() => window.playlab.session), sessionId);
       await page.locator('[data-step="1"]').waitFor();
       await waitForScreen(page, "controlplane", "the output from before the reload", (l) => l.includes("before-reload-42"));
+    });
+
+    await step("a dropped connection shows its state, reconnects and replays the screen", async () => {
+      await page.evaluate(() => window.playlab.drop("controlplane"));
+      await page.locator('[role=tab][data-node="controlplane"][data-state="reconnecting"]').waitFor();
+      assert.match(await page.locator(".term-status").innerText(), /Reconnecting/);
+      await page.locator('[role=tab][data-node="controlplane"][data-state="connected"]').waitFor();
+      await waitForScreen(page, "controlplane", "the replayed screen", (l) => l.includes("before-reload-42"));
+      await typeInto(page, "controlplane", "echo after-reconnect-$((6*7))");
+      await waitForScreen(page, "controlplane", "after-reconnect-42", (l) => l.includes("after-reconnect-42"));
     });
 
     await step("the dashboard lists the session and shows its terminal read-only", async () => {

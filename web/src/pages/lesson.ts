@@ -26,6 +26,7 @@ declare global {
       screen(node: string): string;
       connection(node: string): ConnectionState | undefined;
       size?(node: string): { cols: number; rows: number } | undefined;
+      drop?(node: string): void;
     };
   }
 }
@@ -67,6 +68,7 @@ class LessonPage {
     window.playlab = {
       screen: (node) => this.terminals.get(node)?.screenText() ?? "",
       connection: (node) => this.terminals.get(node)?.connectionState(),
+      drop: (node) => this.terminals.get(node)?.dropConnection(),
       size: (node) => {
         const t = this.terminals.get(node)?.term;
         return t && { cols: t.cols, rows: t.rows };
