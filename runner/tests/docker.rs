@@ -650,9 +650,8 @@ async fn terminal_round_trip_with_resize_and_exit() {
         .await
         .unwrap();
     let mut terminal = started_terminal(&backend, &session).await;
-    type_line(&mut terminal, "echo shell=$0 term=$TERM; stty size").await;
-    read_until(&mut terminal, b"shell=bash term=xterm-256color").await;
-    read_until(&mut terminal, b"24 80").await;
+    type_line(&mut terminal, "echo shell=$0 term=$TERM size=$(stty size)").await;
+    read_until(&mut terminal, b"shell=bash term=xterm-256color size=24 80").await;
 
     terminal
         .control
@@ -1184,4 +1183,32 @@ async fn nodes_without_bash_fall_back_to_sh() {
     let mut terminal = started_terminal(&backend, &session).await;
     type_line(&mut terminal, "echo shell=$0").await;
     read_until(&mut terminal, b"shell=sh").await;
+}
+
+#[tokio::test]
+async fn dropping_a_terminal_ends_its_shell() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let session = Session::new();
+    backend
+        .start(
+            &session,
+            &lesson(vec![node("node01", &image)]),
+            ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+    let terminal = started_terminal(&backend, &session).await;
+    let shells = "ps -eo args | grep -c '^bash -l'";
+    assert_eq!(sh(&backend, &session, "node01", shells).await.stdout, "1\n");
+    drop(terminal);
+    let mut left = String::new();
+    for _ in 0..50 {
+        left = sh(&backend, &session, "node01", shells).await.stdout;
+        if left == "0\n" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, "0\n", "the shell exits when its terminal is dropped");
 }

@@ -11,8 +11,15 @@
 //! Backpressure comes for free: the output stream reads the socket only when polled,
 //! so a consumer that stops reading fills the kernel's socket buffer, Docker stops
 //! reading the pty, and the shell blocks. No queue in between.
+//!
+//! Docker does not end an exec when its client goes away: the shell would live on,
+//! unseen, for the rest of the session. So each terminal's processes carry a marker in
+//! their environment, and when the terminal is dropped they get what a closed terminal
+//! sends, SIGHUP, then SIGKILL for whatever ignored it.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bollard::Docker;
@@ -24,13 +31,24 @@ use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 use tokio_util::io::ReaderStream;
 
-use crate::backend::{RunnerError, TermSize, Terminal, TerminalControl};
+use crate::backend::{ExecRequest, RunnerError, SessionId, TermSize, Terminal, TerminalControl};
 
 /// Sets the size before the shell reads it (the resize call can lose that race), then
 /// starts a login shell: bash where there is one, else sh.
 const TERMINAL_WRAPPER: &str = r#"stty cols "$1" rows "$2" 2>/dev/null
 command -v bash >/dev/null 2>&1 && exec bash -l
 exec sh -l"#;
+
+/// Marks every process of one terminal, for [`HangUp`].
+const TERMINAL_MARKER: &str = "PLAYLAB_TERMINAL";
+
+/// Hangs up, then kills, every process whose environment has the marker `$1`.
+const HANGUP_SCRIPT: &str = r#"pids() {
+  for p in /proc/[0-9]*; do
+    tr '\0' '\n' < "$p/environ" 2>/dev/null | grep -qx "$1" && echo "${p#/proc/}"
+  done
+}
+kill -HUP $(pids "$1") 2>/dev/null; sleep 1; kill -KILL $(pids "$1") 2>/dev/null; true"#;
 
 /// Read buffer of the output stream: the most the terminal holds between socket and
 /// consumer.
@@ -42,6 +60,7 @@ pub(super) async fn attach(
     container: &str,
     size: TermSize,
 ) -> Result<Terminal, RunnerError> {
+    let marker = format!("{TERMINAL_MARKER}={}", SessionId::random());
     let exec = docker
         .create_exec(
             container,
@@ -57,6 +76,7 @@ pub(super) async fn attach(
                 env: Some(vec![
                     "TERM=xterm-256color".to_owned(),
                     "LANG=C.UTF-8".to_owned(),
+                    marker.clone(),
                 ]),
                 attach_stdin: Some(true),
                 attach_stdout: Some(true),
@@ -67,9 +87,16 @@ pub(super) async fn attach(
         )
         .await?;
     let connection = start_raw(docker, socket, &exec.id).await?;
+    let hangup = Arc::new(HangUp {
+        docker: docker.clone(),
+        container: container.to_owned(),
+        exec_id: exec.id.clone(),
+        marker,
+    });
     let control = ExecControl {
         docker: docker.clone(),
         exec_id: exec.id,
+        _hangup: hangup.clone(),
     };
     // The wrapper's stty covers the shell's first read; this tells Docker too.
     if let Err(e) = control.resize(size).await {
@@ -77,7 +104,13 @@ pub(super) async fn attach(
     }
     let (read, write) = tokio::io::split(connection);
     Ok(Terminal {
-        output: ReaderStream::with_capacity(read, OUTPUT_CHUNK).boxed(),
+        output: ReaderStream::with_capacity(read, OUTPUT_CHUNK)
+            .map(move |chunk| {
+                // The stream holds the hang-up guard as long as it lives.
+                let _alive = &hangup;
+                chunk
+            })
+            .boxed(),
         input: Box::pin(write),
         control: Box::new(control),
     })
@@ -138,6 +171,42 @@ async fn start_raw(
 struct ExecControl {
     docker: Docker,
     exec_id: String,
+    _hangup: Arc<HangUp>,
+}
+
+/// Ends a terminal's processes once both its output stream and its control are gone.
+struct HangUp {
+    docker: Docker,
+    container: String,
+    exec_id: String,
+    marker: String,
+}
+
+impl Drop for HangUp {
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(exec = %self.exec_id, "terminal dropped outside a runtime; its shell stays");
+            return;
+        };
+        let docker = self.docker.clone();
+        let container = std::mem::take(&mut self.container);
+        let exec_id = std::mem::take(&mut self.exec_id);
+        let marker = std::mem::take(&mut self.marker);
+        runtime.spawn(async move {
+            // A shell that already exited (the learner typed `exit`) needs nothing.
+            if let Ok(inspect) = docker.inspect_exec(&exec_id).await
+                && inspect.running == Some(false)
+            {
+                return;
+            }
+            // The marker is letters, digits, `_` and `=`: safe unquoted.
+            let script = format!("set -- {marker}\n{HANGUP_SCRIPT}");
+            let request = ExecRequest::new(script, Duration::from_secs(10));
+            if let Err(e) = super::exec::run(&docker, &container, request).await {
+                tracing::debug!(%container, error = %e, "hanging up a terminal");
+            }
+        });
+    }
 }
 
 #[async_trait]
