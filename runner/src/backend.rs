@@ -252,6 +252,8 @@ pub enum RunnerError {
         exit_code: Option<i64>,
         output: String,
     },
+    #[error("pki: {0}")]
+    Pki(#[from] crate::pki::PkiError),
     #[error("docker: {0}")]
     Docker(#[from] bollard::errors::Error),
     #[error("{context}: {source}")]

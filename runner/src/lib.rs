@@ -12,6 +12,8 @@ pub mod backend;
 pub mod checks;
 pub mod docker;
 pub mod image;
+pub mod local;
+pub mod pki;
 pub mod selftest;
 
 pub use backend::*;
