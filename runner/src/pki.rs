@@ -191,8 +191,7 @@ pub fn kubernetes_pki(
 
     use Usage::{Client, Server, ServerAndClient};
     let leaves = [
-        Leaf::new("apiserver", "apiserver", &ca, "kube-apiserver", Server)
-            .sans(apiserver_sans),
+        Leaf::new("apiserver", "apiserver", &ca, "kube-apiserver", Server).sans(apiserver_sans),
         Leaf::new(
             "apiserver-kubelet-client",
             "apiserver-kubelet-client",
@@ -282,11 +281,7 @@ pub fn kubernetes_pki(
         "system:kube-controller-manager",
         None,
     )?);
-    cp_files.push(kubeconfig(
-        "scheduler.conf",
-        "system:kube-scheduler",
-        None,
-    )?);
+    cp_files.push(kubeconfig("scheduler.conf", "system:kube-scheduler", None)?);
 
     let mut files = BTreeMap::new();
     for (index, node) in cluster.nodes.iter().enumerate() {

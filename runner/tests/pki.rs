@@ -24,7 +24,10 @@ use x509_parser::prelude::X509Certificate;
 fn cluster() -> ClusterIdentity {
     ClusterIdentity {
         nodes: vec![
-            ClusterNode::new("controlplane", Some(IpAddr::V4(Ipv4Addr::new(172, 30, 0, 2)))),
+            ClusterNode::new(
+                "controlplane",
+                Some(IpAddr::V4(Ipv4Addr::new(172, 30, 0, 2))),
+            ),
             ClusterNode::new("node01", Some(IpAddr::V4(Ipv4Addr::new(172, 30, 0, 3)))),
             ClusterNode::new("node02", None),
         ],
@@ -85,11 +88,20 @@ fn describe_cert(cert: &X509Certificate, cas: &[(String, Pem)], out: &mut String
         validity / 86400,
         validity % 86400,
         // now - notBefore, rounded to the minute: shows kubeadm's 5-minute back-date.
-        ((time::OffsetDateTime::now_utc().unix_timestamp() - cert.validity().not_before.timestamp()) + 30) / 60 * 60
+        ((time::OffsetDateTime::now_utc().unix_timestamp()
+            - cert.validity().not_before.timestamp())
+            + 30)
+            / 60
+            * 60
     )
     .unwrap();
     if let Some(ku) = cert.key_usage().unwrap() {
-        writeln!(out, "    key usage (critical={}): {}", ku.critical, ku.value).unwrap();
+        writeln!(
+            out,
+            "    key usage (critical={}): {}",
+            ku.critical, ku.value
+        )
+        .unwrap();
     }
     if let Some(eku) = cert.extended_key_usage().unwrap() {
         let eku = eku.value;
@@ -112,18 +124,29 @@ fn describe_cert(cert: &X509Certificate, cas: &[(String, Pem)], out: &mut String
             x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(_)
         )
     });
-    let aki = cert.extensions().iter().find_map(|e| match e.parsed_extension() {
-        x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(a) => {
-            a.key_identifier.clone()
-        }
-        _ => None,
-    });
-    let ca_ski = ca.extensions().iter().find_map(|e| match e.parsed_extension() {
-        x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => Some(k.clone()),
-        _ => None,
-    });
+    let aki = cert
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(a) => {
+                a.key_identifier.clone()
+            }
+            _ => None,
+        });
+    let ca_ski = ca
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => Some(k.clone()),
+            _ => None,
+        });
     if let Some(aki) = aki {
-        assert_eq!(Some(aki), ca_ski, "AKI of {} is its CA's SKI", cert.subject());
+        assert_eq!(
+            Some(aki),
+            ca_ski,
+            "AKI of {} is its CA's SKI",
+            cert.subject()
+        );
     }
     writeln!(out, "    subject key id: {ski}").unwrap();
     writeln!(
@@ -166,16 +189,23 @@ fn describe(pki: &KubernetesPki) -> String {
                 describe_cert(&cert, &cp_certs, &mut out);
             } else if file.path.ends_with(".key") && !file.path.ends_with("sa.key") {
                 let crt = file.path.replace(".key", ".crt");
-                let cert_file = files.iter().find(|f| f.path == crt).expect("key has a cert");
+                let cert_file = files
+                    .iter()
+                    .find(|f| f.path == crt)
+                    .expect("key has a cert");
                 let pem = parse_pem(&cert_file.contents);
                 assert_key_matches(&file.contents, &pem.parse_x509().unwrap(), &file.path);
                 writeln!(out, "    private key of {crt}").unwrap();
             } else if file.path.ends_with("sa.key") {
                 let sa_pub = files.iter().find(|f| f.path.ends_with("sa.pub")).unwrap();
-                let key = rcgen::KeyPair::from_pem(std::str::from_utf8(&file.contents).unwrap())
-                    .unwrap();
+                let key =
+                    rcgen::KeyPair::from_pem(std::str::from_utf8(&file.contents).unwrap()).unwrap();
                 assert_eq!(key.public_key_pem().as_bytes(), sa_pub.contents);
-                writeln!(out, "    service-account signing key, public half in sa.pub").unwrap();
+                writeln!(
+                    out,
+                    "    service-account signing key, public half in sa.pub"
+                )
+                .unwrap();
             } else if file.path.ends_with("sa.pub") {
                 let text = std::str::from_utf8(&file.contents).unwrap();
                 assert!(text.starts_with("-----BEGIN PUBLIC KEY-----"));
@@ -196,7 +226,11 @@ fn describe_kubeconfig(file: &NodeFile, cas: &[(String, Pem)], out: &mut String)
     let decode = |v: &serde_json::Value| BASE64.decode(v.as_str().unwrap()).unwrap();
     let ca_data = decode(&config["clusters"][0]["cluster"]["certificate-authority-data"]);
     let ca_file = cas.iter().find(|(p, _)| p.ends_with("pki/ca.crt")).unwrap();
-    assert_eq!(parse_pem(&ca_data).contents, ca_file.1.contents, "embedded CA is ca.crt");
+    assert_eq!(
+        parse_pem(&ca_data).contents,
+        ca_file.1.contents,
+        "embedded CA is ca.crt"
+    );
     let user = &config["users"][0]["user"];
     let cert_pem = parse_pem(&decode(&user["client-certificate-data"]));
     let cert = cert_pem.parse_x509().unwrap();
@@ -241,20 +275,36 @@ fn short_lived_certificates_end_sooner() {
             let config: serde_json::Value =
                 serde_norway::from_str(std::str::from_utf8(&file.contents).unwrap()).unwrap();
             BASE64
-                .decode(config["users"][0]["user"]["client-certificate-data"].as_str().unwrap())
+                .decode(
+                    config["users"][0]["user"]["client-certificate-data"]
+                        .as_str()
+                        .unwrap(),
+                )
                 .unwrap()
         } else {
             file.contents.clone()
         };
-        parse_pem(&bytes).parse_x509().unwrap().validity().not_after.timestamp() - now
+        parse_pem(&bytes)
+            .parse_x509()
+            .unwrap()
+            .validity()
+            .not_after
+            .timestamp()
+            - now
     };
     let close = |actual: i64, expected: u64| (actual - expected as i64).abs() <= 60;
     assert!(close(not_after("/etc/kubernetes/pki/apiserver.crt"), 3600));
     assert!(close(not_after("/etc/kubernetes/pki/etcd/server.crt"), 600));
     assert!(close(not_after("/etc/kubernetes/admin.conf"), 2 * 86400));
     // Everything not named keeps its default.
-    assert!(close(not_after("/etc/kubernetes/pki/etcd/peer.crt"), 365 * 86400));
-    assert!(close(not_after("/etc/kubernetes/scheduler.conf"), 365 * 86400));
+    assert!(close(
+        not_after("/etc/kubernetes/pki/etcd/peer.crt"),
+        365 * 86400
+    ));
+    assert!(close(
+        not_after("/etc/kubernetes/scheduler.conf"),
+        365 * 86400
+    ));
     assert!(close(not_after("/etc/kubernetes/pki/ca.crt"), 3650 * 86400));
 }
 
@@ -269,8 +319,18 @@ fn every_certificate_name_can_be_short_lived() {
     for (node, files) in pki.nodes() {
         for file in files.iter().filter(|f| f.path.ends_with(".crt")) {
             let cert_pem = parse_pem(&file.contents);
-            let left = cert_pem.parse_x509().unwrap().validity().not_after.timestamp() - now;
-            assert!((left - 7200).abs() <= 60, "{node}:{} has {left} s", file.path);
+            let left = cert_pem
+                .parse_x509()
+                .unwrap()
+                .validity()
+                .not_after
+                .timestamp()
+                - now;
+            assert!(
+                (left - 7200).abs() <= 60,
+                "{node}:{} has {left} s",
+                file.path
+            );
         }
     }
 }
@@ -294,7 +354,11 @@ fn bad_input_is_a_clear_error() {
             cluster(),
             BTreeMap::from([("ca".into(), Duration::from_secs(u64::MAX))]),
         ),
-        ("no nodes", ClusterIdentity { nodes: vec![] }, BTreeMap::new()),
+        (
+            "no nodes",
+            ClusterIdentity { nodes: vec![] },
+            BTreeMap::new(),
+        ),
         (
             "non-ASCII node name",
             ClusterIdentity {
