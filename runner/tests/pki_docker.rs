@@ -14,7 +14,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use runner::SessionId;
-use runner::pki::{ClusterIdentity, ClusterNode, KubernetesPki, kubernetes_pki, tar_archive};
+use runner::local::write_node_files;
+use runner::pki::{ClusterIdentity, ClusterNode, KubernetesPki, kubernetes_pki};
 
 const BASE_IMAGE: &str = "debian:bookworm-slim";
 const DOCKERFILE: &str = "FROM debian:bookworm-slim\n\
@@ -107,19 +108,16 @@ impl Node {
             String::from_utf8_lossy(&run.stderr)
         );
         let node_handle = Node { name };
-        let archive = tar_archive(pki.files(node)).unwrap();
-        let mut cp = Command::new("docker")
-            .args(["cp", "-", &format!("{}:/", node_handle.name)])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        cp.stdin.take().unwrap().write_all(&archive).unwrap();
-        let out = cp.wait_with_output().unwrap();
+        // Written to a directory first, then copied in: `docker cp` keeps the modes
+        // and makes root the owner, as the backends' uploads do.
+        let dir = tempfile::tempdir().unwrap();
+        write_node_files(dir.path(), pki.files(node)).unwrap();
+        let source = format!("{}/.", dir.path().display());
+        let cp = docker(&["cp", &source, &format!("{}:/", node_handle.name)]);
         assert!(
-            out.status.success(),
+            cp.status.success(),
             "docker cp: {}",
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&cp.stderr)
         );
         node_handle
     }
