@@ -271,7 +271,7 @@ class LessonPage {
       shutdown: "The server was shut down.",
     };
     replace(this.workspace, notice("This session has ended",
-      `${why[reason] ?? reason} Its machines were removed.`,
+      `${why[reason] ?? "It ended."} Its machines were removed.`,
       h("button", { class: "btn btn-primary", onclick: () => navigate(location.pathname, true) }, icon("refresh"), "Start a new session"),
       h("a", { href: "/", class: "btn" }, "Back to the lessons")));
   }
