@@ -77,11 +77,13 @@ struct Backend {
 /// order; the first whose `imageid` glob matches wins. An unknown image id gets a
 /// warning and the first rule's nodes.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImageMap {
     pub rules: Vec<ImageRule>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImageRule {
     /// A glob over image ids, e.g. `ubuntu*`.
     pub imageid: String,
@@ -89,6 +91,7 @@ pub struct ImageRule {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImageNode {
     pub name: String,
     pub image: String,
@@ -145,7 +148,49 @@ impl Default for ImageMap {
     }
 }
 
+/// Why an operator's image map file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageMapError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{col}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+}
+
 impl ImageMap {
+    /// Reads an operator's image map: JSON of the form
+    /// `{"rules": [{"imageid": "ubuntu*", "nodes": [{"name": "host01", "image": "…"}]}]}`.
+    /// It replaces the default table entirely.
+    pub fn from_file(path: &Path) -> Result<Self, ImageMapError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ImageMapError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let map: ImageMap = serde_json::from_str(&text).map_err(|e| ImageMapError::Parse {
+            path: path.to_owned(),
+            line: e.line(),
+            col: e.column(),
+            message: e.to_string(),
+        })?;
+        if let Some(rule) = map.rules.iter().find(|r| r.nodes.is_empty()) {
+            return Err(ImageMapError::Parse {
+                path: path.to_owned(),
+                line: 1,
+                col: 1,
+                message: format!("the rule for `{}` has no nodes", rule.imageid),
+            });
+        }
+        Ok(map)
+    }
+
     /// The rule for `imageid`, if one matches.
     pub fn rule(&self, imageid: &str) -> Option<&ImageRule> {
         self.rules
