@@ -105,14 +105,16 @@ async fn run_shell_check(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let attempt_started = Instant::now();
         let mut request = ExecRequest::new(with_transcript(&check.run), check.timeout);
         request.stdin = Some(transcript.clone());
         request
             .env
             .push(("PLAYLAB_STEP".into(), ctx.step.to_string()));
         let output = backend.exec(session, &check.node, request).await?;
-        let next_attempt = attempt_started + RETRY_INTERVAL;
+        // Attempts start on a one-second grid from the first one, so a check with
+        // `wait: 5s` gets an attempt at 0, 1, ..., 5 s; one that ran long is followed
+        // at once by the next.
+        let next_attempt = started + RETRY_INTERVAL * attempts;
         if output.success() || next_attempt > started + wait {
             return Ok(shell_outcome(check, output, attempts, started.elapsed()));
         }
