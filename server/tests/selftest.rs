@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use runner::docker::{DockerBackend, DockerConfig};
+use runner::docker::{DockerBackend, DockerConfig, LABEL_LESSON};
 use runner::{Backend, SessionId};
 
 fn fixtures() -> PathBuf {
@@ -80,15 +80,40 @@ fn playlab_test(lesson: &Path, args: &[String]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-async fn leftovers(backend: &DockerBackend, before: &[SessionId]) -> Vec<SessionId> {
-    let now = backend.environments().await.unwrap();
-    now.into_iter().filter(|s| !before.contains(s)).collect()
+/// Containers and networks labelled with one of `lessons`, whoever started them.
+async fn labelled(backend: &DockerBackend, lessons: &[String]) -> Vec<String> {
+    use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions};
+    let mut found = Vec::new();
+    for lesson in lessons {
+        let filters =
+            || Some([("label".to_owned(), vec![format!("{LABEL_LESSON}={lesson}")])].into());
+        let docker = backend.docker();
+        let containers = docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: filters(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        let networks = docker
+            .list_networks(Some(ListNetworksOptions { filters: filters() }))
+            .await
+            .unwrap();
+        found.extend(
+            containers
+                .into_iter()
+                .flat_map(|c| c.names.unwrap_or_default()),
+        );
+        found.extend(networks.into_iter().filter_map(|n| n.name));
+    }
+    found
 }
 
+/// One test, so the runs never overlap and what is left behind can be told apart.
 #[tokio::test(flavor = "multi_thread")]
-async fn every_fixture_lesson_gets_its_expected_verdict() {
+async fn playlab_test_on_the_fixture_lessons() {
     let backend = docker().await;
-    let before = backend.environments().await.unwrap();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -96,9 +121,12 @@ async fn every_fixture_lesson_gets_its_expected_verdict() {
         .collect();
     dirs.sort();
     assert!(dirs.len() >= 5, "fixture lessons are missing");
+    let ids: Vec<String> = dirs
+        .iter()
+        .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     let mut failures = Vec::new();
-    for dir in &dirs {
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    for (dir, name) in dirs.iter().zip(&ids) {
         let expected = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
         for run in parse_expected(&expected) {
             let (code, output) = playlab_test(dir, &run.args);
@@ -125,28 +153,28 @@ async fn every_fixture_lesson_gets_its_expected_verdict() {
             }
         }
     }
-    let left = leftovers(&backend, &before).await;
-    for session in &left {
-        backend.destroy(session).await.ok();
-    }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(
-        left.is_empty(),
-        "playlab test left environments behind: {left:?}"
-    );
-}
+    let left = labelled(&backend, &ids).await;
+    assert!(left.is_empty(), "playlab test left these behind: {left:?}");
 
-#[tokio::test(flavor = "multi_thread")]
-async fn keep_leaves_the_environment_and_says_how_to_get_in() {
-    let backend = docker().await;
-    let before = backend.environments().await.unwrap();
+    // --keep: the environment stays, and the output says how to get a shell on it.
     let (code, output) = playlab_test(&fixtures().join("too-weak"), &["--keep".into()]);
-    let left = leftovers(&backend, &before).await;
-    for session in &left {
+    let kept = output
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("docker exec -it playlab-")?
+                .strip_suffix("-box bash")
+        })
+        .map(|s| s.parse::<SessionId>().unwrap());
+    let left = labelled(&backend, &["too-weak".to_owned()]).await;
+    if let Some(session) = &kept {
         backend.destroy(session).await.unwrap();
     }
     assert_eq!(code, 1, "{output}");
-    assert_eq!(left.len(), 1, "expected one kept environment: {output}");
-    let hint = format!("docker exec -it playlab-{}-box bash", left[0]);
-    assert!(output.contains(&hint), "no {hint:?} in:\n{output}");
+    let session = kept.unwrap_or_else(|| panic!("no shell hint in:\n{output}"));
+    assert!(
+        left.contains(&format!("/playlab-{session}-box")),
+        "the kept environment is not there: {left:?}"
+    );
 }
