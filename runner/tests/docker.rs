@@ -1212,3 +1212,78 @@ async fn dropping_a_terminal_ends_its_shell() {
     }
     assert_eq!(left, "0\n", "the shell exits when its terminal is dropped");
 }
+
+#[tokio::test]
+async fn a_kubernetes_pki_lands_in_the_nodes_and_verifies() {
+    let backend = backend().await;
+    // The base image has openssl.
+    let base =
+        NodeImage::Build(Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/images/base"));
+    let session = Session::new();
+    let mut lesson = lesson(vec![node("controlplane", &base), node("node01", &base)]);
+    lesson.environment.pki = Some(scenarios::Pki::Kubernetes {
+        short_lived: [(
+            "apiserver-kubelet-client".to_owned(),
+            Duration::from_secs(3600),
+        )]
+        .into(),
+    });
+    let info = backend
+        .start(&session, &lesson, ProgressSender::discard())
+        .await
+        .unwrap();
+    let address = info.nodes[0].address.clone().unwrap();
+    let out = sh(
+        &backend,
+        &session,
+        "controlplane",
+        "cd /etc/kubernetes/pki
+         openssl verify -CAfile ca.crt apiserver.crt apiserver-kubelet-client.crt
+         openssl verify -CAfile front-proxy-ca.crt front-proxy-client.crt
+         openssl verify -CAfile etcd/ca.crt etcd/server.crt etcd/peer.crt etcd/healthcheck-client.crt apiserver-etcd-client.crt
+         openssl x509 -in apiserver.crt -noout -ext subjectAltName | tail -n 1
+         stat -c '%a %n' ca.key sa.key ca.crt
+         openssl x509 -in apiserver.crt -noout -checkend 7200 >/dev/null && echo apiserver lives
+         openssl x509 -in apiserver-kubelet-client.crt -noout -checkend 7200 >/dev/null || echo kubelet-client expires soon",
+    )
+    .await;
+    assert!(out.success(), "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    for leaf in [
+        "apiserver.crt",
+        "front-proxy-client.crt",
+        "etcd/server.crt",
+        "apiserver-etcd-client.crt",
+    ] {
+        assert!(
+            lines.contains(&format!("{leaf}: OK").as_str()),
+            "{leaf}: {out:?}"
+        );
+    }
+    let sans = lines.iter().find(|l| l.contains("DNS:")).unwrap();
+    assert!(sans.contains("DNS:controlplane"), "{sans}");
+    assert!(
+        sans.contains(&format!("IP Address:{address}")),
+        "{sans} has {address}"
+    );
+    assert!(
+        lines.contains(&"600 ca.key")
+            && lines.contains(&"600 sa.key")
+            && lines.contains(&"644 ca.crt"),
+        "{out:?}"
+    );
+    assert!(lines.contains(&"apiserver lives"), "{out:?}");
+    assert!(lines.contains(&"kubelet-client expires soon"), "{out:?}");
+
+    let worker = sh(
+        &backend,
+        &session,
+        "node01",
+        "ls /etc/kubernetes/pki; test -e /etc/kubernetes/kubelet.conf && echo kubelet.conf",
+    )
+    .await;
+    assert_eq!(
+        worker.stdout, "ca.crt\nkubelet.conf\n",
+        "a worker gets what kubeadm join leaves"
+    );
+}

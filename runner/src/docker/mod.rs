@@ -15,7 +15,7 @@ mod network;
 mod node;
 mod terminal;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ use crate::backend::{
     SessionId, TermSize, Terminal,
 };
 use crate::image::ImageStore;
+use crate::pki::{ClusterIdentity, ClusterNode, kubernetes_pki};
 
 pub use node::NodeFile;
 
@@ -196,7 +197,7 @@ impl DockerBackend {
 
         let mut files = node::asset_files(lesson).await?;
         if let Some(pki) = &lesson.environment.pki {
-            for (node, pki_files) in pki_files(session, pki, &info)? {
+            for (node, pki_files) in pki_files(pki, &info)? {
                 files.entry(node).or_default().extend(pki_files);
             }
         }
@@ -293,20 +294,26 @@ impl DockerBackend {
     }
 }
 
-/// The PKI files each node receives.
-///
-/// Integration point with `crate::pki` (owned by another part of the runner): until
-/// it lands, a lesson asking for a PKI fails to start with this message rather than
-/// starting without the certificates its checks expect.
+/// The session's PKI (see [`crate::pki`]), issued for the nodes' names and addresses,
+/// as the files each node receives.
 fn pki_files(
-    _session: &SessionId,
-    _pki: &scenarios::Pki,
-    _environment: &EnvironmentInfo,
-) -> Result<std::collections::BTreeMap<String, Vec<NodeFile>>, RunnerError> {
-    Err(RunnerError::Other(
-        "environment.pki: kubernetes needs the runner's PKI module, which this build does not have yet"
-            .to_owned(),
-    ))
+    pki: &scenarios::Pki,
+    environment: &EnvironmentInfo,
+) -> Result<BTreeMap<String, Vec<NodeFile>>, RunnerError> {
+    let scenarios::Pki::Kubernetes { short_lived } = pki;
+    let cluster = ClusterIdentity {
+        nodes: environment
+            .nodes
+            .iter()
+            .map(|n| ClusterNode::new(&n.name, n.address.as_deref().and_then(|a| a.parse().ok())))
+            .collect(),
+    };
+    let issued = kubernetes_pki(&cluster, short_lived)
+        .map_err(|e| RunnerError::Other(format!("issuing the session PKI: {e}")))?;
+    Ok(issued
+        .nodes()
+        .map(|(node, files)| (node.to_owned(), files.to_vec()))
+        .collect())
 }
 
 #[async_trait]
