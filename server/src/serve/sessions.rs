@@ -725,11 +725,19 @@ impl SessionManager {
             return Ok(Vec::new());
         }
         let live: HashSet<SessionId> = self.sessions().keys().cloned().collect();
-        let removed = self.backend.reconcile(&live).await?;
-        for id in &removed {
-            tracing::info!(session = %id, "removed an orphaned environment");
+        // A failed clean-up leaves orphans behind but must not keep the server down.
+        match self.backend.reconcile(&live).await {
+            Ok(removed) => {
+                for id in &removed {
+                    tracing::info!(session = %id, "removed an orphaned environment");
+                }
+                Ok(removed)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not remove orphaned environments");
+                Ok(Vec::new())
+            }
         }
-        Ok(removed)
     }
 
     fn pool_take(&self, lesson: &str) -> Option<Pooled> {

@@ -193,7 +193,15 @@ impl TerminalHub {
         self: Arc<Self>,
         mut output: futures::stream::BoxStream<'static, std::io::Result<Bytes>>,
     ) {
-        while let Some(Ok(chunk)) = output.next().await {
+        loop {
+            let chunk = match output.next().await {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(e)) => {
+                    tracing::warn!(node = %self.node, error = %e, "terminal output failed; closing the terminal");
+                    break;
+                }
+                None => break,
+            };
             // Appending and taking the viewer list under one lock means a viewer that
             // joins now gets this chunk either in its replay or on its channel, never
             // both, never neither.

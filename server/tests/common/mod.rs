@@ -1,0 +1,457 @@
+//! What the server's integration tests share: a real `playlab serve` on
+//! `127.0.0.1:0` against the real Docker engine, and a learner's client (an HTTP client
+//! with its own cookie jar, SSE, WebSocket terminals).
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use playlab::serve::config::{Limits, OnShutdown};
+use playlab::serve::{AppState, Catalog, Config};
+use reqwest::StatusCode;
+use reqwest::cookie::CookieStore;
+use runner::docker::{DockerBackend, DockerConfig};
+use runner::{Backend, SessionId};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content")
+}
+
+/// The real Docker engine, or a failure that says what to install.
+pub async fn docker() -> Arc<dyn Backend> {
+    let backend = DockerBackend::connect(DockerConfig::default())
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "these tests need a running Docker Engine (Debian: `apt-get install docker.io`, \
+                 then start `dockerd`) and the local image debian:bookworm-slim: {e}"
+            )
+        });
+    if let Err(e) = backend.ping().await {
+        panic!(
+            "these tests need a running Docker Engine (Debian: `apt-get install docker.io`, then \
+             start `dockerd`): {e}"
+        );
+    }
+    Arc::new(backend)
+}
+
+/// One test server at a time per test binary: a starting server removes every
+/// environment it does not know (reconciliation), which would include those of
+/// servers in tests running beside it.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub struct TestServer {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub backend: Arc<dyn Backend>,
+    pub data: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    _turn: Option<std::sync::MutexGuard<'static, ()>>,
+}
+
+pub struct Options {
+    pub limits: Limits,
+    /// Reuse a data directory (a restart); else a fresh one.
+    pub data: Option<PathBuf>,
+    pub on_shutdown: OnShutdown,
+    pub admin_token: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            limits: Limits::default(),
+            data: None,
+            on_shutdown: OnShutdown::Destroy,
+            admin_token: Some("admin-secret".into()),
+        }
+    }
+}
+
+impl TestServer {
+    pub async fn start(options: Options) -> TestServer {
+        let backend = docker().await;
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let mut server = Self::start_with(options, backend).await;
+        server._turn = Some(turn);
+        server
+    }
+
+    /// Starts a server without waiting for its turn: for a test that runs a second
+    /// server after stopping its first.
+    pub async fn start_with(options: Options, backend: Arc<dyn Backend>) -> TestServer {
+        // Server logs show up with a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info,tower_http=warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let data = options
+            .data
+            .unwrap_or_else(|| tempfile::tempdir().expect("a temporary directory").keep());
+        let mut config = Config::new(fixtures(), &data);
+        config.limits = options.limits;
+        config.on_shutdown = options.on_shutdown;
+        config.admin_token = options.admin_token;
+        let (catalog, problems) = Catalog::load(&fixtures()).expect("the fixture content loads");
+        assert!(
+            problems.is_empty(),
+            "fixture content has problems: {problems:?}"
+        );
+        let state = AppState::open(config, backend.clone(), catalog).expect("the state opens");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(playlab::serve::run(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            url: format!("http://{addr}"),
+            addr,
+            state,
+            backend,
+            data,
+            stop: Some(stop),
+            task: Some(task),
+            _turn: None,
+        }
+    }
+
+    /// A new learner (a fresh cookie jar).
+    pub fn learner(&self) -> Client {
+        Client::new(&self.url)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("the server stops within 30 s")
+                .expect("the server task does not panic")
+                .expect("the server stops without an error");
+        }
+    }
+
+    /// Whether the backend still holds an environment for `id`.
+    pub async fn has_environment(&self, id: &str) -> bool {
+        let id: SessionId = id.parse().unwrap();
+        self.backend.environments().await.unwrap().contains(&id)
+    }
+
+    /// Waits until the backend holds no environment for `id`.
+    pub async fn wait_destroyed(&self, id: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.has_environment(id).await {
+            assert!(
+                Instant::now() < deadline,
+                "the environment of {id} still exists after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // A test that failed half-way still stops its server (and so, with
+        // `OnShutdown::Destroy`, removes its environments).
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// One learner's browser, as far as the API is concerned.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub jar: Arc<reqwest::cookie::Jar>,
+    pub base: String,
+    /// Sent as `Authorization: Bearer` when set.
+    pub admin_token: Option<String>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        Client {
+            http: reqwest::Client::builder()
+                .cookie_provider(jar.clone())
+                .build()
+                .unwrap(),
+            jar,
+            base: base.to_owned(),
+            admin_token: None,
+        }
+    }
+
+    pub fn admin(base: &str, token: &str) -> Client {
+        Client {
+            admin_token: Some(token.to_owned()),
+            ..Client::new(base)
+        }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(method, format!("{}{path}", self.base));
+        match &self.admin_token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self.request(method, path);
+        if let Some(body) = body {
+            r = r.json(&body);
+        }
+        let response = r.send().await.expect("the server answers");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// Creates a session of the fixture lesson and waits, on the events stream, until
+    /// it is ready. Returns its id.
+    pub async fn ready_session(&self) -> String {
+        let (status, session) = self.post("/api/sessions", json!({"lesson": "demo"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{session}");
+        let id = session["id"].as_str().unwrap().to_owned();
+        let events = self
+            .events_until(
+                &id,
+                |e| e["type"] == "status" && e["status"] != "starting",
+                Duration::from_secs(60),
+            )
+            .await;
+        let last = events.last().unwrap();
+        assert_eq!(last["status"], "ready", "the session did not start: {last}");
+        id
+    }
+
+    /// Reads the session's events until `stop` matches one; returns all read.
+    pub async fn events_until(
+        &self,
+        id: &str,
+        stop: impl Fn(&Value) -> bool,
+        within: Duration,
+    ) -> Vec<Value> {
+        let response = self
+            .request(reqwest::Method::GET, &format!("/api/sessions/{id}/events"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let mut stream = response.bytes_stream();
+        let mut buffer = String::new();
+        let mut events = Vec::new();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let chunk = tokio::time::timeout_at(deadline, stream.next())
+                .await
+                .unwrap_or_else(|_| panic!("no matching event within {within:?}; got {events:?}"))
+                .expect("the event stream ended early")
+                .unwrap();
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                for line in block.lines() {
+                    if let Some(data) = line.strip_prefix("data:") {
+                        let event: Value = serde_json::from_str(data.trim()).unwrap();
+                        let done = stop(&event);
+                        events.push(event);
+                        if done {
+                            return events;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Opens a terminal WebSocket; `Err` carries the HTTP status of a refused upgrade.
+    pub async fn terminal(&self, id: &str, node: &str, query: &str) -> Result<Term, u16> {
+        let url = format!(
+            "{}/api/sessions/{id}/terminals/{node}{query}",
+            self.base.replace("http://", "ws://")
+        );
+        let mut request = url.as_str().into_client_request().unwrap();
+        if let Some(cookies) = self.jar.cookies(&self.base.parse().unwrap()) {
+            request.headers_mut().insert("cookie", cookies);
+        }
+        if let Some(token) = &self.admin_token {
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(Term {
+                ws,
+                screen: Vec::new(),
+            }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(e) => panic!("websocket connect failed: {e}"),
+        }
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A terminal from the browser's side.
+pub struct Term {
+    pub ws: Ws,
+    /// Every output byte received so far.
+    pub screen: Vec<u8>,
+}
+
+/// What arrived on a terminal socket besides output.
+#[derive(Debug)]
+pub enum Frame {
+    /// Output, appended to the screen.
+    Output,
+    Control(Value),
+    Closed(Option<u16>),
+}
+
+impl Term {
+    pub async fn send(&mut self, keys: &str) {
+        self.ws
+            .send(Message::Binary(keys.as_bytes().to_vec().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn control(&mut self, message: Value) {
+        self.ws
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// Reads output until the screen contains `needle` (after `from` bytes); returns
+    /// the control frames seen meanwhile.
+    pub async fn read_until(&mut self, from: usize, needle: &str, within: Duration) -> Vec<Frame> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut frames = Vec::new();
+        loop {
+            if String::from_utf8_lossy(&self.screen[from.min(self.screen.len())..]).contains(needle)
+            {
+                return frames;
+            }
+            let frame = match tokio::time::timeout_at(deadline, self.next_frame()).await {
+                Ok(Some(frame)) => frame,
+                Ok(None) => panic!(
+                    "the terminal closed before {needle:?} appeared; screen: {:?}",
+                    String::from_utf8_lossy(&self.screen)
+                ),
+                Err(_) => panic!(
+                    "{needle:?} did not appear within {within:?}; screen: {:?}",
+                    String::from_utf8_lossy(&self.screen[self.screen.len().saturating_sub(2000)..])
+                ),
+            };
+            match frame {
+                Frame::Output => {}
+                Frame::Closed(_) => panic!("the terminal closed before {needle:?} appeared: {frame:?}"),
+                Frame::Control(_) => frames.push(frame),
+            }
+        }
+    }
+
+    /// The next control frame or close, skipping output (added to the screen).
+    pub async fn next_control(&mut self) -> Option<Frame> {
+        loop {
+            match self.next_frame().await? {
+                Frame::Output => continue,
+                other => return Some(other),
+            }
+        }
+    }
+
+    /// The next frame (output is added to the screen), or `None` when the socket
+    /// ended.
+    pub async fn next_frame(&mut self) -> Option<Frame> {
+        loop {
+            match self.ws.next().await? {
+                Ok(Message::Binary(bytes)) => {
+                    self.screen.extend_from_slice(&bytes);
+                    return Some(Frame::Output);
+                }
+                Ok(Message::Text(text)) => {
+                    return Some(Frame::Control(serde_json::from_str(&text).unwrap()));
+                }
+                Ok(Message::Close(frame)) => {
+                    return Some(Frame::Closed(frame.map(|f| u16::from(f.code))));
+                }
+                Ok(_) => continue,
+                Err(_) => return Some(Frame::Closed(None)),
+            }
+        }
+    }
+
+    /// Runs a command and returns the output after it, once `marker` appears.
+    pub async fn run(&mut self, command: &str, marker: &str) -> String {
+        let from = self.screen.len();
+        self.send(&format!("{command}\r")).await;
+        self.read_until(from, marker, Duration::from_secs(20)).await;
+        String::from_utf8_lossy(&self.screen[from..]).into_owned()
+    }
+}
+
+/// This process's resident memory, in bytes.
+pub fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .expect("VmRSS in /proc/self/status")
+}
