@@ -99,7 +99,9 @@ fn ms(d: Duration) -> String {
 /// POST → ready (polled) → terminal → first byte of the prompt.
 async fn time_to_prompt(client: &Client) -> (String, Duration) {
     let began = Instant::now();
-    let (status, session) = client.post("/api/sessions", json!({"lesson": "demo"})).await;
+    let (status, session) = client
+        .post("/api/sessions", json!({"lesson": "demo"}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{session}");
     let id = session["id"].as_str().unwrap().to_owned();
     let mut status = session["status"].as_str().unwrap().to_owned();
@@ -147,7 +149,11 @@ async fn echo_latency_direct(backend: &dyn Backend, session: &SessionId) -> Vec<
     let mut samples = Vec::with_capacity(ECHO_SAMPLES);
     for i in 0..ECHO_SAMPLES {
         let began = Instant::now();
-        terminal.input.write_all(&[b'a' + (i % 26) as u8]).await.unwrap();
+        terminal
+            .input
+            .write_all(&[b'a' + (i % 26) as u8])
+            .await
+            .unwrap();
         terminal.input.flush().await.unwrap();
         terminal.output.next().await.unwrap().unwrap();
         samples.push(began.elapsed());
@@ -156,11 +162,13 @@ async fn echo_latency_direct(backend: &dyn Backend, session: &SessionId) -> Vec<
 }
 
 async fn throughput_server(term: &mut Term) -> f64 {
-    let command = format!("head -c {THROUGHPUT_BYTES} /dev/zero | tr '\\0' x; echo; echo done-$((40+2))\r");
+    let command =
+        format!("head -c {THROUGHPUT_BYTES} /dev/zero | tr '\\0' x; echo; echo done-$((40+2))\r");
     let from = term.screen.len();
     term.send(&command).await;
     let began = Instant::now();
-    term.read_until(from, "done-42", Duration::from_secs(120)).await;
+    term.read_until(from, "done-42", Duration::from_secs(120))
+        .await;
     let bytes = (term.screen.len() - from) as f64;
     term.screen.clear();
     bytes / began.elapsed().as_secs_f64() / 1e6
@@ -208,7 +216,10 @@ async fn main() {
     let mut via_server = echo_latency_server(&mut term).await;
     let session: SessionId = id.parse().unwrap();
     let mut direct = echo_latency_direct(backend.as_ref(), &session).await;
-    let (s50, s99) = (percentile(&mut via_server, 0.5), percentile(&mut via_server, 0.99));
+    let (s50, s99) = (
+        percentile(&mut via_server, 0.5),
+        percentile(&mut via_server, 0.99),
+    );
     let (d50, d99) = (percentile(&mut direct, 0.5), percentile(&mut direct, 0.99));
     println!(
         "echo latency via server: p50 {} p99 {}; direct attach: p50 {} p99 {} (target p99 <= direct p99 + 1 ms: {})",
@@ -216,7 +227,11 @@ async fn main() {
         ms(s99),
         ms(d50),
         ms(d99),
-        if s99 <= d99 + Duration::from_millis(1) { "met" } else { "not met" }
+        if s99 <= d99 + Duration::from_millis(1) {
+            "met"
+        } else {
+            "not met"
+        }
     );
     let server_mbs = throughput_server(&mut term).await;
     let direct_mbs = throughput_docker_exec(&format!("playlab-{id}-node01"));
@@ -280,7 +295,12 @@ async fn main() {
         // Wait for the pool to refill.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let text = reqwest::get(format!("{}/metrics", server.url)).await.unwrap().text().await.unwrap();
+            let text = reqwest::get(format!("{}/metrics", server.url))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
             if text.lines().any(|l| l == "playlab_warm_pool_ready 1") {
                 break;
             }

@@ -154,7 +154,7 @@ async fn reconnect_replays_the_screen_and_keeps_the_shell() {
 
     let mut term = learner.terminal(&id, "node02", "").await.unwrap();
     term.read_until(0, "# ", SHORT).await;
-    let pid = term.run("echo shell-$$-pid", "-pid\r\n").await;
+    let pid = term.run("echo shell-$$-pid$((1+1))", "-pid2").await;
     // 100 KiB of output, so the replay must hold more than 64 KiB.
     term.run(
         "head -c 76800 /dev/zero | base64 -w 100; echo bulk-$((3*3))",
@@ -172,12 +172,13 @@ async fn reconnect_replays_the_screen_and_keeps_the_shell() {
         "replay of {} bytes",
         term.screen.len()
     );
-    let pid_after = term.run("echo shell-$$-pid", "-pid\r\n").await;
+    let pid_after = term.run("echo shell-$$-pid$((1+1))", "-pid2").await;
     let shell = |s: &str| {
         s.split("shell-")
             .nth(2)
-            .map(|p| p.split("-pid").next().unwrap().to_owned())
+            .map(|p| p.split("-pid2").next().unwrap().to_owned())
     };
+    assert!(shell(&pid).is_some(), "{pid:?}");
     assert_eq!(
         shell(&pid),
         shell(&pid_after),
@@ -322,7 +323,7 @@ async fn expiry_warns_then_destroys_the_environment() {
     assert_eq!(events.last().unwrap()["reason"], "expired");
     server.wait_destroyed(&id, SHORT).await;
     let (_, session) = learner.get(&format!("/api/sessions/{id}")).await;
-    assert_eq!(session["status"], "ended");
+    assert_eq!(session["status"], "ended", "{session}");
     server.stop().await;
 }
 

@@ -502,6 +502,8 @@ impl SessionManager {
             st.end_reason = Some(reason.to_owned());
             was_live
         };
+        // Recorded before the slow part, so the session reads as ended at once.
+        self.save(session);
         if was_live {
             self.metrics.sessions_live.dec();
         }
@@ -516,7 +518,6 @@ impl SessionManager {
         });
         session.terminals.close_all().await;
         self.destroy(&session.id).await;
-        self.save(session);
         tracing::info!(session = %session.id, reason, "session ended");
     }
 

@@ -399,7 +399,9 @@ impl Term {
             };
             match frame {
                 Frame::Output => {}
-                Frame::Closed(_) => panic!("the terminal closed before {needle:?} appeared: {frame:?}"),
+                Frame::Closed(_) => {
+                    panic!("the terminal closed before {needle:?} appeared: {frame:?}")
+                }
                 Frame::Control(_) => frames.push(frame),
             }
         }
