@@ -1,6 +1,7 @@
 //! `schema/lesson.schema.json` is generated from the `lesson.yaml` types; this test
 //! fails when the committed copy is stale. Regenerate it with
-//! `UPDATE_SCHEMA=1 cargo test -p scenarios --test schema`.
+//! `UPDATE_SCHEMA=1 cargo test -p scenarios --test schema`. It also keeps the example
+//! in `FORMAT.md` identical to the clean lint fixture.
 
 use std::path::Path;
 
@@ -44,4 +45,17 @@ fn schema_knows_the_top_level_keys() {
         schema["additionalProperties"],
         serde_json::Value::Bool(false)
     );
+}
+
+/// `FORMAT.md` shows the complete example lesson; it must stay the fixture that lint
+/// proves clean.
+#[test]
+fn format_reference_example_is_the_clean_fixture() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("FORMAT.md")).unwrap();
+    let start = doc.find("```yaml\n").expect("FORMAT.md has a yaml example") + "```yaml\n".len();
+    let end = start + doc[start..].find("```\n").unwrap();
+    let fixture =
+        std::fs::read_to_string(root.join("tests/lint/ok/everything/lesson.yaml")).unwrap();
+    assert_eq!(&doc[start..end], fixture, "update the example in FORMAT.md");
 }
