@@ -1,14 +1,570 @@
 //! The local backend: nodes as shells on this machine, for lesson authors without Docker.
 //!
-//! **It gives no isolation.** A node is a temporary directory and the shells run as the
-//! user running playlab, with that user's access to the whole machine. The server only
-//! allows this backend when it is bound to loopback.
+//! # NO ISOLATION
+//!
+//! **A local node is not a sandbox.** A node is only a temporary directory; its shells
+//! and commands run as the user running playlab, with that user's access to the whole
+//! machine, its network and its files. A learner on a local node can do anything that
+//! user can. The server therefore only allows this backend when it is bound to loopback,
+//! for an author previewing their own lessons; never offer it to anyone else.
+//!
+//! What a node is here: a directory under one temporary root per backend
+//! (`<root>/<session>/<node>`), which is the shell's working directory and `HOME`, with
+//! `NODE=<name>` set. Absolute paths of assets and PKI files land under the node's
+//! directory (see [`node_path`]), not on the host. `exec` runs `bash -c` (or `sh -c`)
+//! in its own process group so a timeout kills everything the script started;
+//! `attach` runs `bash -l` (or `sh`) in a pseudo-terminal from `portable-pty`.
+//! `destroy` kills every process group the session started and removes its directory.
 
-use std::io;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt as _;
+use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
+use scenarios::{Lesson, Pki};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::sync::mpsc;
+
+use crate::backend::{
+    Backend, EXEC_OUTPUT_LIMIT, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, Progress,
+    ProgressSender, RunnerError, SessionId, TermSize, Terminal, TerminalControl,
+};
 use crate::docker::NodeFile;
+use crate::pki::{ClusterIdentity, ClusterNode, kubernetes_pki};
+
+/// How long one setup script may run.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(300);
+/// Chunks of terminal output in flight between the PTY reader thread and the consumer:
+/// with 8 KiB reads, at most 128 KiB per terminal. When the consumer stops reading, the
+/// thread blocks on the full channel, the PTY fills, and the shell blocks on write.
+const TERMINAL_CHANNEL: usize = 16;
+const TERMINAL_READ: usize = 8 * 1024;
+/// Keystrokes buffered towards the PTY before the writer waits.
+const TERMINAL_INPUT_BUFFER: usize = 16 * 1024;
+/// After a timeout kill, how long to wait for the output pipes to close (a process that
+/// left the group could hold them open).
+const DRAIN_AFTER_KILL: Duration = Duration::from_secs(1);
+
+/// Environments as directories and shells on this machine. See the module docs: no
+/// isolation.
+pub struct LocalBackend {
+    root: tempfile::TempDir,
+    sessions: Mutex<HashMap<SessionId, Arc<LocalEnvironment>>>,
+}
+
+struct LocalEnvironment {
+    dir: PathBuf,
+    /// Node name to its directory, in lesson order.
+    nodes: Vec<(String, PathBuf)>,
+    env: BTreeMap<String, BTreeMap<String, String>>,
+    /// Process groups started for this session, killed on destroy.
+    groups: Mutex<HashSet<i32>>,
+}
+
+impl LocalEnvironment {
+    fn node(&self, session: &SessionId, node: &str) -> Result<&Path, RunnerError> {
+        self.nodes
+            .iter()
+            .find(|(name, _)| name == node)
+            .map(|(_, dir)| dir.as_path())
+            .ok_or_else(|| RunnerError::NoNode {
+                session: session.clone(),
+                node: node.to_owned(),
+            })
+    }
+
+    /// The variables every process on `node` gets: the lesson's, then `NODE` and `HOME`.
+    fn variables(&self, node: &str, dir: &Path) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = self
+            .env
+            .get(node)
+            .map(|e| e.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        vars.push(("NODE".into(), node.into()));
+        vars.push(("HOME".into(), dir.display().to_string()));
+        vars
+    }
+
+    fn kill_all(&self) {
+        for group in self.groups.lock().unwrap().drain() {
+            kill_group(group);
+        }
+    }
+}
+
+fn kill_group(group: i32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; no memory involved.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
+    }
+}
+
+fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> RunnerError {
+    let context = context.into();
+    move |source| RunnerError::Io { context, source }
+}
+
+/// `bash` when this machine has it, else `sh`.
+fn shell() -> &'static str {
+    let has_bash = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("bash").is_file()));
+    if has_bash { "bash" } else { "sh" }
+}
+
+impl LocalBackend {
+    /// A backend whose nodes live under a fresh temporary directory, removed with it.
+    pub fn new() -> Result<Self, RunnerError> {
+        let root = tempfile::Builder::new()
+            .prefix("playlab-local-")
+            .tempdir()
+            .map_err(io_error("creating the local backend's directory"))?;
+        Ok(LocalBackend {
+            root,
+            sessions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The directory holding every session's nodes (`<root>/<session>/<node>`).
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    fn environment(&self, session: &SessionId) -> Result<Arc<LocalEnvironment>, RunnerError> {
+        self.sessions
+            .lock()
+            .unwrap()
+            .get(session)
+            .cloned()
+            .ok_or_else(|| RunnerError::NoEnvironment(session.clone()))
+    }
+
+    /// Creates the node directories and copies assets and the PKI in.
+    async fn create(
+        &self,
+        session: &SessionId,
+        lesson: &Lesson,
+        progress: &ProgressSender,
+    ) -> Result<Arc<LocalEnvironment>, RunnerError> {
+        let dir = self.root.path().join(session.as_str());
+        let mut nodes = Vec::new();
+        for spec in &lesson.environment.nodes {
+            let node_dir = dir.join(&spec.name);
+            std::fs::create_dir_all(&node_dir)
+                .map_err(io_error(format!("creating {}", node_dir.display())))?;
+            progress.send(Progress::Node {
+                node: spec.name.clone(),
+                status: "started".into(),
+            });
+            nodes.push((spec.name.clone(), node_dir));
+        }
+        let environment = Arc::new(LocalEnvironment {
+            dir,
+            nodes,
+            env: lesson
+                .environment
+                .nodes
+                .iter()
+                .map(|n| (n.name.clone(), n.env.clone()))
+                .collect(),
+            groups: Mutex::new(HashSet::new()),
+        });
+        // Registered before anything can fail, so destroy finds and removes it.
+        self.sessions
+            .lock()
+            .unwrap()
+            .insert(session.clone(), environment.clone());
+
+        let mut files: BTreeMap<String, Vec<NodeFile>> = BTreeMap::new();
+        for asset in &lesson.assets {
+            let contents = tokio::fs::read(&asset.from)
+                .await
+                .map_err(io_error(format!("reading asset {}", asset.from.display())))?;
+            files.entry(asset.node.clone()).or_default().push(NodeFile {
+                path: asset.to.clone(),
+                contents,
+                mode: asset.mode,
+            });
+        }
+        if let Some(Pki::Kubernetes { short_lived }) = &lesson.environment.pki {
+            let cluster = ClusterIdentity {
+                nodes: environment
+                    .nodes
+                    .iter()
+                    .map(|(name, _)| ClusterNode::new(name.clone(), None))
+                    .collect(),
+            };
+            let pki = kubernetes_pki(&cluster, short_lived)?;
+            for (node, pki_files) in pki.nodes() {
+                files
+                    .entry(node.to_owned())
+                    .or_default()
+                    .extend_from_slice(pki_files);
+            }
+        }
+        for (node, node_files) in &files {
+            let node_dir = environment.node(session, node)?;
+            write_node_files(node_dir, node_files)
+                .map_err(io_error(format!("copying files into node {node}")))?;
+        }
+        Ok(environment)
+    }
+
+    async fn run_setup(
+        &self,
+        session: &SessionId,
+        lesson: &Lesson,
+        progress: &ProgressSender,
+    ) -> Result<(), RunnerError> {
+        for script in lesson.setup.iter().filter(|s| !s.foreground) {
+            let out = self
+                .exec(
+                    session,
+                    &script.node,
+                    ExecRequest::new(script.run.clone(), SETUP_TIMEOUT),
+                )
+                .await?;
+            let output = format!("{}{}", out.stdout, out.stderr);
+            for line in output.lines() {
+                progress.send(Progress::Setup {
+                    node: script.node.clone(),
+                    line: line.to_owned(),
+                });
+            }
+            if !out.success() {
+                return Err(RunnerError::SetupFailed {
+                    node: script.node.clone(),
+                    exit_code: out.exit_code,
+                    output,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads `reader` to its end, keeping the first `limit` bytes; says whether it dropped
+/// any. Reading on after the limit keeps the writer from blocking on a full pipe.
+async fn read_bounded(mut reader: impl AsyncRead + Unpin, limit: usize) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    let mut buf = [0u8; 8192];
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = limit - kept.len();
+                kept.extend_from_slice(&buf[..n.min(room)]);
+                truncated |= n > room;
+            }
+        }
+    }
+    (kept, truncated)
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    async fn ping(&self) -> Result<(), RunnerError> {
+        if self.root.path().is_dir() {
+            Ok(())
+        } else {
+            Err(RunnerError::Other(format!(
+                "the local backend's directory {} is gone",
+                self.root.path().display()
+            )))
+        }
+    }
+
+    async fn start(
+        &self,
+        session: &SessionId,
+        lesson: &Lesson,
+        progress: ProgressSender,
+    ) -> Result<EnvironmentInfo, RunnerError> {
+        if self.sessions.lock().unwrap().contains_key(session) {
+            return Err(RunnerError::Other(format!(
+                "session {session} already has an environment"
+            )));
+        }
+        let started = match self.create(session, lesson, &progress).await {
+            Ok(_) => self.run_setup(session, lesson, &progress).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = started {
+            self.destroy(session).await?;
+            return Err(e);
+        }
+        for spec in &lesson.environment.nodes {
+            progress.send(Progress::Node {
+                node: spec.name.clone(),
+                status: "ready".into(),
+            });
+        }
+        Ok(EnvironmentInfo {
+            session: session.clone(),
+            nodes: lesson
+                .environment
+                .nodes
+                .iter()
+                .map(|n| NodeInfo {
+                    name: n.name.clone(),
+                    address: None,
+                })
+                .collect(),
+        })
+    }
+
+    async fn exec(
+        &self,
+        session: &SessionId,
+        node: &str,
+        request: ExecRequest,
+    ) -> Result<ExecOutput, RunnerError> {
+        let environment = self.environment(session)?;
+        let dir = environment.node(session, node)?;
+        let mut command = tokio::process::Command::new(shell());
+        command
+            .arg("-c")
+            .arg(&request.script)
+            .current_dir(dir)
+            .envs(environment.variables(node, dir))
+            .envs(request.env.iter().cloned())
+            .stdin(if request.stdin.is_some() {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            // Its own process group, so a timeout kills everything the script started.
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .map_err(io_error(format!("running a command on node {node}")))?;
+        let group = child.id().map(|pid| pid as i32);
+        if let Some(group) = group {
+            environment.groups.lock().unwrap().insert(group);
+        }
+        if let (Some(bytes), Some(mut stdin)) = (request.stdin, child.stdin.take()) {
+            // A script that never reads its input must not block us: write in the
+            // background, and ignore the broken pipe of a script that exits first.
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&bytes).await;
+            });
+        }
+        let stdout = tokio::spawn(read_bounded(
+            child.stdout.take().unwrap(),
+            EXEC_OUTPUT_LIMIT,
+        ));
+        let stderr = tokio::spawn(read_bounded(
+            child.stderr.take().unwrap(),
+            EXEC_OUTPUT_LIMIT,
+        ));
+
+        let status = tokio::time::timeout(request.timeout, child.wait()).await;
+        let timed_out = status.is_err();
+        let exit_code = match status {
+            Ok(status) => status
+                .map_err(io_error(format!("waiting for a command on node {node}")))?
+                .code()
+                .map(i64::from),
+            Err(_) => {
+                if let Some(group) = group {
+                    kill_group(group);
+                }
+                let _ = child.wait().await;
+                None
+            }
+        };
+        // Children that outlive the shell in its group die with it too.
+        if let Some(group) = group {
+            kill_group(group);
+            environment.groups.lock().unwrap().remove(&group);
+        }
+        let collect = |task: tokio::task::JoinHandle<(Vec<u8>, bool)>| async move {
+            tokio::time::timeout(DRAIN_AFTER_KILL, task)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        };
+        let (stdout, stdout_cut) = collect(stdout).await;
+        let (stderr, stderr_cut) = collect(stderr).await;
+        Ok(ExecOutput {
+            exit_code,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            timed_out,
+            truncated: stdout_cut || stderr_cut,
+        })
+    }
+
+    async fn attach(
+        &self,
+        session: &SessionId,
+        node: &str,
+        size: TermSize,
+    ) -> Result<Terminal, RunnerError> {
+        let environment = self.environment(session)?;
+        let dir = environment.node(session, node)?;
+        let pair = native_pty_system()
+            .openpty(pty_size(size))
+            .map_err(|e| pty_error(node, e))?;
+        let shell = shell();
+        let mut command = CommandBuilder::new(shell);
+        if shell == "bash" {
+            command.arg("-l");
+        }
+        command.cwd(dir);
+        command.env("TERM", "xterm-256color");
+        for (key, value) in environment.variables(node, dir) {
+            command.env(key, value);
+        }
+        let child = pair
+            .slave
+            .spawn_command(command)
+            .map_err(|e| pty_error(node, e))?;
+        // The shell holds the only copy of the slave now; keeping ours would keep the PTY
+        // open after the shell exits, and the output would never end.
+        drop(pair.slave);
+        if let Some(pid) = child.process_id() {
+            // portable-pty starts the shell as a session (and group) leader.
+            environment.groups.lock().unwrap().insert(pid as i32);
+        }
+        let mut reader = pair
+            .master
+            .try_clone_reader()
+            .map_err(|e| pty_error(node, e))?;
+        let mut writer = pair.master.take_writer().map_err(|e| pty_error(node, e))?;
+
+        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(TERMINAL_CHANNEL);
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; TERMINAL_READ];
+            loop {
+                match reader.read(&mut buf) {
+                    // Linux reports EIO on the master once the shell has exited.
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx
+                            .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let output = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+        .boxed();
+
+        // Keystrokes: the caller writes into one end of a bounded in-memory pipe; a
+        // thread copies from the other end into the PTY with blocking writes.
+        let (input, mut keys) = tokio::io::duplex(TERMINAL_INPUT_BUFFER);
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; TERMINAL_READ];
+            loop {
+                match runtime.block_on(keys.read(&mut buf)) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if writer
+                            .write_all(&buf[..n])
+                            .and_then(|_| writer.flush())
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+
+        Ok(Terminal {
+            output,
+            input: Box::pin(input) as Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+            control: Box::new(LocalTerminal {
+                master: Mutex::new(pair.master),
+                child: Mutex::new(child),
+            }),
+        })
+    }
+
+    async fn destroy(&self, session: &SessionId) -> Result<(), RunnerError> {
+        let environment = self.sessions.lock().unwrap().remove(session);
+        if let Some(environment) = environment {
+            environment.kill_all();
+            match std::fs::remove_dir_all(&environment.dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(io_error(format!("removing {}", environment.dir.display()))(
+                        e,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn environments(&self) -> Result<Vec<SessionId>, RunnerError> {
+        let mut sessions: Vec<_> = self.sessions.lock().unwrap().keys().cloned().collect();
+        sessions.sort();
+        Ok(sessions)
+    }
+}
+
+fn pty_error(node: &str, error: impl std::fmt::Display) -> RunnerError {
+    RunnerError::Other(format!("terminal on node {node}: {error}"))
+}
+
+fn pty_size(size: TermSize) -> PtySize {
+    PtySize {
+        rows: size.rows,
+        cols: size.cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
+}
+
+struct LocalTerminal {
+    master: Mutex<Box<dyn MasterPty + Send>>,
+    child: Mutex<Box<dyn portable_pty::Child + Send + Sync>>,
+}
+
+#[async_trait]
+impl TerminalControl for LocalTerminal {
+    async fn resize(&self, size: TermSize) -> Result<(), RunnerError> {
+        self.master
+            .lock()
+            .unwrap()
+            .resize(pty_size(size))
+            .map_err(|e| RunnerError::Other(format!("resizing a terminal: {e}")))
+    }
+
+    async fn exit_code(&self) -> Result<Option<i64>, RunnerError> {
+        let status = self
+            .child
+            .lock()
+            .unwrap()
+            .try_wait()
+            .map_err(io_error("waiting for a terminal's shell"))?;
+        Ok(status.map(|s| i64::from(s.exit_code())))
+    }
+}
 
 /// Where a node's absolute path lands: under the node's directory, never on the host's
 /// own `/etc` or `/root`, since a local node has no filesystem of its own. A path with
