@@ -405,7 +405,7 @@ pub fn render_report(report: &LessonReport, lesson_width: usize) -> String {
     match &report.result {
         LessonResult::Passed => {}
         LessonResult::Skipped { reason } => {
-            let _ = writeln!(out, "  {}: skipped: {reason}", report.lesson);
+            let _ = writeln!(out, "  {}: skipped: {}", report.lesson, summarize(reason));
         }
         LessonResult::Failed { step, problems } => {
             let at = match step.and_then(|i| report.steps.iter().find(|s| s.index == i)) {
@@ -445,6 +445,52 @@ fn row(
         clip(step, STEP_WIDTH)
     );
     format!("{}\n", line.trim_end())
+}
+
+/// The longest a skip reason's first line is shown.
+const REASON_WIDTH: usize = 240;
+
+/// A skip reason for the table: its first line, clipped, and the last few lines of
+/// substance from the log that usually follows it (colour codes, Docker's build step
+/// chatter and stray fragments left out), so the table stays readable while the cause
+/// ("Could not resolve host") still shows.
+fn summarize(reason: &str) -> String {
+    let mut lines = reason.lines();
+    let mut out = clip(lines.next().unwrap_or_default(), REASON_WIDTH);
+    let substance: Vec<String> = lines
+        .map(strip_ansi)
+        .map(|l| l.trim().to_owned())
+        .filter(|l| {
+            l.len() > 2
+                && !l.starts_with("--->")
+                && !l.starts_with("Step ")
+                && !l.starts_with("Removing intermediate container")
+        })
+        .collect();
+    for line in &substance[substance.len().saturating_sub(3)..] {
+        let _ = write!(out, "\n      {}", clip(line, REASON_WIDTH));
+    }
+    out
+}
+
+/// Removes ANSI escape sequences (`ESC [ ... letter`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn secs(d: Duration) -> String {
@@ -545,7 +591,7 @@ mod tests {
         let skipped = LessonReport {
             lesson: "kubeadm-upgrade".into(),
             result: LessonResult::Skipped {
-                reason: "image unavailable: playlab/kubeadm-node: registry unreachable".into(),
+                reason: "image unavailable: playlab/kubeadm-node: build failed: returned a non-zero code: 2\n   ---> Using cache\n  Step 10/17 : RUN curl\n  \u{1b}[91mcurl: (6) Could not resolve host: pkgs.k8s.io\n  \u{1b}[91ms\u{1b}[0m\n  gpg: no valid OpenPGP data found.\n  Removing intermediate container 7c34dc73f019".into(),
             },
             steps: vec![],
             ..passed.clone()
