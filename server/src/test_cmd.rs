@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use runner::checks::{WasmChecker, WasmLimits};
 use runner::docker::{DockerBackend, DockerConfig, container_name};
+use runner::local::LocalBackend;
 use runner::selftest::{
     LessonReport, LessonResult, SelfTestOptions, render_header, render_report, test_lesson,
 };
@@ -37,6 +38,8 @@ pub struct TestArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
     Docker,
+    /// Local shells: no isolation, for authors without Docker.
+    Local,
 }
 
 pub fn main(args: TestArgs) -> anyhow::Result<ExitCode> {
@@ -69,6 +72,12 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
                 .await
                 .context("playlab test needs a running Docker engine (see .ci/setup-machine)")?,
         ),
+        BackendKind::Local => {
+            eprintln!(
+                "warning: the local backend runs every node as a shell on this machine, with no isolation"
+            );
+            Box::new(LocalBackend::new().context("setting up the local backend")?)
+        }
     };
     let wasm = WasmChecker::new(WasmLimits::default())?;
     let options = SelfTestOptions { keep: args.keep };
@@ -94,7 +103,7 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         };
         print!("{}", render_report(&report, width));
         if report.kept {
-            print_shell_hint(&report);
+            print_shell_hint(&report, args.backend);
         }
         reports.push(report);
     }
@@ -122,7 +131,14 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn print_shell_hint(report: &LessonReport) {
+fn print_shell_hint(report: &LessonReport, backend: BackendKind) {
+    if backend == BackendKind::Local {
+        println!(
+            "  {}: environment kept while this process runs; local nodes end with it",
+            report.lesson
+        );
+        return;
+    }
     println!(
         "  {}: environment kept (remove it with `docker rm -f` on these); a shell on each node:",
         report.lesson
