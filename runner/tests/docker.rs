@@ -14,12 +14,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use futures::StreamExt;
-use runner::docker::{DockerBackend, DockerConfig, LABEL_SESSION, container_name, network_name};
+use runner::docker::{
+    DockerBackend, DockerConfig, LABEL_OWNER, LABEL_SESSION, container_name, network_name,
+};
 use runner::{
-    Backend, EXEC_OUTPUT_LIMIT, EnvironmentInfo, ExecOutput, ExecRequest, Progress, ProgressSender,
-    RunnerError, SessionId, TermSize, Terminal,
+    Backend, EXEC_OUTPUT_LIMIT, ExecOutput, ExecRequest, Progress, ProgressSender, RunnerError,
+    SessionId, TermSize, Terminal,
 };
 use scenarios::{
     Asset, DEFAULT_NODE_CPUS, DEFAULT_NODE_MEMORY_BYTES, Environment, Lesson, LessonFormat,
@@ -880,52 +881,22 @@ async fn an_unreachable_engine_says_what_to_do() {
     assert!(error.to_string().contains("start dockerd"), "{error}");
 }
 
-/// The real backend, seeing only the environments of this test: reconcile must not
-/// touch environments of other tests or of a playlab running on the same engine.
-struct Scoped<'a> {
-    backend: &'a DockerBackend,
-    mine: HashSet<SessionId>,
-}
-
-#[async_trait]
-impl Backend for Scoped<'static> {
-    fn name(&self) -> &'static str {
-        "scoped-docker"
-    }
-    async fn ping(&self) -> Result<(), RunnerError> {
-        self.backend.ping().await
-    }
-    async fn start(
-        &self,
-        s: &SessionId,
-        l: &Lesson,
-        p: ProgressSender,
-    ) -> Result<EnvironmentInfo, RunnerError> {
-        self.backend.start(s, l, p).await
-    }
-    async fn exec(
-        &self,
-        s: &SessionId,
-        n: &str,
-        r: ExecRequest,
-    ) -> Result<ExecOutput, RunnerError> {
-        self.backend.exec(s, n, r).await
-    }
-    async fn attach(&self, s: &SessionId, n: &str, t: TermSize) -> Result<Terminal, RunnerError> {
-        self.backend.attach(s, n, t).await
-    }
-    async fn destroy(&self, s: &SessionId) -> Result<(), RunnerError> {
-        self.backend.destroy(s).await
-    }
-    async fn environments(&self) -> Result<Vec<SessionId>, RunnerError> {
-        let all = self.backend.environments().await?;
-        Ok(all.into_iter().filter(|s| self.mine.contains(s)).collect())
-    }
+/// A backend with an owner of its own: what it creates carries that owner's label, and
+/// it sees only environments with the same owner.
+async fn owned_backend() -> DockerBackend {
+    let config = DockerConfig {
+        owner: Some(format!("test-{}", SessionId::random())),
+        ..DockerConfig::default()
+    };
+    DockerBackend::connect(config).await.unwrap()
 }
 
 #[tokio::test]
 async fn reconcile_removes_orphans_and_keeps_live_sessions() {
-    let backend: &'static DockerBackend = Box::leak(Box::new(backend().await));
+    // Owned, so reconcile cannot touch environments of other tests, or of a playlab
+    // running on the same engine; `other` proves that scoping.
+    let (backend, other) = (owned_backend().await, owned_backend().await);
+    let backend = &backend;
     let image = node_image().await;
     let (live, orphan, half_made) = (Session::new(), Session::new(), Session::new());
     for session in [&live, &orphan] {
@@ -943,7 +914,16 @@ async fn reconcile_removes_orphans_and_keeps_live_sessions() {
         .docker()
         .create_network(bollard::models::NetworkCreateRequest {
             name: network_name(&half_made),
-            labels: Some([(LABEL_SESSION.to_owned(), half_made.to_string())].into()),
+            labels: Some(
+                [
+                    (LABEL_SESSION.to_owned(), half_made.to_string()),
+                    (
+                        LABEL_OWNER.to_owned(),
+                        backend.config().owner.clone().unwrap(),
+                    ),
+                ]
+                .into(),
+            ),
             internal: Some(true),
             ..Default::default()
         })
@@ -951,17 +931,13 @@ async fn reconcile_removes_orphans_and_keeps_live_sessions() {
         .unwrap();
 
     let all = backend.environments().await.unwrap();
+    let others = other.environments().await.unwrap();
     for s in [&live, &orphan, &half_made] {
         assert!(all.contains(s), "environments() lists {}", **s);
+        assert!(!others.contains(s), "another owner does not see {}", **s);
     }
-    let scoped = Scoped {
-        backend,
-        mine: [&live, &orphan, &half_made]
-            .into_iter()
-            .map(|s| (**s).clone())
-            .collect(),
-    };
-    let mut removed = scoped.reconcile(&[(*live).clone()].into()).await.unwrap();
+    assert!(other.reconcile(&HashSet::new()).await.unwrap().is_empty());
+    let mut removed = backend.reconcile(&[(*live).clone()].into()).await.unwrap();
     removed.sort();
     let mut expected = vec![(*orphan).clone(), (*half_made).clone()];
     expected.sort();

@@ -15,7 +15,7 @@ mod network;
 mod node;
 mod terminal;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -40,6 +40,8 @@ pub const LABEL_SESSION: &str = "playlab.session";
 pub const LABEL_LESSON: &str = "playlab.lesson";
 /// Label holding the node name (containers only: a network belongs to no single node).
 pub const LABEL_NODE: &str = "playlab.node";
+/// Label holding [`DockerConfig::owner`], when set.
+pub const LABEL_OWNER: &str = "playlab.owner";
 
 /// What the operator decides about every node, whatever the lesson asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +61,12 @@ pub struct DockerConfig {
     pub log_max_size: String,
     /// How long one setup script may run before it is killed.
     pub setup_timeout: Duration,
+    /// Who the environments belong to (a server's instance id). When set, everything
+    /// this backend creates is labelled with it, and `environments` (so `reconcile`)
+    /// sees only environments with the same owner: two servers, or two test runs,
+    /// sharing one Docker engine never remove each other's environments. `None` sees
+    /// every playlab environment on the engine.
+    pub owner: Option<String>,
 }
 
 impl Default for DockerConfig {
@@ -71,6 +79,7 @@ impl Default for DockerConfig {
             allow_privileged: false,
             log_max_size: "1m".to_owned(),
             setup_timeout: Duration::from_secs(300),
+            owner: None,
         }
     }
 }
@@ -174,7 +183,13 @@ impl DockerBackend {
         images: &[String],
         progress: &ProgressSender,
     ) -> Result<EnvironmentInfo, RunnerError> {
-        let network = network::create(&self.docker, session, lesson).await?;
+        let network = network::create(
+            &self.docker,
+            session,
+            lesson,
+            environment_labels(&self.config, session, lesson),
+        )
+        .await?;
         let nodes = try_join_all(lesson.environment.nodes.iter().zip(images).map(
             |(spec, image)| {
                 node::create_and_start(
@@ -281,12 +296,21 @@ impl DockerBackend {
         }
     }
 
+    /// The label filter terms for every environment this backend owns.
+    fn owned_labels(&self) -> Vec<String> {
+        let mut terms = vec![LABEL_SESSION.to_owned()];
+        if let Some(owner) = &self.config.owner {
+            terms.push(format!("{LABEL_OWNER}={owner}"));
+        }
+        terms
+    }
+
     async fn session_containers(&self, session: &SessionId) -> Result<Vec<String>, RunnerError> {
         let containers = self
             .docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
-                filters: Some(label_filter(Some(session))),
+                filters: Some(label_filter([session_label(session)])),
                 ..Default::default()
             }))
             .await?;
@@ -431,12 +455,12 @@ impl Backend for DockerBackend {
             .docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
-                filters: Some(label_filter(None)),
+                filters: Some(label_filter(self.owned_labels())),
                 ..Default::default()
             }))
             .await?;
         let container_sessions = containers.into_iter().filter_map(|c| c.labels);
-        let network_sessions = network::list(&self.docker, None)
+        let network_sessions = network::list(&self.docker, self.owned_labels())
             .await?
             .into_iter()
             .filter_map(|n| n.labels);
@@ -458,13 +482,31 @@ pub fn network_name(session: &SessionId) -> String {
     format!("playlab-{session}")
 }
 
-/// A Docker `label` filter: everything playlab made, or one session's part of it.
-fn label_filter(session: Option<&SessionId>) -> std::collections::HashMap<String, Vec<String>> {
-    let label = match session {
-        Some(s) => format!("{LABEL_SESSION}={s}"),
-        None => LABEL_SESSION.to_owned(),
-    };
-    [("label".to_owned(), vec![label])].into()
+/// The labels on everything an environment has (nodes add [`LABEL_NODE`]).
+fn environment_labels(
+    config: &DockerConfig,
+    session: &SessionId,
+    lesson: &Lesson,
+) -> HashMap<String, String> {
+    let mut labels: HashMap<String, String> = [
+        (LABEL_SESSION.to_owned(), session.to_string()),
+        (LABEL_LESSON.to_owned(), lesson.id.clone()),
+    ]
+    .into();
+    if let Some(owner) = &config.owner {
+        labels.insert(LABEL_OWNER.to_owned(), owner.clone());
+    }
+    labels
+}
+
+/// The label filter term for one session's containers and networks.
+fn session_label(session: &SessionId) -> String {
+    format!("{LABEL_SESSION}={session}")
+}
+
+/// A Docker `label` filter matching objects that carry every term (Docker ANDs them).
+fn label_filter(terms: impl IntoIterator<Item = String>) -> HashMap<String, Vec<String>> {
+    [("label".to_owned(), terms.into_iter().collect())].into()
 }
 
 /// Node names become hostnames and parts of container names.

@@ -10,7 +10,9 @@ use bollard::query_parameters::ListNetworksOptions;
 use futures::future::join_all;
 use scenarios::Lesson;
 
-use super::{LABEL_LESSON, LABEL_SESSION, is_not_found, label_filter, network_name};
+use std::collections::HashMap;
+
+use super::{is_not_found, label_filter, network_name, session_label};
 use crate::backend::{RunnerError, SessionId};
 
 /// Creates the session's network; returns its name.
@@ -18,6 +20,7 @@ pub(super) async fn create(
     docker: &Docker,
     session: &SessionId,
     lesson: &Lesson,
+    labels: HashMap<String, String>,
 ) -> Result<String, RunnerError> {
     let name = network_name(session);
     docker
@@ -25,40 +28,31 @@ pub(super) async fn create(
             name: name.clone(),
             driver: Some("bridge".to_owned()),
             internal: Some(!lesson.environment.internet),
-            labels: Some(
-                [
-                    (LABEL_SESSION.to_owned(), session.to_string()),
-                    (LABEL_LESSON.to_owned(), lesson.id.clone()),
-                ]
-                .into(),
-            ),
+            labels: Some(labels),
             ..Default::default()
         })
         .await?;
     Ok(name)
 }
 
-/// Networks playlab made: all of them, or one session's.
-pub(super) async fn list(
-    docker: &Docker,
-    session: Option<&SessionId>,
-) -> Result<Vec<Network>, RunnerError> {
+/// Networks playlab made that carry every label filter term in `terms`.
+pub(super) async fn list(docker: &Docker, terms: Vec<String>) -> Result<Vec<Network>, RunnerError> {
     Ok(docker
         .list_networks(Some(ListNetworksOptions {
-            filters: Some(label_filter(session)),
+            filters: Some(label_filter(terms)),
         }))
         .await?)
 }
 
 pub(super) async fn exists(docker: &Docker, session: &SessionId) -> Result<bool, RunnerError> {
-    Ok(!list(docker, Some(session)).await?.is_empty())
+    Ok(!list(docker, vec![session_label(session)]).await?.is_empty())
 }
 
 /// Removes every network labelled with the session (normally one; more only if a
 /// start raced another). Call after the containers are gone: Docker refuses to remove
 /// a network with endpoints.
 pub(super) async fn remove_all(docker: &Docker, session: &SessionId) -> Result<(), RunnerError> {
-    let networks = list(docker, Some(session)).await?;
+    let networks = list(docker, vec![session_label(session)]).await?;
     let results = join_all(
         networks
             .iter()

@@ -17,7 +17,7 @@ use bollard::models::{
 use bollard::query_parameters::{CreateContainerOptions, UploadToContainerOptions};
 use scenarios::{Lesson, NodeSpec};
 
-use super::{DockerConfig, LABEL_LESSON, LABEL_NODE, LABEL_SESSION, container_name};
+use super::{DockerConfig, LABEL_NODE, container_name, environment_labels};
 use crate::backend::{NodeInfo, Progress, ProgressSender, RunnerError, SessionId};
 
 /// A file to place in a node: lesson assets and PKI files alike.
@@ -126,14 +126,11 @@ fn container_body(
         cmd: Some(cmd),
         env: Some(env),
         stop_signal,
-        labels: Some(
-            [
-                (LABEL_SESSION.to_owned(), session.to_string()),
-                (LABEL_LESSON.to_owned(), lesson.id.clone()),
-                (LABEL_NODE.to_owned(), spec.name.clone()),
-            ]
-            .into(),
-        ),
+        labels: Some({
+            let mut labels = environment_labels(config, session, lesson);
+            labels.insert(LABEL_NODE.to_owned(), spec.name.clone());
+            labels
+        }),
         host_config: Some(host),
         networking_config: Some(NetworkingConfig {
             endpoints_config: Some(

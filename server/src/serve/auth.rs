@@ -48,6 +48,15 @@ fn random_token(len: usize) -> String {
         .collect()
 }
 
+/// This server's instance id, created at first start and kept in the data directory.
+/// The Docker backend labels environments with it, so that start-up reconciliation
+/// removes only this server's orphans, never those of another server on the engine.
+pub fn instance_id(data: &Path) -> anyhow::Result<String> {
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let (id, _) = read_or_create(&data.join("instance-id"), || random_token(16).into_bytes())?;
+    Ok(String::from_utf8_lossy(&id).trim().to_owned())
+}
+
 /// Reads `path`, or creates it with `make()` readable by the owner only.
 fn read_or_create(path: &Path, make: impl FnOnce() -> Vec<u8>) -> anyhow::Result<(Vec<u8>, bool)> {
     match std::fs::read(path) {

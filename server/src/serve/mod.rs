@@ -22,6 +22,7 @@ pub mod store;
 pub mod terminals;
 
 use std::future::Future;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,7 +56,7 @@ pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = Config::validate(args.with_file()?)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let backend = connect_backend(config.backend).await?;
+        let backend = connect_backend(config.backend, &config.data).await?;
         let (catalog, problems) = Catalog::load(&config.content)?;
         for problem in &problems {
             tracing::warn!("{problem}");
@@ -81,15 +82,28 @@ pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn connect_backend(kind: BackendKind) -> anyhow::Result<Arc<dyn Backend>> {
+async fn connect_backend(kind: BackendKind, data: &Path) -> anyhow::Result<Arc<dyn Backend>> {
     match kind {
         BackendKind::Docker => {
-            let backend = runner::docker::DockerBackend::connect(runner::docker::DockerConfig::default())
+            let config = runner::docker::DockerConfig {
+                owner: Some(auth::instance_id(data)?),
+                ..runner::docker::DockerConfig::default()
+            };
+            let backend = runner::docker::DockerBackend::connect(config)
                 .await
                 .context("connecting to the Docker engine (start dockerd, or use --backend local for authoring)")?;
             Ok(Arc::new(backend))
         }
-        BackendKind::Local => anyhow::bail!("the local backend is not part of this build yet"),
+        BackendKind::Local => {
+            tracing::warn!(
+                "the local backend gives NO isolation: every node is a shell on this machine, \
+                 as this user; use it only to author lessons"
+            );
+            Ok(Arc::new(
+                runner::local::LocalBackend::new()
+                    .context("creating the local backend's folder")?,
+            ))
+        }
     }
 }
 

@@ -27,16 +27,21 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content")
 }
 
-/// The real Docker engine, or a failure that says what to install.
+/// The real Docker engine, or a failure that says what to install. Each call is a new
+/// owner, so a test server's start-up reconciliation removes only what that backend
+/// created, never the environments of other tests or processes on the same engine.
 pub async fn docker() -> Arc<dyn Backend> {
-    let backend = DockerBackend::connect(DockerConfig::default())
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "these tests need a running Docker Engine (Debian: `apt-get install docker.io`, \
+    let backend = DockerBackend::connect(DockerConfig {
+        owner: Some(format!("test-{}", SessionId::random())),
+        ..DockerConfig::default()
+    })
+    .await
+    .unwrap_or_else(|e| {
+        panic!(
+            "these tests need a running Docker Engine (Debian: `apt-get install docker.io`, \
                  then start `dockerd`) and the local image debian:bookworm-slim: {e}"
-            )
-        });
+        )
+    });
     if let Err(e) = backend.ping().await {
         panic!(
             "these tests need a running Docker Engine (Debian: `apt-get install docker.io`, then \
@@ -46,9 +51,8 @@ pub async fn docker() -> Arc<dyn Backend> {
     Arc::new(backend)
 }
 
-/// One test server at a time per test binary: a starting server removes every
-/// environment it does not know (reconciliation), which would include those of
-/// servers in tests running beside it.
+/// One test server at a time per test binary: the flow-control test measures the whole
+/// process's memory, and a server beside it would blur that measurement.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 pub struct TestServer {
