@@ -22,7 +22,7 @@ pub mod store;
 pub mod terminals;
 
 use std::future::Future;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +56,7 @@ pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = Config::validate(args.with_file()?)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let backend = connect_backend(config.backend, &config.data).await?;
+        let backend = connect_backend(&config).await?;
         let (catalog, problems) = Catalog::load(&config.content)?;
         for problem in &problems {
             tracing::warn!("{problem}");
@@ -82,17 +82,19 @@ pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn connect_backend(kind: BackendKind, data: &Path) -> anyhow::Result<Arc<dyn Backend>> {
-    match kind {
+async fn connect_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
+    match config.backend {
         BackendKind::Docker => {
-            let config = runner::docker::DockerConfig {
-                owner: Some(auth::instance_id(data)?),
+            let docker_config = runner::docker::DockerConfig {
+                owner: Some(auth::instance_id(&config.data)?),
                 ..runner::docker::DockerConfig::default()
             };
-            let backend = runner::docker::DockerBackend::connect(config)
+            let backend = runner::docker::DockerBackend::connect(docker_config)
                 .await
                 .context("connecting to the Docker engine (start dockerd, or use --backend local for authoring)")?;
-            Ok(Arc::new(backend))
+            let backend = Arc::new(backend);
+            tokio::spawn(build_base_image(backend.clone(), config.content.clone()));
+            Ok(backend)
         }
         BackendKind::Local => {
             tracing::warn!(
@@ -104,6 +106,22 @@ async fn connect_backend(kind: BackendKind, data: &Path) -> anyhow::Result<Arc<d
                     .context("creating the local backend's folder")?,
             ))
         }
+    }
+}
+
+/// Builds the content directory's `images/base` and tags it `playlab/base:latest`, the
+/// image Killercoda `ubuntu` scenarios run on (see `scenarios::ImageMap`). In the
+/// background, so the server answers at once; the build is cached by content, so after
+/// the first start this is one image lookup.
+async fn build_base_image(backend: Arc<runner::docker::DockerBackend>, content: PathBuf) {
+    let dir = content.join("images/base");
+    if !dir.join("Dockerfile").is_file() {
+        return;
+    }
+    let progress = runner::ProgressSender::discard();
+    match backend.images().build_base(&dir, &progress).await {
+        Ok(image) => tracing::info!(%image, "base image ready"),
+        Err(e) => tracing::warn!("building {}: {e}", dir.display()),
     }
 }
 
