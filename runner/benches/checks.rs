@@ -25,8 +25,8 @@ use runner::checks::{
 use runner::docker::{DockerBackend, DockerConfig, container_name};
 use runner::{Backend, ExecRequest, ProgressSender, SessionId};
 use scenarios::{
-    Check, DEFAULT_CHECK_TIMEOUT, DEFAULT_NODE_CPUS, DEFAULT_NODE_MEMORY_BYTES, Environment,
-    Lesson, LessonFormat, NodeImage, NodeSpec, Probe, ShellCheck, WasmCheck,
+    Check, DEFAULT_CHECK_TIMEOUT, Environment, Lesson, NodeImage, NodeSpec, Probe, ShellCheck,
+    WasmCheck,
 };
 
 const IMAGE: &str = "debian:bookworm-slim";
@@ -36,35 +36,12 @@ const SCRIPT: &str = "test -f /etc/hostname && grep -qx controlplane /etc/hostna
 const PROBE: &str = "cat /etc/hostname";
 
 fn lesson() -> Lesson {
-    Lesson {
-        id: "checks-bench".into(),
-        dir: std::env::temp_dir(),
-        format: LessonFormat::Native,
-        title: "checks bench".into(),
-        description: String::new(),
-        difficulty: None,
-        duration: None,
-        tags: Vec::new(),
-        session_ttl: None,
-        environment: Environment {
-            nodes: vec![NodeSpec {
-                name: "controlplane".into(),
-                image: NodeImage::Reference(IMAGE.into()),
-                memory_bytes: DEFAULT_NODE_MEMORY_BYTES,
-                cpus: DEFAULT_NODE_CPUS,
-                systemd: false,
-                capabilities: Vec::new(),
-                env: Default::default(),
-            }],
-            internet: false,
-            pki: None,
-        },
-        assets: Vec::new(),
-        setup: Vec::new(),
-        intro: None,
-        finish: None,
-        steps: Vec::new(),
-    }
+    let node = NodeSpec::new("controlplane", NodeImage::Reference(IMAGE.into()));
+    Lesson::with_environment(
+        "checks-bench",
+        std::env::temp_dir(),
+        Environment::new(vec![node]),
+    )
 }
 
 /// p50 and p90 of `ROUNDS` timed runs of `f`, after one warm-up run.

@@ -20,47 +20,22 @@ use std::time::{Duration, Instant};
 
 use runner::docker::{DockerBackend, DockerConfig, container_name};
 use runner::{Backend, ExecRequest, ProgressSender, SessionId};
-use scenarios::{
-    DEFAULT_NODE_CPUS, DEFAULT_NODE_MEMORY_BYTES, Environment, Lesson, LessonFormat, NodeImage,
-    NodeSpec,
-};
+use scenarios::{Environment, Lesson, NodeImage, NodeSpec};
 
 const IMAGE: &str = "debian:bookworm-slim";
 const START_ROUNDS: usize = 7;
 const EXEC_ROUNDS: usize = 30;
 
 fn lesson(nodes: usize) -> Lesson {
-    Lesson {
-        id: "bench".to_owned(),
-        dir: std::env::temp_dir(),
-        format: LessonFormat::Native,
-        title: "bench".to_owned(),
-        description: String::new(),
-        difficulty: None,
-        duration: None,
-        tags: Vec::new(),
-        session_ttl: None,
-        environment: Environment {
-            nodes: (1..=nodes)
-                .map(|i| NodeSpec {
-                    name: format!("node{i:02}"),
-                    image: NodeImage::Reference(IMAGE.to_owned()),
-                    memory_bytes: DEFAULT_NODE_MEMORY_BYTES,
-                    cpus: DEFAULT_NODE_CPUS,
-                    systemd: false,
-                    capabilities: Vec::new(),
-                    env: Default::default(),
-                })
-                .collect(),
-            internet: false,
-            pki: None,
-        },
-        assets: Vec::new(),
-        setup: Vec::new(),
-        intro: None,
-        finish: None,
-        steps: Vec::new(),
-    }
+    let nodes = (1..=nodes)
+        .map(|i| {
+            NodeSpec::new(
+                format!("node{i:02}"),
+                NodeImage::Reference(IMAGE.to_owned()),
+            )
+        })
+        .collect();
+    Lesson::with_environment("bench", std::env::temp_dir(), Environment::new(nodes))
 }
 
 fn docker_cli(args: &[&str]) -> Duration {

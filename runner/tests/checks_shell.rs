@@ -17,8 +17,8 @@ use runner::checks::{
 use runner::docker::{DockerBackend, DockerConfig};
 use runner::{Backend, ExecRequest, ProgressSender, RunnerError, SessionId};
 use scenarios::{
-    Check, DEFAULT_CHECK_TIMEOUT, DEFAULT_NODE_CPUS, DEFAULT_NODE_MEMORY_BYTES, Environment,
-    Lesson, LessonFormat, NodeImage, NodeSpec, Probe, ShellCheck, WasmCheck,
+    Check, DEFAULT_CHECK_TIMEOUT, Environment, Lesson, NodeImage, NodeSpec, Probe, ShellCheck,
+    WasmCheck,
 };
 
 const IMAGE: &str = "debian:bookworm-slim";
@@ -72,36 +72,12 @@ async fn with_env(test: impl AsyncFnOnce(&Env)) {
         .await
         .unwrap_or_else(|e| panic!("Docker is unreachable, these tests need the real engine: install docker.io and start dockerd (see .ci/setup-machine): {e}"));
     let session: SessionId = format!("plcheck{}", SessionId::random()).parse().unwrap();
-    let node = |name: &str| NodeSpec {
-        name: name.into(),
-        image: NodeImage::Reference(IMAGE.into()),
-        memory_bytes: DEFAULT_NODE_MEMORY_BYTES,
-        cpus: DEFAULT_NODE_CPUS,
-        systemd: false,
-        capabilities: Vec::new(),
-        env: BTreeMap::new(),
-    };
-    let lesson = Lesson {
-        id: "checks-test".into(),
-        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-        format: LessonFormat::Native,
-        title: "checks test".into(),
-        description: String::new(),
-        difficulty: None,
-        duration: None,
-        tags: Vec::new(),
-        session_ttl: None,
-        environment: Environment {
-            nodes: vec![node("controlplane"), node("node01")],
-            internet: false,
-            pki: None,
-        },
-        assets: Vec::new(),
-        setup: Vec::new(),
-        intro: None,
-        finish: None,
-        steps: Vec::new(),
-    };
+    let node = |name: &str| NodeSpec::new(name, NodeImage::Reference(IMAGE.into()));
+    let lesson = Lesson::with_environment(
+        "checks-test",
+        env!("CARGO_MANIFEST_DIR"),
+        Environment::new(vec![node("controlplane"), node("node01")]),
+    );
     if let Err(e) = backend
         .start(&session, &lesson, ProgressSender::discard())
         .await

@@ -10,7 +10,7 @@
 //! Every session id starts with `pltest`, and every test removes its environment even
 //! when it fails (see [`Session`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -22,10 +22,7 @@ use runner::{
     Backend, EXEC_OUTPUT_LIMIT, ExecOutput, ExecRequest, Progress, ProgressSender, RunnerError,
     SessionId, TermSize, Terminal,
 };
-use scenarios::{
-    Asset, DEFAULT_NODE_CPUS, DEFAULT_NODE_MEMORY_BYTES, Environment, Lesson, LessonFormat,
-    NodeImage, NodeSpec, Script,
-};
+use scenarios::{Asset, Environment, Lesson, NodeImage, NodeSpec, Script};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::OnceCell;
 
@@ -63,39 +60,15 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn node(name: &str, image: &NodeImage) -> NodeSpec {
-    NodeSpec {
-        name: name.to_owned(),
-        image: image.clone(),
-        memory_bytes: DEFAULT_NODE_MEMORY_BYTES,
-        cpus: DEFAULT_NODE_CPUS,
-        systemd: false,
-        capabilities: Vec::new(),
-        env: BTreeMap::new(),
-    }
+    NodeSpec::new(name, image.clone())
 }
 
 fn lesson(nodes: Vec<NodeSpec>) -> Lesson {
-    Lesson {
-        id: "docker-test".to_owned(),
-        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-        format: LessonFormat::Native,
-        title: "Docker backend test".to_owned(),
-        description: String::new(),
-        difficulty: None,
-        duration: None,
-        tags: Vec::new(),
-        session_ttl: None,
-        environment: Environment {
-            nodes,
-            internet: false,
-            pki: None,
-        },
-        assets: Vec::new(),
-        setup: Vec::new(),
-        intro: None,
-        finish: None,
-        steps: Vec::new(),
-    }
+    Lesson::with_environment(
+        "docker-test",
+        env!("CARGO_MANIFEST_DIR"),
+        Environment::new(nodes),
+    )
 }
 
 fn script(node: &str, run: &str) -> Script {

@@ -1,52 +1,28 @@
 //! The local backend against real shells and pseudo-terminals on this machine.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt as _;
 use runner::local::LocalBackend;
 use runner::{Backend, ExecRequest, ProgressSender, RunnerError, SessionId, TermSize, Terminal};
-use scenarios::{
-    Asset, DEFAULT_NODE_CPUS, DEFAULT_NODE_MEMORY_BYTES, Environment, Lesson, LessonFormat,
-    NodeImage, NodeSpec, Pki, Script,
-};
+use scenarios::{Asset, Environment, Lesson, NodeImage, NodeSpec, Pki, Script};
 use tokio::io::AsyncWriteExt as _;
 
 fn lesson(nodes: &[&str]) -> Lesson {
-    Lesson {
-        id: "local-test".to_owned(),
-        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-        format: LessonFormat::Native,
-        title: "Local backend test".to_owned(),
-        description: String::new(),
-        difficulty: None,
-        duration: None,
-        tags: Vec::new(),
-        session_ttl: None,
-        environment: Environment {
-            nodes: nodes
-                .iter()
-                .map(|name| NodeSpec {
-                    name: (*name).to_owned(),
-                    image: NodeImage::Reference("unused".to_owned()),
-                    memory_bytes: DEFAULT_NODE_MEMORY_BYTES,
-                    cpus: DEFAULT_NODE_CPUS,
-                    systemd: false,
-                    capabilities: Vec::new(),
-                    env: BTreeMap::from([("GREETING".to_owned(), format!("hi {name}"))]),
-                })
-                .collect(),
-            internet: false,
-            pki: None,
-        },
-        assets: Vec::new(),
-        setup: Vec::new(),
-        intro: None,
-        finish: None,
-        steps: Vec::new(),
-    }
+    let nodes = nodes
+        .iter()
+        .map(|name| NodeSpec {
+            env: BTreeMap::from([("GREETING".to_owned(), format!("hi {name}"))]),
+            ..NodeSpec::new(*name, NodeImage::Reference("unused".to_owned()))
+        })
+        .collect();
+    Lesson::with_environment(
+        "local-test",
+        env!("CARGO_MANIFEST_DIR"),
+        Environment::new(nodes),
+    )
 }
 
 async fn started(lesson: &Lesson) -> (LocalBackend, SessionId) {

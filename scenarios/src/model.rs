@@ -38,6 +38,35 @@ pub struct Lesson {
     pub steps: Vec<Step>,
 }
 
+impl Lesson {
+    /// A lesson that is only an environment: no pages, assets, setup or steps. For
+    /// code that builds lessons itself (tests, benchmarks) rather than loading them.
+    pub fn with_environment(
+        id: impl Into<String>,
+        dir: impl Into<PathBuf>,
+        environment: Environment,
+    ) -> Lesson {
+        let id = id.into();
+        Lesson {
+            title: id.clone(),
+            id,
+            dir: dir.into(),
+            format: LessonFormat::Native,
+            description: String::new(),
+            difficulty: None,
+            duration: None,
+            tags: Vec::new(),
+            session_ttl: None,
+            environment,
+            assets: Vec::new(),
+            setup: Vec::new(),
+            intro: None,
+            finish: None,
+            steps: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LessonFormat {
     /// `lesson.yaml` + Markdown.
@@ -75,6 +104,15 @@ pub struct Environment {
 }
 
 impl Environment {
+    /// Nodes on a private network with no way out and no PKI, the format's defaults.
+    pub fn new(nodes: Vec<NodeSpec>) -> Environment {
+        Environment {
+            nodes,
+            internet: false,
+            pki: None,
+        }
+    }
+
     pub fn node(&self, name: &str) -> Option<&NodeSpec> {
         self.nodes.iter().find(|n| n.name == name)
     }
@@ -98,6 +136,22 @@ pub struct NodeSpec {
     /// Linux capabilities added to the container, e.g. `NET_ADMIN`.
     pub capabilities: Vec<String>,
     pub env: BTreeMap<String, String>,
+}
+
+impl NodeSpec {
+    /// A node with the format's defaults: 512 MiB, 1 CPU, no systemd, no added
+    /// capabilities, no variables.
+    pub fn new(name: impl Into<String>, image: NodeImage) -> NodeSpec {
+        NodeSpec {
+            name: name.into(),
+            image,
+            memory_bytes: DEFAULT_NODE_MEMORY_BYTES,
+            cpus: DEFAULT_NODE_CPUS,
+            systemd: false,
+            capabilities: Vec::new(),
+            env: BTreeMap::new(),
+        }
+    }
 }
 
 pub const DEFAULT_NODE_MEMORY_BYTES: u64 = 512 * 1024 * 1024;
