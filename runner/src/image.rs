@@ -128,24 +128,29 @@ impl ImageStore {
             Some(bollard::body_full(archive.into())),
         );
         let mut log = Tail::default();
+        let mut build_lines = LineSplitter::default();
         while let Some(event) = build.next().await {
             match event {
                 Ok(info) => {
                     let text = info.stream.or(info.status).unwrap_or_default();
-                    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                        log.push(line.to_owned());
+                    for line in build_lines.push(&text) {
+                        log.push(line.clone());
                         progress.send(Progress::Build {
                             image: tag.clone(),
-                            line: line.to_owned(),
+                            line,
                         });
                     }
                 }
-                Err(e) => return Err(log.unavailable(&tag, "build failed", e)),
+                Err(e) => {
+                    log.extend(build_lines.finish());
+                    return Err(log.unavailable(&tag, "build failed", e));
+                }
             }
         }
         // The daemon can end the stream without an error and without an image (a
         // dropped connection); do not hand out a tag that does not exist.
         if !self.exists(&tag).await? {
+            log.extend(build_lines.finish());
             return Err(log.unavailable(&tag, "build produced no image", "stream ended"));
         }
         Ok(tag)
@@ -199,6 +204,39 @@ fn split_reference(reference: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// Cuts a build's output into lines. The engine sends output in chunks that need not
+/// end at a line break (a `RUN` step's output arrives as the process writes it), so a
+/// line can span chunks; a carriage return (progress bars) also ends a line.
+#[derive(Default)]
+struct LineSplitter {
+    partial: String,
+}
+
+impl LineSplitter {
+    /// The lines `chunk` completes, without blank ones.
+    fn push(&mut self, chunk: &str) -> Vec<String> {
+        self.partial.push_str(chunk);
+        let Some(end) = self.partial.rfind(['\n', '\r']) else {
+            return Vec::new();
+        };
+        let rest = self.partial.split_off(end + 1);
+        let done = std::mem::replace(&mut self.partial, rest);
+        non_blank_lines(&done)
+    }
+
+    /// Whatever is left when the output ends.
+    fn finish(&mut self) -> Vec<String> {
+        non_blank_lines(&std::mem::take(&mut self.partial))
+    }
+}
+
+fn non_blank_lines(text: &str) -> Vec<String> {
+    text.split(['\n', '\r'])
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The last lines of a pull or build log, for the error message.
 #[derive(Default)]
 struct Tail(VecDeque<String>);
@@ -209,6 +247,12 @@ impl Tail {
             self.0.pop_front();
         }
         self.0.push_back(line);
+    }
+
+    fn extend(&mut self, lines: Vec<String>) {
+        for line in lines {
+            self.push(line);
+        }
     }
 
     fn unavailable(self, image: &str, what: &str, error: impl std::fmt::Display) -> RunnerError {
@@ -350,6 +394,34 @@ fn sanitize_repository(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn build_output_is_cut_into_lines_across_chunks() {
+        let mut lines = LineSplitter::default();
+        let mut seen = Vec::new();
+        for chunk in [
+            "Step 1/2 : RUN cu",
+            "rl x\n",
+            "c",
+            "url: (6) Could not resolve ho",
+            "st: pkgs.k8s.io\n\n",
+            "10%\r20%\r",
+            "tail",
+        ] {
+            seen.extend(lines.push(chunk));
+        }
+        seen.extend(lines.finish());
+        assert_eq!(
+            seen,
+            [
+                "Step 1/2 : RUN curl x",
+                "curl: (6) Could not resolve host: pkgs.k8s.io",
+                "10%",
+                "20%",
+                "tail"
+            ]
+        );
+    }
 
     #[test]
     fn references_split_into_name_and_tag() {
