@@ -19,6 +19,7 @@ use scenarios::Lesson;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::checks::{self, AnswerError, CheckResult, JudgeError};
 use super::config::Limits;
@@ -32,6 +33,9 @@ use super::terminals::{InputHook, Terminals};
 const FAILED_VISIBLE: Duration = Duration::from_secs(10 * 60);
 /// Step setup scripts are killed after this long.
 const STEP_SETUP_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long shutdown waits for environment starts in flight (an image build can take
+/// minutes; past this, the next start-up's reconciliation removes what is left).
+const START_DRAIN: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -193,6 +197,9 @@ pub struct SessionManager {
     wasm: WasmChecker,
     /// Cancelled when the server stops: no new environments from then on.
     stopping: CancellationToken,
+    /// Environment starts in flight. Shutdown waits for them: a start cut off when the
+    /// runtime stops would leave half an environment that no session owns.
+    starts: TaskTracker,
 }
 
 impl SessionManager {
@@ -214,6 +221,7 @@ impl SessionManager {
             pool: Mutex::new(Pool::default()),
             wasm,
             stopping: CancellationToken::new(),
+            starts: TaskTracker::new(),
         }))
     }
 
@@ -394,7 +402,7 @@ impl SessionManager {
             self.metrics.session_start_seconds.observe(0.0);
             self.enter_step(&session, 0);
         } else {
-            tokio::spawn(self.clone().start(session.clone()));
+            self.starts.spawn(self.clone().start(session.clone()));
         }
         self.refill_pool();
         Ok((session, true))
@@ -761,7 +769,7 @@ impl SessionManager {
                 + pool.starting.get(&lesson.id).copied().unwrap_or(0);
             for _ in have..want {
                 *pool.starting.entry(lesson.id.clone()).or_default() += 1;
-                tokio::spawn(self.clone().start_pooled(lesson.clone()));
+                self.starts.spawn(self.clone().start_pooled(lesson.clone()));
             }
         }
     }
@@ -828,6 +836,15 @@ impl SessionManager {
     /// (re-adopted) unless `destroy`; the warm pool always goes.
     pub async fn shutdown(&self, destroy: bool) {
         self.stopping.cancel();
+        self.starts.close();
+        if tokio::time::timeout(START_DRAIN, self.starts.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "environment starts still running at shutdown; the next start-up removes what they leave"
+            );
+        }
         let sessions: Vec<_> = self.sessions().values().cloned().collect();
         for session in sessions {
             if destroy {
