@@ -40,6 +40,9 @@ pub const REPLAY_BYTES: usize = 128 * 1024;
 /// Output chunks queued per viewer; with the backend's chunk size this bounds what a
 /// viewer holds in memory.
 const VIEWER_QUEUE: usize = 16;
+/// How long a closing server waits for the client's answer to its Close frame.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
+
 /// Largest frame a client may send; bigger ones close the socket with 1009.
 pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
 const MAX_TERM_DIMENSION: u16 = 1000;
@@ -452,7 +455,18 @@ pub async fn serve_socket(
             };
             if let Some(reply) = reply {
                 let closing = matches!(reply, Reply::Close(..));
-                if reply_tx.send(reply).await.is_err() || closing {
+                if reply_tx.send(reply).await.is_err() {
+                    break;
+                }
+                if closing {
+                    // The closing handshake: read until the client answers our Close.
+                    // Dropping the socket with its frames unread would make the kernel
+                    // reset the connection, and the client would never see our code.
+                    while let Some(Ok(message)) = stream.next().await {
+                        if matches!(message, Message::Close(_)) {
+                            break;
+                        }
+                    }
                     break;
                 }
             }
@@ -515,6 +529,8 @@ pub async fn serve_socket(
     }
     if let Some(message) = outcome {
         let _ = sink.send(message).await;
+        // Give the reader the client's answer to our Close (see the reader).
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE, reader).await;
     }
     reader_abort.abort();
 }
