@@ -454,15 +454,7 @@ const EXEC_CASES: &[ExecCase] = &[
 async fn exec_runs_scripts_with_env_and_stdin() {
     let backend = backend().await;
     let image = node_image().await;
-    let session = Session::new();
-    backend
-        .start(
-            &session,
-            &lesson(vec![node("node01", &image)]),
-            ProgressSender::discard(),
-        )
-        .await
-        .unwrap();
+    let session = one_node(&backend, &image).await;
     for case in EXEC_CASES {
         let mut request = ExecRequest::new(case.script, TIMEOUT);
         request.env = case
@@ -504,15 +496,7 @@ async fn exec_runs_scripts_with_env_and_stdin() {
 async fn exec_timeout_kills_the_script_and_its_children() {
     let backend = backend().await;
     let image = node_image().await;
-    let session = Session::new();
-    backend
-        .start(
-            &session,
-            &lesson(vec![node("node01", &image)]),
-            ProgressSender::discard(),
-        )
-        .await
-        .unwrap();
+    let session = one_node(&backend, &image).await;
     let started = Instant::now();
     let out = backend
         .exec(
@@ -545,15 +529,7 @@ async fn exec_timeout_kills_the_script_and_its_children() {
 async fn exec_output_is_bounded() {
     let backend = backend().await;
     let image = node_image().await;
-    let session = Session::new();
-    backend
-        .start(
-            &session,
-            &lesson(vec![node("node01", &image)]),
-            ProgressSender::discard(),
-        )
-        .await
-        .unwrap();
+    let session = one_node(&backend, &image).await;
     let out = sh(
         &backend,
         &session,
@@ -599,6 +575,20 @@ async fn type_line(terminal: &mut Terminal, line: &str) {
     terminal.input.flush().await.unwrap();
 }
 
+/// A started one-node environment (`node01` on `image`).
+async fn one_node(backend: &DockerBackend, image: &NodeImage) -> Session {
+    let session = Session::new();
+    backend
+        .start(
+            &session,
+            &lesson(vec![node("node01", image)]),
+            ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+    session
+}
+
 async fn started_terminal(backend: &DockerBackend, session: &SessionId) -> Terminal {
     let mut terminal = backend
         .attach(session, "node01", TermSize { cols: 80, rows: 24 })
@@ -614,15 +604,7 @@ async fn started_terminal(backend: &DockerBackend, session: &SessionId) -> Termi
 async fn terminal_round_trip_with_resize_and_exit() {
     let backend = backend().await;
     let image = node_image().await;
-    let session = Session::new();
-    backend
-        .start(
-            &session,
-            &lesson(vec![node("node01", &image)]),
-            ProgressSender::discard(),
-        )
-        .await
-        .unwrap();
+    let session = one_node(&backend, &image).await;
     let mut terminal = started_terminal(&backend, &session).await;
     type_line(&mut terminal, "echo shell=$0 term=$TERM size=$(stty size)").await;
     read_until(&mut terminal, b"shell=bash term=xterm-256color size=24 80").await;
@@ -656,15 +638,7 @@ async fn terminal_round_trip_with_resize_and_exit() {
 async fn terminal_output_is_raw_even_when_it_looks_like_a_frame_header() {
     let backend = backend().await;
     let image = node_image().await;
-    let session = Session::new();
-    backend
-        .start(
-            &session,
-            &lesson(vec![node("node01", &image)]),
-            ProgressSender::discard(),
-        )
-        .await
-        .unwrap();
+    let session = one_node(&backend, &image).await;
     let mut terminal = started_terminal(&backend, &session).await;
     // No echo, and a pause: the printf output arrives as a chunk of its own, starting
     // with 0x01, which is exactly what a multiplexing decoder takes for a header.
@@ -685,15 +659,7 @@ async fn terminal_output_is_raw_even_when_it_looks_like_a_frame_header() {
 async fn terminal_output_is_backpressured_not_buffered() {
     let backend = backend().await;
     let image = node_image().await;
-    let session = Session::new();
-    backend
-        .start(
-            &session,
-            &lesson(vec![node("node01", &image)]),
-            ProgressSender::discard(),
-        )
-        .await
-        .unwrap();
+    let session = one_node(&backend, &image).await;
     let mut terminal = started_terminal(&backend, &session).await;
     // 20 MB take well under a second when someone reads them.
     type_line(
@@ -1138,15 +1104,7 @@ async fn nodes_without_bash_fall_back_to_sh() {
 async fn dropping_a_terminal_ends_its_shell() {
     let backend = backend().await;
     let image = node_image().await;
-    let session = Session::new();
-    backend
-        .start(
-            &session,
-            &lesson(vec![node("node01", &image)]),
-            ProgressSender::discard(),
-        )
-        .await
-        .unwrap();
+    let session = one_node(&backend, &image).await;
     let terminal = started_terminal(&backend, &session).await;
     let shells = "ps -eo args | grep -c '^bash -l'";
     assert_eq!(sh(&backend, &session, "node01", shells).await.stdout, "1\n");
