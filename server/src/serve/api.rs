@@ -18,9 +18,11 @@
 //!   `POST /api/admin/login {"token"}`; `GET /api/admin/sessions`; `POST /api/admin/reload`
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
 //!
-//! Errors are `{"error": code, "message": text}`: 400/422 bad body, 401 not joined or
-//! not admin, 403 someone else's session, 404 unknown, 409 not ready, 503 (with
-//! `Retry-After`) at capacity or backend down.
+//! Errors are `{"error": code, "message": text}`: 400/422 bad body, 401 not joined
+//! (with `--auth code`, lessons and sessions are for learners who joined; the admin
+//! may read lessons) or not admin, 403 a wrong join code or admin token, or someone
+//! else's session, 404 unknown, 409 not ready, 503 (with `Retry-After`) at capacity or
+//! backend down.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -129,6 +131,15 @@ impl Identity {
                 "enter the join code first (POST /api/join)",
             )
         })
+    }
+
+    /// The lessons are for learners who joined (with `--auth code`, the catalog is
+    /// the instructor's business until then) and for the admin's dashboard.
+    fn require_reader(&self) -> ApiResult<()> {
+        if self.admin {
+            return Ok(());
+        }
+        self.require_learner().map(|_| ())
     }
 
     fn require_admin(&self) -> ApiResult<()> {
@@ -268,20 +279,26 @@ fn lesson_summary(lesson: &scenarios::Lesson) -> serde_json::Value {
     })
 }
 
-async fn list_lessons(State(state): State<AppState>) -> impl IntoResponse {
+async fn list_lessons(
+    State(state): State<AppState>,
+    Extension(id): Extension<Identity>,
+) -> ApiResult<impl IntoResponse> {
+    id.require_reader()?;
     let catalog = state.catalog.get();
-    Json(
+    Ok(Json(
         catalog
             .lessons()
             .map(|l| lesson_summary(l))
             .collect::<Vec<_>>(),
-    )
+    ))
 }
 
 async fn get_lesson(
     State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
+    who.require_reader()?;
     let catalog = state.catalog.get();
     let lesson = catalog
         .get(&id)
