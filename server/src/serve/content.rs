@@ -33,6 +33,24 @@ impl Catalog {
         Ok((Catalog::from_lessons(lessons), problems))
     }
 
+    /// Loads `dir` again to pick up authors' edits. A lesson whose folder is still there
+    /// but no longer loads keeps its last good version, so a half-saved `lesson.yaml`
+    /// does not take a lesson away from learners mid-class; its problems are reported
+    /// all the same. A removed folder removes its lesson.
+    pub fn reload(&self, dir: &Path) -> anyhow::Result<(Catalog, Vec<String>)> {
+        let (mut catalog, mut problems) = Catalog::load(dir)?;
+        for (id, lesson) in &self.lessons {
+            if !catalog.lessons.contains_key(id) && lesson.dir.is_dir() {
+                problems.push(format!(
+                    "{id}: does not load any more; learners keep the last version that did \
+                     until it is fixed and reloaded"
+                ));
+                catalog.lessons.insert(id.clone(), lesson.clone());
+            }
+        }
+        Ok((catalog, problems))
+    }
+
     pub fn get(&self, id: &str) -> Option<&Arc<Lesson>> {
         self.lessons.get(id)
     }

@@ -71,12 +71,19 @@ pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let lessons = catalog.lessons().count();
         let state = AppState::open(config, backend, catalog)?;
+        // Listening before the server announces itself: SIGHUP's default action ends
+        // the process, so an operator's reload right after start must find the handler.
+        #[cfg(unix)]
+        {
+            let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .context("listening for SIGHUP")?;
+            tokio::spawn(reload_on_sighup(hup, state.clone()));
+        }
         eprintln!(
             "playlab: {lessons} lessons, {} backend, serving {scheme}://{}",
             state.sessions.backend().name(),
             listener.local_addr()?
         );
-        tokio::spawn(reload_on_sighup(state.clone()));
         run(listener, state, shutdown_signal()).await
     })?;
     Ok(ExitCode::SUCCESS)
@@ -241,19 +248,11 @@ async fn shutdown_signal() {
 }
 
 /// SIGHUP reloads the content directory, so authors see their edits at once.
-async fn reload_on_sighup(state: AppState) {
-    #[cfg(unix)]
-    {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            return;
-        };
-        while hup.recv().await.is_some() {
-            if let Err(e) = state.reload_content().await {
-                tracing::error!(error = %format!("{e:#}"), "content reload failed; keeping the old content");
-            }
+#[cfg(unix)]
+async fn reload_on_sighup(mut hup: tokio::signal::unix::Signal, state: AppState) {
+    while hup.recv().await.is_some() {
+        if let Err(e) = state.reload_content().await {
+            tracing::error!(error = %format!("{e:#}"), "content reload failed; keeping the old content");
         }
     }
-    #[cfg(not(unix))]
-    let _ = state;
 }

@@ -60,10 +60,11 @@ impl AppState {
         })
     }
 
-    /// Loads the content directory again; running sessions keep their lesson.
-    /// Returns the problems of lessons that were left out.
+    /// Loads the content directory again; running sessions keep their lesson, and a
+    /// lesson that no longer loads keeps its last good version (see
+    /// [`Catalog::reload`]). Returns the problems found.
     pub async fn reload_content(&self) -> anyhow::Result<Vec<String>> {
-        let (catalog, problems) = Catalog::load(&self.config.content)?;
+        let (catalog, problems) = self.catalog.get().reload(&self.config.content)?;
         let count = catalog.lessons().count();
         self.catalog.replace(catalog);
         self.sessions.content_reloaded().await;
