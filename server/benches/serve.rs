@@ -13,10 +13,10 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Client, Term, fixtures};
+use common::{Client, ServerProcess, Term, fixtures};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use runner::{Backend, SessionId, TermSize};
@@ -27,65 +27,6 @@ const ROUNDS: usize = 5;
 const ECHO_SAMPLES: usize = 200;
 const THROUGHPUT_BYTES: u64 = 64 * 1024 * 1024;
 const CONCURRENT: usize = 50;
-
-struct Server {
-    child: Child,
-    url: String,
-    _data: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start(extra: &[&str]) -> Server {
-        let data = tempfile::tempdir().unwrap();
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let child = Command::new(env!("CARGO_BIN_EXE_playlab"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--content")
-            .arg(fixtures())
-            .arg("--data")
-            .arg(data.path())
-            .args(["--admin-token", "bench", "--on-shutdown", "destroy"])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the playlab binary starts");
-        let url = format!("http://127.0.0.1:{port}");
-        let probe = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while probe.get(format!("{url}/healthz")).send().await.is_err() {
-            assert!(Instant::now() < deadline, "the server did not come up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Server {
-            child,
-            url,
-            _data: data,
-        }
-    }
-
-    fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kb: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap();
-        kb / 1024.0
-    }
-
-    fn stop(mut self) {
-        // SIGTERM: a graceful shutdown that destroys the environments.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
@@ -200,7 +141,7 @@ async fn main() {
     println!("playlab serve benchmark (2-node fixture lesson on debian:bookworm-slim)\n");
 
     // Idle RSS and the cold start.
-    let server = Server::start(&["--max-sessions", "60"]).await;
+    let server = ServerProcess::start(&fixtures(), &["--max-sessions", "60"]).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = server.rss_mib();
     println!("idle server RSS: {idle_rss:.1} MiB (target <= 40)");
@@ -298,7 +239,7 @@ async fn main() {
     server.stop();
 
     // The warm pool.
-    let server = Server::start(&["--warm-pool", "1"]).await;
+    let server = ServerProcess::start(&fixtures(), &["--warm-pool", "1"]).await;
     let mut warm = Vec::new();
     for _ in 0..ROUNDS {
         // Wait for the pool to refill.

@@ -21,10 +21,13 @@
 //! [`WasmChecker`]) against typed-command transcripts in
 //! `content/kubeadm-upgrade/tests/step5/order/*.txt`.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::copy_dir;
 use runner::checks::{
     ProbeResult, Transcript, TranscriptEntry, WasmChecker, WasmInput, WasmLimits, WasmVerdict,
 };
@@ -124,19 +127,6 @@ fn run_check(script: &str, state: &Path, env: &BTreeMap<String, String>) -> Outc
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read fixture home") {
-        let entry = entry.expect("dir entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy fixture file");
-        }
-    }
 }
 
 /// Runs every shell check of every step of `id` against its before and after fixtures.

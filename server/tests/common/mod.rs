@@ -1,11 +1,14 @@
 //! What the server's integration tests share: a real `playlab serve` on
-//! `127.0.0.1:0` against the real Docker engine, and a learner's client (an HTTP client
-//! with its own cookie jar, SSE, WebSocket terminals).
+//! `127.0.0.1:0` against the real Docker engine, in this process ([`TestServer`]) or as
+//! the `playlab` binary in its own ([`ServerProcess`]), and a learner's client (an HTTP
+//! client with its own cookie jar, SSE, WebSocket terminals).
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,6 +25,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// The admin token every test server runs with.
+pub const ADMIN_TOKEN: &str = "admin-secret";
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content")
@@ -80,7 +86,7 @@ impl Default for Options {
             limits: Limits::default(),
             data: None,
             on_shutdown: OnShutdown::Destroy,
-            admin_token: Some("admin-secret".into()),
+            admin_token: Some(ADMIN_TOKEN.into()),
         }
     }
 }
@@ -184,6 +190,147 @@ impl Drop for TestServer {
         // `OnShutdown::Destroy`, removes its environments).
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+    }
+}
+
+/// The `playlab` binary serving `content` as its own process, the way an operator runs
+/// it: for what only the binary does (signals, flags, TLS), and to measure the server's
+/// memory alone. It binds `127.0.0.1:0` itself and announces the address it got, so no
+/// other process can take the port in between.
+pub struct ServerProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT` or `https://...`, as the server announced it.
+    pub url: String,
+    pub port: u16,
+    _data: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts `playlab serve` with the Docker backend (the default), a fresh data
+    /// directory, [`ADMIN_TOKEN`] and `extra` flags; returns once it is listening.
+    pub async fn start(content: &Path, extra: &[&str]) -> ServerProcess {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_playlab"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--content")
+            .arg(content)
+            .arg("--data")
+            .arg(data.path())
+            .args(["--admin-token", ADMIN_TOKEN, "--on-shutdown", "destroy"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the playlab binary starts");
+        // The server's stderr is passed on (it shows with a failing test's output); its
+        // `serving URL` line says where it listens.
+        let stderr = child.stderr.take().unwrap();
+        let (announce, announced) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut announce = Some(announce);
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("[playlab serve] {line}");
+                if let Some((_, url)) = line.split_once(" serving ")
+                    && let Some(announce) = announce.take()
+                {
+                    let _ = announce.send(url.trim().to_owned());
+                }
+            }
+        });
+        let url = match tokio::time::timeout(Duration::from_secs(60), announced).await {
+            Ok(Ok(url)) => url,
+            Ok(Err(_)) => panic!(
+                "playlab serve exited before listening ({:?}); its stderr is above. It needs \
+                 a running Docker Engine (Debian: `apt-get install docker.io`, then start \
+                 `dockerd`)",
+                child.wait()
+            ),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("playlab serve did not say where it listens within 60 s")
+            }
+        };
+        let port = url.rsplit(':').next().unwrap().parse().unwrap();
+        ServerProcess {
+            child,
+            url,
+            port,
+            _data: data,
+        }
+    }
+
+    /// Sends the server a signal by name (`HUP`, `TERM`), as an operator's `kill` does.
+    pub fn signal(&self, name: &str) {
+        let status = self.kill(name).expect("kill runs");
+        assert!(status.success(), "kill -{name} failed: {status}");
+    }
+
+    fn kill(&self, name: &str) -> std::io::Result<std::process::ExitStatus> {
+        Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kb / 1024.0
+    }
+
+    /// A graceful shutdown (SIGTERM), which destroys the server's environments; waits
+    /// for the process to end.
+    pub fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        if !self.is_running() {
+            return;
+        }
+        // No panics here: this also runs while a failed test unwinds.
+        let _ = self.kill("TERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.is_running() {
+            if Instant::now() > deadline {
+                // Hung: it must not outlive the test.
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// Copies a folder tree (a fixture to change in a test without touching the original).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read the folder") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
         }
     }
 }
