@@ -163,6 +163,13 @@ pub struct TermSize {
     pub rows: u16,
 }
 
+impl Default for TermSize {
+    /// 80×24, the VT100's screen: the size a terminal has until its viewer says.
+    fn default() -> Self {
+        TermSize { cols: 80, rows: 24 }
+    }
+}
+
 /// An interactive TTY on a node: a byte stream each way, plus control.
 ///
 /// Backpressure is the reader's: output is produced only as fast as `output` is

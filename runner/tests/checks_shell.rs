@@ -373,7 +373,9 @@ async fn the_upgrade_order_check_judges_what_was_typed() {
         let snapshot: &[u8] = b"ETCDCTL_API=3 etcdctl snapshot save /backup/etcd.db\r";
         let apply: &[u8] = b"kubeadm upgrade apply v1.31.2 -y\r";
         let worker: &[u8] = b"kubeadm upgrade node\r";
-        let cases: [(&str, Vec<(&str, &[u8])>, bool, &str); 3] = [
+        // (name, what was typed on which node, passes, message)
+        type Case<'a> = (&'a str, Vec<(&'a str, &'a [u8])>, bool, &'a str);
+        let cases: [Case; 3] = [
             (
                 "right order",
                 vec![("controlplane", snapshot), ("controlplane", apply), ("node01", worker)],

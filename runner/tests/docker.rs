@@ -591,7 +591,7 @@ async fn one_node(backend: &DockerBackend, image: &NodeImage) -> Session {
 
 async fn started_terminal(backend: &DockerBackend, session: &SessionId) -> Terminal {
     let mut terminal = backend
-        .attach(session, "node01", TermSize { cols: 80, rows: 24 })
+        .attach(session, "node01", TermSize::default())
         .await
         .unwrap();
     // Output after this marker comes from commands typed below, not from the prompt.

@@ -60,7 +60,7 @@ async fn type_line(terminal: &mut Terminal, line: &str) {
 async fn terminal_round_trip() {
     let (backend, session) = started(&lesson(&["controlplane"])).await;
     let mut terminal = backend
-        .attach(&session, "controlplane", TermSize { cols: 80, rows: 24 })
+        .attach(&session, "controlplane", TermSize::default())
         .await
         .unwrap();
     // The answer is computed by the shell: `42` never appears in what is typed.
@@ -91,7 +91,7 @@ async fn terminal_round_trip() {
 async fn resize_is_reflected_by_stty() {
     let (backend, session) = started(&lesson(&["controlplane"])).await;
     let mut terminal = backend
-        .attach(&session, "controlplane", TermSize { cols: 80, rows: 24 })
+        .attach(&session, "controlplane", TermSize::default())
         .await
         .unwrap();
     type_line(&mut terminal, "stty size; echo done-$((1+1))").await;
@@ -118,7 +118,7 @@ async fn a_reader_that_stops_stops_the_shell() {
     // after each line stalls far below the number of lines it was asked to print.
     let (backend, session) = started(&lesson(&["controlplane"])).await;
     let mut terminal = backend
-        .attach(&session, "controlplane", TermSize { cols: 80, rows: 24 })
+        .attach(&session, "controlplane", TermSize::default())
         .await
         .unwrap();
     type_line(
@@ -390,7 +390,7 @@ fn running(pid: i32) -> bool {
 async fn destroy_is_idempotent_and_complete() {
     let (backend, session) = started(&lesson(&["controlplane", "node01"])).await;
     let _terminal = backend
-        .attach(&session, "node01", TermSize { cols: 80, rows: 24 })
+        .attach(&session, "node01", TermSize::default())
         .await
         .unwrap();
     assert_eq!(backend.environments().await.unwrap(), vec![session.clone()]);

@@ -22,7 +22,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the lessons to learners' browsers.
-    Serve(serve::ServeArgs),
+    // Boxed: the serve flags outweigh the other commands' many times over.
+    Serve(Box<serve::ServeArgs>),
     /// Check lessons without running them; prints `path:line:col: error: message`.
     Lint(lint_cmd::LintArgs),
     /// Self-test lessons in real environments: every check must fail before its
@@ -33,7 +34,7 @@ enum Command {
 fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve::main(args),
+        Command::Serve(args) => serve::main(*args),
         Command::Lint(args) => lint_cmd::main(args),
         Command::Test(args) => test_cmd::main(args),
     }

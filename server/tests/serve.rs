@@ -244,6 +244,88 @@ async fn learners_are_isolated_and_the_admin_watches_read_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_warm_pool_hands_out_a_ready_shell_and_refills() {
+    let server = TestServer::start(Options {
+        limits: Limits {
+            warm_pool: 1,
+            ..Limits::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let metrics = || async {
+        reqwest::get(format!("{}/metrics", server.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let wait_for_pool = || async {
+        let deadline = tokio::time::Instant::now() + READY;
+        while !metrics()
+            .await
+            .lines()
+            .any(|l| l == "playlab_warm_pool_ready 1")
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the warm pool did not fill within {READY:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    wait_for_pool().await;
+    let pooled = server.backend.environments().await.unwrap();
+    assert_eq!(pooled.len(), 1, "one pooled environment: {pooled:?}");
+    let text = metrics().await;
+    assert!(
+        text.lines().any(|l| l == "playlab_terminals_open 2"),
+        "a shell runs on each of the two pooled nodes before anyone asks:\n{text}"
+    );
+
+    let learner = server.learner();
+    let (status, session) = learner
+        .post("/api/sessions", json!({"lesson": "demo"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        session["status"], "ready",
+        "a pooled session is ready at once"
+    );
+    let id = session["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        id,
+        pooled[0].as_str(),
+        "the session is the pooled environment"
+    );
+    // The shell was started with the pool: its prompt is in the replay before any key.
+    let mut term = learner
+        .terminal(&id, "node01", "?cols=100&rows=30")
+        .await
+        .unwrap();
+    term.read_until(0, "# ", SHORT).await;
+    term.run("stty size; echo warm-$((20+1))", "warm-21").await;
+    assert!(
+        String::from_utf8_lossy(&term.screen).contains("30 100"),
+        "the pooled shell takes the browser's size: {:?}",
+        String::from_utf8_lossy(&term.screen)
+    );
+
+    wait_for_pool().await;
+    assert_eq!(server.backend.environments().await.unwrap().len(), 2);
+    drop(term);
+    assert_eq!(
+        learner.delete(&format!("/api/sessions/{id}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let backend = server.backend.clone();
+    server.stop().await;
+    let left = backend.environments().await.unwrap();
+    assert!(left.is_empty(), "shutdown removes the pool too: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn capacity_is_enforced_with_503() {
     let limits = Limits {
         max_sessions: 1,

@@ -541,8 +541,14 @@ async fn terminal(
         Role::Watcher
     };
     let size = TermSize {
-        cols: query.cols.unwrap_or(80).clamp(1, 1000),
-        rows: query.rows.unwrap_or(24).clamp(1, 1000),
+        cols: query
+            .cols
+            .unwrap_or(TermSize::default().cols)
+            .clamp(1, 1000),
+        rows: query
+            .rows
+            .unwrap_or(TermSize::default().rows)
+            .clamp(1, 1000),
     };
     let viewer = session
         .terminals

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use runner::checks::{LineAssembler, TranscriptEntry, WasmChecker, WasmLimits};
-use runner::{Backend, ExecRequest, ProgressSender, RunnerError, SessionId};
+use runner::{Backend, ExecRequest, ProgressSender, RunnerError, SessionId, TermSize};
 use scenarios::Lesson;
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -173,10 +173,12 @@ impl Session {
     }
 }
 
-/// A warm pool entry: an environment started before anyone asked for it.
+/// A warm pool entry: an environment started before anyone asked for it, with a shell
+/// already running on each node.
 struct Pooled {
     id: SessionId,
     lesson: Arc<Lesson>,
+    terminals: Arc<Terminals>,
 }
 
 #[derive(Default)]
@@ -247,21 +249,25 @@ impl SessionManager {
         }
     }
 
+    fn new_terminals(&self, id: &SessionId) -> Arc<Terminals> {
+        Terminals::new(
+            id.clone(),
+            self.backend.clone(),
+            self.limits.terminal_grace,
+            self.metrics.clone(),
+        )
+    }
+
     fn new_session(
         &self,
         id: SessionId,
         learner: &str,
         lesson: Arc<Lesson>,
         status: Status,
+        terminals: Arc<Terminals>,
     ) -> Arc<Session> {
         let now = SystemTime::now();
         let ttl = lesson.session_ttl.unwrap_or(self.limits.session_ttl);
-        let terminals = Terminals::new(
-            id.clone(),
-            self.backend.clone(),
-            self.limits.terminal_grace,
-            self.metrics.clone(),
-        );
         Arc::new(Session {
             id,
             learner: learner.to_owned(),
@@ -387,8 +393,12 @@ impl SessionManager {
             }
             let pooled = self.pool_take(&lesson.id);
             let session = match pooled {
-                Some(p) => self.new_session(p.id, learner, p.lesson, Status::Ready),
-                None => self.new_session(SessionId::random(), learner, lesson, Status::Starting),
+                Some(p) => self.new_session(p.id, learner, p.lesson, Status::Ready, p.terminals),
+                None => {
+                    let id = SessionId::random();
+                    let terminals = self.new_terminals(&id);
+                    self.new_session(id, learner, lesson, Status::Starting, terminals)
+                }
             };
             sessions.insert(session.id.clone(), session.clone());
             let pooled = session.status() == Status::Ready;
@@ -699,8 +709,14 @@ impl SessionManager {
                 .is_none_or(|envs| envs.contains(&record.id));
             match lesson {
                 Some(lesson) if record.status == Status::Ready && present => {
-                    let session =
-                        self.new_session(record.id.clone(), &record.learner, lesson, Status::Ready);
+                    let terminals = self.new_terminals(&record.id);
+                    let session = self.new_session(
+                        record.id.clone(),
+                        &record.learner,
+                        lesson,
+                        Status::Ready,
+                        terminals,
+                    );
                     {
                         let mut st = session.lock();
                         st.step = record.step;
@@ -776,10 +792,22 @@ impl SessionManager {
 
     async fn start_pooled(self: Arc<Self>, lesson: Arc<Lesson>) {
         let id = SessionId::random();
-        let result = self
+        let terminals = self.new_terminals(&id);
+        let mut result = self
             .backend
             .start(&id, &lesson, ProgressSender::discard())
             .await;
+        if result.is_ok() {
+            // The first prompt is then already on the screen when a learner arrives.
+            let shells = lesson
+                .environment
+                .nodes
+                .iter()
+                .map(|node| terminals.open(&node.name, TermSize::default()));
+            if let Err(e) = futures::future::try_join_all(shells).await {
+                result = Err(e);
+            }
+        }
         let keep = {
             let mut pool = self.pool();
             if let Some(n) = pool.starting.get_mut(&lesson.id) {
@@ -799,6 +827,7 @@ impl SessionManager {
                     .push(Pooled {
                         id: id.clone(),
                         lesson: lesson.clone(),
+                        terminals: terminals.clone(),
                     });
                 self.metrics.warm_pool_ready.inc();
             }
@@ -808,22 +837,23 @@ impl SessionManager {
             tracing::warn!(lesson = %lesson.id, error = %e, "could not start a warm pool environment");
         }
         if !keep {
+            terminals.close_all().await;
             self.destroy(&id).await;
         }
     }
 
     /// Destroys every pooled environment (shutdown, content reload).
     pub async fn drain_pool(&self) {
-        let drained: Vec<SessionId> = {
+        let drained: Vec<Pooled> = {
             let mut pool = self.pool();
-            pool.ready
-                .drain()
-                .flat_map(|(_, v)| v)
-                .map(|p| p.id)
-                .collect()
+            pool.ready.drain().flat_map(|(_, v)| v).collect()
         };
         self.metrics.warm_pool_ready.dec_by(drained.len() as i64);
-        futures::future::join_all(drained.iter().map(|id| self.destroy(id))).await;
+        futures::future::join_all(drained.iter().map(|pooled| async {
+            pooled.terminals.close_all().await;
+            self.destroy(&pooled.id).await;
+        }))
+        .await;
     }
 
     /// The content changed: new sessions get the new lessons, and the pool is rebuilt.

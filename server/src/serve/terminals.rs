@@ -94,21 +94,41 @@ impl Terminals {
         size: TermSize,
         role: Role,
     ) -> Result<Viewer, RunnerError> {
+        let hub = self.live_hub(node, size).await?;
+        // A reconnecting browser brings its current size; a watcher's window does not
+        // get to reshape the learner's terminal.
+        if role == Role::Owner
+            && let Err(e) = hub.resize(size).await
+        {
+            tracing::debug!(node, error = %e, "resize on attach");
+        }
+        Ok(hub.add_viewer(role))
+    }
+
+    /// Starts the node's shell before anyone asks for it (the warm pool), so the first
+    /// viewer finds a prompt waiting. Nobody is attached, so no grace period runs: the
+    /// shell lives until a viewer has come and gone, or [`Terminals::close_all`].
+    pub async fn open(self: &Arc<Self>, node: &str, size: TermSize) -> Result<(), RunnerError> {
+        self.live_hub(node, size).await.map(drop)
+    }
+
+    /// The node's running shell, started at `size` if there is none (or it exited).
+    async fn live_hub(
+        self: &Arc<Self>,
+        node: &str,
+        size: TermSize,
+    ) -> Result<Arc<TerminalHub>, RunnerError> {
         let mut hubs = self.hubs.lock().await;
         if let Some(hub) = hubs.get(node)
             && !hub.closed.is_cancelled()
         {
-            // A reconnecting browser brings its current size.
-            if role == Role::Owner {
-                let _ = hub.control.resize(size).await;
-            }
-            return Ok(hub.add_viewer(role));
+            return Ok(hub.clone());
         }
         let terminal = self.backend.attach(&self.session, node, size).await?;
-        let hub = TerminalHub::start(node, terminal, Arc::downgrade(self));
+        let hub = TerminalHub::start(node, terminal, size, Arc::downgrade(self));
         self.metrics.terminals_open.inc();
         hubs.insert(node.to_owned(), hub.clone());
-        Ok(hub.add_viewer(role))
+        Ok(hub)
     }
 
     /// Closes every shell (the session ended or the server stops).
@@ -150,6 +170,8 @@ pub struct TerminalHub {
 
 struct HubState {
     replay: Ring,
+    /// The TTY's size as last set.
+    size: TermSize,
     viewers: Vec<Slot>,
     next_viewer: u64,
     grace_timer: Option<AbortHandle>,
@@ -163,7 +185,12 @@ struct Slot {
 }
 
 impl TerminalHub {
-    fn start(node: &str, terminal: Terminal, terminals: Weak<Terminals>) -> Arc<TerminalHub> {
+    fn start(
+        node: &str,
+        terminal: Terminal,
+        size: TermSize,
+        terminals: Weak<Terminals>,
+    ) -> Arc<TerminalHub> {
         let Terminal {
             output,
             input,
@@ -175,6 +202,7 @@ impl TerminalHub {
             control,
             state: Mutex::new(HubState {
                 replay: Ring::new(REPLAY_BYTES),
+                size,
                 viewers: Vec::new(),
                 next_viewer: 0,
                 grace_timer: None,
@@ -298,6 +326,17 @@ impl TerminalHub {
         if let Some(timer) = state.grace_timer.take() {
             timer.abort();
         }
+    }
+
+    /// Sets the TTY's size; a no-op when it already has it, which spares a reconnect
+    /// (and the warm pool's first viewer) a round trip to the backend.
+    async fn resize(&self, size: TermSize) -> Result<(), RunnerError> {
+        if self.lock().size == size {
+            return Ok(());
+        }
+        self.control.resize(size).await?;
+        self.lock().size = size;
+        Ok(())
     }
 
     async fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
@@ -441,8 +480,7 @@ pub async fn serve_socket(
                                 Some(Reply::Error(format!(
                                     "resize to {cols}x{rows}: columns and rows must be 1 to {MAX_TERM_DIMENSION}"
                                 )))
-                            } else if let Err(e) = hub.control.resize(TermSize { cols, rows }).await
-                            {
+                            } else if let Err(e) = hub.resize(TermSize { cols, rows }).await {
                                 Some(Reply::Error(format!("resize failed: {e}")))
                             } else {
                                 None

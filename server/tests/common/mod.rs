@@ -59,7 +59,7 @@ pub async fn docker() -> Arc<dyn Backend> {
 
 /// One test server at a time per test binary: the flow-control test measures the whole
 /// process's memory, and a server beside it would blur that measurement.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub struct TestServer {
     pub url: String,
@@ -69,7 +69,7 @@ pub struct TestServer {
     pub data: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
-    _turn: Option<std::sync::MutexGuard<'static, ()>>,
+    _turn: Option<tokio::sync::MutexGuard<'static, ()>>,
 }
 
 pub struct Options {
@@ -94,7 +94,7 @@ impl Default for Options {
 impl TestServer {
     pub async fn start(options: Options) -> TestServer {
         let backend = docker().await;
-        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let turn = ONE_AT_A_TIME.lock().await;
         let mut server = Self::start_with(options, backend).await;
         server._turn = Some(turn);
         server
