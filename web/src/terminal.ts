@@ -15,7 +15,7 @@ import { WebLinksAddon } from "@xterm/addon-web-links";
 import { WebglAddon } from "@xterm/addon-webgl";
 import "@xterm/xterm/css/xterm.css";
 import { terminalUrl } from "./api";
-import { copyText } from "./dom";
+import { copyText, h } from "./dom";
 import { onThemeChange, effectiveTheme } from "./theme";
 
 const HIGH_WATER = 256 * 1024;
@@ -29,6 +29,8 @@ export interface TerminalOptions {
   node: string;
   /** Watchers (an instructor helping a learner) see the screen but cannot type. */
   readOnly?: boolean;
+  /** The id of an element describing the terminal's keys (screen readers read it on focus). */
+  describedBy?: string;
   onState?: (state: ConnectionState, detail?: string) => void;
 }
 
@@ -56,6 +58,44 @@ const THEMES: Record<"light" | "dark", ITheme> = {
     brightBlue: "#3b82f6", brightMagenta: "#a855f7", brightCyan: "#0891b2", brightWhite: "#9ca3af",
   },
 };
+
+// Leaving a terminal with the keyboard. The shell needs Tab (completion), so xterm.js
+// keeps it and a keyboard user would be trapped in the terminal. As in VS Code, a
+// shortcut toggles "Tab moves focus": while it is on, Tab and Shift+Tab move the focus
+// out of (and between) terminals like anywhere else. Ctrl+M is Enter in a terminal,
+// hence Ctrl+Shift+M. Escape-then-Tab (CodeMirror's way) would first send Escape,
+// which bash then holds as a Meta prefix for the next key the learner or a Run button
+// types. The setting is one for the page, a preference like the theme.
+
+/** The shortcut that toggles "Tab moves focus", as shown to learners. */
+export const TAB_MODE_SHORTCUT = "Ctrl+Shift+M";
+let tabMovesFocus = false;
+const tabModeListeners = new Set<(on: boolean) => void>();
+
+function setTabMovesFocus(on: boolean): void {
+  tabMovesFocus = on;
+  tabModeListeners.forEach((l) => l(on));
+}
+
+/** The switch beside the terminals (a button with the given id) that shows "Tab moves
+ *  focus" and flips it; it names the shortcut, so keyboard users find the way out.
+ *  `dispose` unsubscribes it. */
+export function tabModeSwitch(id: string): { element: HTMLElement; dispose: () => void } {
+  const button = h("button", {
+    type: "button", id, class: "tab-mode", "aria-pressed": String(tabMovesFocus), "aria-keyshortcuts": "Control+Shift+M",
+    title: "When on, Tab and Shift+Tab leave the terminal instead of reaching the shell",
+    onclick: () => setTabMovesFocus(!tabMovesFocus),
+  }, h("span", { class: "switch", "aria-hidden": "true" }), "Tab moves focus", h("kbd", null, TAB_MODE_SHORTCUT));
+  // The shortcut is pressed inside the terminal, away from the switch: a status region
+  // tells screen readers what it did.
+  const status = h("span", { class: "sr-only", role: "status" });
+  const render = (on: boolean) => {
+    button.setAttribute("aria-pressed", String(on));
+    status.textContent = on ? "Tab moves focus: on" : "Tab moves focus: off, Tab goes to the shell";
+  };
+  tabModeListeners.add(render);
+  return { element: h("span", null, button, status), dispose: () => tabModeListeners.delete(render) };
+}
 
 export class TerminalView {
   readonly term: Terminal;
@@ -93,20 +133,35 @@ export class TerminalView {
       this.term.onBinary((data) => this.sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0))));
     }
     this.term.onResize(({ cols, rows }) => this.sendControl({ type: "resize", cols, rows }));
+    this.term.attachCustomKeyEventHandler((e) => this.onKey(e));
+  }
+
+  /** The page's keys inside the terminal; `false` keeps a key from the shell. */
+  private onKey(e: KeyboardEvent): boolean {
+    if (e.type !== "keydown") return true;
     // Ctrl-C belongs to the shell; Ctrl-Shift-C copies the selection as in desktop
-    // terminals (Ctrl-V / Ctrl-Shift-V paste through the browser's paste event).
-    this.term.attachCustomKeyEventHandler((e) => {
-      if (e.type === "keydown" && e.ctrlKey && e.shiftKey && e.code === "KeyC" && this.term.hasSelection()) {
-        copyText(this.term.getSelection()).catch(() => {});
-        return false;
-      }
-      return true;
-    });
+    // terminals (Ctrl-Shift-V pastes through the browser's paste event). Both shortcuts
+    // also mean something to browsers (DevTools, profiles), hence preventDefault.
+    if (e.ctrlKey && e.shiftKey && e.code === "KeyC" && this.term.hasSelection()) {
+      e.preventDefault();
+      copyText(this.term.getSelection()).catch(() => {});
+      return false;
+    }
+    if (e.ctrlKey && e.shiftKey && e.code === "KeyM") {
+      e.preventDefault();
+      setTabMovesFocus(!tabMovesFocus);
+      return false;
+    }
+    // Not handled by xterm.js, Tab does what it does anywhere else in the page. A
+    // read-only view has no shell to complete in, so there it always moves the focus.
+    if (e.key === "Tab" && !e.ctrlKey && !e.altKey && !e.metaKey && (tabMovesFocus || this.opts.readOnly)) return false;
+    return true;
   }
 
   /** Puts the terminal into the page (it must be visible to measure) and connects. */
   open(): void {
     this.term.open(this.element);
+    if (this.opts.describedBy) this.term.textarea?.setAttribute("aria-describedby", this.opts.describedBy);
     try {
       const webgl = new WebglAddon();
       webgl.onContextLoss(() => webgl.dispose());

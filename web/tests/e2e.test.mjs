@@ -41,6 +41,48 @@ async function waitForScreen(page, node, description, predicate, timeout = 15_00
   assert.fail(`${node}'s terminal never showed ${description}; it shows:\n${screen}`);
 }
 
+/** What xterm.js holds in cells `from..to` of row `row` of `node`'s active buffer (rows
+ *  counted like the lines of `window.playlab.screen`): the text, how many columns each
+ *  takes (a wide character 2, then 0 for the column it covers) and its colours as
+ *  "default", "palette:N" or "rgb:RRGGBB". The WebGL renderer draws into a canvas, so
+ *  this buffer is what the screen is painted from. */
+async function cells(page, node, row, from, to) {
+  return page.evaluate(([n, y, from, to]) => {
+    const line = window.playlab.terminal(n).buffer.active.getLine(y);
+    const colour = (palette, rgb, value) =>
+      palette ? `palette:${value}` : rgb ? `rgb:${value.toString(16).padStart(6, "0")}` : "default";
+    const out = [];
+    for (let x = from; x < to; x++) {
+      const c = line?.getCell(x);
+      if (!c) break;
+      out.push({
+        chars: c.getChars(),
+        width: c.getWidth(),
+        fg: colour(c.isFgPalette(), c.isFgRGB(), c.getFgColor()),
+        bg: colour(c.isBgPalette(), c.isBgRGB(), c.getBgColor()),
+      });
+    }
+    return out;
+  }, [node, row, from, to]);
+}
+
+/** The row of the line that is exactly `text` (output, not the command that printed it). */
+function rowOf(screen, text) {
+  const row = screen.split("\n").findIndex((l) => l.trimEnd() === text);
+  assert.ok(row >= 0, `no line "${text}" in:\n${screen}`);
+  return row;
+}
+
+/** Which of its two screens `node`'s terminal shows: "normal" or "alternate". */
+const activeScreen = (page, node) => page.evaluate((n) => window.playlab.terminal(n).buffer.active.type, node);
+
+/** The page's focused element: inside a terminal or not, its id and its aria-label. */
+const focused = (page) =>
+  page.evaluate(() => {
+    const el = document.activeElement;
+    return { inTerminal: !!el?.closest(".xterm"), id: el?.id ?? "", label: el?.getAttribute("aria-label") ?? "" };
+  });
+
 async function typeInto(page, node, text) {
   await page.locator(`[role=tab][data-node="${node}"]`).click();
   await page.locator(`.term-panel[data-node="${node}"] .xterm`).click();
@@ -65,6 +107,8 @@ test("a learner goes through a lesson in the browser", async (t) => {
       "--disable-sync",
     ],
   });
+  // Copy and paste go through the real clipboard (Ctrl+Shift+C / Ctrl+Shift+V).
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
   const page = context.pages()[0] ?? (await context.newPage());
   // Labs run offline: the page may talk to playlab and nothing else.
   const foreign = [];
@@ -122,6 +166,119 @@ test("a learner goes through a lesson in the browser", async (t) => {
     await step("a typed command runs and shows its output", async () => {
       await typeInto(page, "controlplane", "echo $((6*7))");
       await waitForScreen(page, "controlplane", "42", (lines) => lines.includes("42"));
+    });
+
+    // Colours are checked in the cell the shell's output landed in, for each kind of
+    // SGR colour a program may use: 16-colour, 256-colour (cube and grey ramp) and true
+    // colour, foreground and background.
+    const COLOURS = [
+      { sgr: "31", text: "ansi-red", want: { fg: "palette:1", bg: "default" } },
+      { sgr: "38;5;196", text: "fg-196", want: { fg: "palette:196", bg: "default" } },
+      { sgr: "38;5;244", text: "grey-244", want: { fg: "palette:244", bg: "default" } },
+      { sgr: "48;5;21", text: "bg-21", want: { fg: "default", bg: "palette:21" } },
+      { sgr: "38;2;255;136;0", text: "rgb-ff8800", want: { fg: "rgb:ff8800", bg: "default" } },
+    ];
+    await step("256 colours and true colour reach the terminal's cells", async () => {
+      const printf = COLOURS.map((c) => `\\e[${c.sgr}m${c.text}\\e[0m\\n`).join("");
+      await typeInto(page, "controlplane", `printf '${printf}'`);
+      const screen = await waitForScreen(page, "controlplane", "the coloured lines", (l) => COLOURS.every((c) => l.includes(c.text)));
+      for (const { sgr, text, want } of COLOURS) {
+        const row = rowOf(screen, text);
+        const got = await cells(page, "controlplane", row, 0, text.length);
+        for (const [i, cell] of got.entries()) {
+          assert.deepEqual({ fg: cell.fg, bg: cell.bg }, want, `ESC[${sgr}m: cell ${i} ("${cell.chars}") of "${text}"`);
+        }
+        const after = (await cells(page, "controlplane", row, text.length, text.length + 1))[0];
+        assert.deepEqual({ fg: after.fg, bg: after.bg }, { fg: "default", bg: "default" }, `ESC[0m did not reset after "${text}"`);
+      }
+    });
+
+    await step("Unicode text shows, wide characters take two cells", async () => {
+      const text = "héllo 世界 ✓";
+      await typeInto(page, "controlplane", `echo '${text}'`);
+      const screen = await waitForScreen(page, "controlplane", text, (l) => l.includes(text));
+      const got = (await cells(page, "controlplane", rowOf(screen, text), 0, 12)).map((c) => [c.chars, c.width]);
+      assert.deepEqual(got, [
+        ["h", 1], ["é", 1], ["l", 1], ["l", 1], ["o", 1], [" ", 1],
+        ["世", 2], ["", 0], ["界", 2], ["", 0], [" ", 1], ["✓", 1],
+      ]);
+      await page.screenshot({ path: path.join(SHOTS, "terminal-colours-unicode.png"), animations: "disabled" });
+    });
+
+    await step("a full-screen program gets the alternate screen and the shell's screen comes back", async () => {
+      // What vim or top do through terminfo, with the tools debian:bookworm-slim has:
+      // enter the alternate screen, draw at cursor positions (one of them computed from
+      // the TTY's size), wait for a key, leave.
+      await typeInto(page, "controlplane",
+        "tput smcup; tput clear; tput cup 4 9; printf drawn-at-5-10; tput cup $(($(tput lines)-1)) 0; printf 'bottom line'; " +
+        "read -rsn1; tput rmcup; echo back-from-full-screen");
+      await page.waitForFunction(() => window.playlab.terminal("controlplane").buffer.active.type === "alternate");
+      const { rows } = await page.evaluate(() => window.playlab.size("controlplane"));
+      const full = await waitForScreen(page, "controlplane", "the full-screen drawing", (l) => l.includes("bottom line"));
+      const lines = full.split("\n");
+      assert.equal(lines[4], " ".repeat(9) + "drawn-at-5-10", `row 5 of the full screen:\n${full}`);
+      assert.equal(lines.length, rows, `the drawing is not ${rows} rows:\n${full}`);
+      assert.equal(lines[rows - 1], "bottom line");
+      assert.ok(!full.includes("héllo"), `the shell's screen shows through the full-screen program:\n${full}`);
+      await page.keyboard.press("q");
+      await waitForScreen(page, "controlplane", "the shell's screen again", (l) => l.includes("back-from-full-screen") && l.includes("héllo 世界 ✓"));
+      assert.equal(await activeScreen(page, "controlplane"), "normal");
+    });
+
+    await step("selected text is copied with Ctrl+Shift+C and pasted with Ctrl+Shift+V", async () => {
+      await typeInto(page, "controlplane", "echo copy-$((40+2))-me");
+      const screen = await waitForScreen(page, "controlplane", "copy-42-me", (l) => l.includes("copy-42-me"));
+      // Double-click the word where xterm.js drew it, as a learner would.
+      const row = rowOf(screen, "copy-42-me");
+      const top = await page.evaluate((y) => y - window.playlab.terminal("controlplane").buffer.active.viewportY, row);
+      const { cols, rows } = await page.evaluate(() => window.playlab.size("controlplane"));
+      const box = await page.locator('.term-panel[data-node="controlplane"] .xterm-screen').boundingBox();
+      await page.mouse.dblclick(box.x + (3.5 * box.width) / cols, box.y + ((top + 0.5) * box.height) / rows);
+      assert.equal(await page.evaluate(() => window.playlab.terminal("controlplane").getSelection()), "copy-42-me");
+      await page.evaluate(() => navigator.clipboard.writeText("not copied"));
+      await page.keyboard.press("Control+Shift+C");
+      // The copy is asynchronous (the Clipboard API returns a promise): poll briefly.
+      const deadline = Date.now() + 3000;
+      let clipboard = await page.evaluate(() => navigator.clipboard.readText());
+      while (clipboard !== "copy-42-me" && Date.now() < deadline) {
+        await page.waitForTimeout(50);
+        clipboard = await page.evaluate(() => navigator.clipboard.readText());
+      }
+      assert.equal(clipboard, "copy-42-me", "Ctrl+Shift+C did not copy the selection");
+      await page.keyboard.type("echo pasted:");
+      await page.keyboard.press("Control+Shift+V");
+      await page.keyboard.press("Enter");
+      await waitForScreen(page, "controlplane", "the pasted word echoed", (l) => l.includes("pasted:copy-42-me"));
+    });
+
+    await step("keyboard users leave the terminal with Ctrl+Shift+M, Tab; otherwise Tab completes", async () => {
+      const tabMode = page.locator("#tab-mode");
+      assert.match(await tabMode.innerText(), /Tab moves focus\s*Ctrl\+Shift\+M/);
+      await page.locator('.term-panel[data-node="controlplane"] .xterm').click();
+      await page.keyboard.press("Control+Shift+M");
+      assert.equal(await tabMode.getAttribute("aria-pressed"), "true");
+      assert.equal(await page.locator("#tab-mode + [role=status]").innerText(), "Tab moves focus: on", "screen readers are not told");
+      // Forward to the switch after the terminals, back to the node's tab before them.
+      for (const { key, lands } of [
+        { key: "Tab", lands: { inTerminal: false, id: "tab-mode", label: "" } },
+        { key: "Shift+Tab", lands: { inTerminal: false, id: "tab-controlplane", label: "" } },
+      ]) {
+        await page.locator('.term-panel[data-node="controlplane"] .xterm').click();
+        assert.equal((await focused(page)).inTerminal, true, "clicking the terminal did not focus it");
+        await page.keyboard.press(key);
+        assert.deepEqual(await focused(page), lands, `${key} from the terminal`);
+      }
+      // The way back in and the switch back off work from the keyboard too.
+      await page.keyboard.press("Tab");
+      assert.equal((await focused(page)).inTerminal, true, "Tab from the node's tab did not enter the terminal");
+      await page.keyboard.press("Control+Shift+M");
+      assert.equal(await tabMode.getAttribute("aria-pressed"), "false");
+      await page.keyboard.type("ech");
+      await page.keyboard.press("Tab");
+      await page.keyboard.type("tab-completed-$((6*7))");
+      await page.keyboard.press("Enter");
+      assert.equal((await focused(page)).inTerminal, true, "Tab left the terminal while the switch was off");
+      await waitForScreen(page, "controlplane", "the command bash completed", (l) => l.includes("tab-completed-42"));
     });
 
     await step("Run buttons type into the right node's terminal", async () => {
@@ -213,6 +370,11 @@ test("a learner goes through a lesson in the browser", async (t) => {
       await row.getByRole("button", { name: /Watch controlplane/ }).click();
       await admin.locator(".watch .terminal-host[data-state=connected]").waitFor();
       await waitForScreen(admin, "controlplane", "the learner's screen", (l) => l.includes("before-reload-42"));
+      // A read-only terminal has no shell to complete in: Tab always moves on.
+      await admin.locator(".watch .xterm").click();
+      assert.equal((await focused(admin)).inTerminal, true, "clicking the watched terminal did not focus it");
+      await admin.keyboard.press("Shift+Tab");
+      assert.deepEqual(await focused(admin), { inTerminal: false, id: "", label: "Close" }, "Shift+Tab from the watched terminal");
       await admin.screenshot({ path: path.join(SHOTS, "dashboard.png"), animations: "disabled" });
       await admin.close();
     });

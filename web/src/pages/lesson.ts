@@ -5,14 +5,17 @@
 // Opening the page starts the learner's session for the lesson, or returns the live one
 // (the server keeps one per learner and lesson), so a reload resumes where it was.
 
+import type { Terminal } from "@xterm/xterm";
 import { api, ApiError, type CheckOutcome, type LessonDetail, type Progress, type Session, type SessionEvent, type StepDetail } from "../api";
 import { clock, copyText, h, icon, replace, toast } from "../dom";
 import { frame, notice } from "../layout";
 import { navigate, type Cleanup } from "../router";
-import { TerminalView, type ConnectionState } from "../terminal";
+import { TerminalView, tabModeSwitch, type ConnectionState } from "../terminal";
 import { ensureLearner } from "./join";
 
 const SPLIT_KEY = "playlab.split";
+/** The "Tab moves focus" switch; every terminal names it as its description. */
+const TAB_MODE_ID = "tab-mode";
 /** Lines of start log kept on screen; the server bounds its own history too. */
 const MAX_LOG_LINES = 400;
 /** Under this many seconds left the countdown turns amber. */
@@ -27,6 +30,10 @@ declare global {
       connection(node: string): ConnectionState | undefined;
       size?(node: string): { cols: number; rows: number } | undefined;
       drop?(node: string): void;
+      /** The node's xterm.js terminal, so browser tests can read what it holds (cell
+       *  colours and widths, the alternate screen, the selection) through xterm's own
+       *  API instead of a copy of it here. */
+      terminal?(node: string): Terminal | undefined;
     };
   }
 }
@@ -56,6 +63,7 @@ class LessonPage {
   private readonly instructions = h("section", { class: "instructions", "aria-label": "Instructions" });
   private readonly workspace = h("section", { class: "workspace", "aria-label": "Terminals" });
   private startPanel: StartPanel | null = null;
+  private readonly tabMode = tabModeSwitch(TAB_MODE_ID);
 
   constructor(root: HTMLElement, private readonly lessonId: string) {
     document.title = "Lesson · playlab";
@@ -69,6 +77,7 @@ class LessonPage {
       screen: (node) => this.terminals.get(node)?.screenText() ?? "",
       connection: (node) => this.terminals.get(node)?.connectionState(),
       drop: (node) => this.terminals.get(node)?.dropConnection(),
+      terminal: (node) => this.terminals.get(node)?.term,
       size: (node) => {
         const t = this.terminals.get(node)?.term;
         return t && { cols: t.cols, rows: t.rows };
@@ -109,6 +118,7 @@ class LessonPage {
     window.clearInterval(this.timer);
     for (const t of this.terminals.values()) t.dispose();
     this.terminals.clear();
+    this.tabMode.dispose();
     delete window.playlab;
   }
 
@@ -535,7 +545,7 @@ class LessonPage {
         }
       });
       const view = new TerminalView({
-        session: s.id, node,
+        session: s.id, node, describedBy: TAB_MODE_ID,
         onState: (state, detail) => {
           tab.dataset.state = state;
           if (node === this.activeNode) this.showConnection(status, state, detail);
@@ -546,7 +556,8 @@ class LessonPage {
       panels.append(panel);
       this.terminals.set(node, view);
     }
-    replace(this.workspace, tabs, h("div", { class: "term-area" }, panels, status));
+    // The switch comes right after the terminals, so Tab out of one lands on it.
+    replace(this.workspace, tabs, h("div", { class: "term-area" }, panels, status), h("div", { class: "term-foot" }, this.tabMode.element));
     for (const view of this.terminals.values()) view.open();
     this.selectNode(this.lesson.nodes[0]);
     this.terminals.get(this.lesson.nodes[0])?.focus();
