@@ -9,8 +9,10 @@
 //! Reconstructing lines from keystrokes is best effort by nature: the shell's own line
 //! editing (history recall, tab completion) happens inside the node where we cannot
 //! see it. [`LineAssembler`] handles what a plain terminal sends for ordinary typing,
-//! pasting and correcting: printable text, Enter, backspace, Ctrl-U/Ctrl-W/Ctrl-C and
-//! escape sequences (arrow keys, bracketed-paste markers), which are dropped.
+//! pasting and correcting: printable text, Enter, backslash-newline continuation,
+//! backspace, Ctrl-U/Ctrl-W/Ctrl-C and escape sequences (arrow keys, bracketed-paste
+//! markers), which are dropped. A quote left open across Enter is not followed: each
+//! physical line is then an entry of its own.
 
 use std::collections::VecDeque;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -156,6 +158,11 @@ impl LineAssembler {
                 Escape::None => {}
             }
             match b {
+                b'\r' | b'\n' if self.continues() => {
+                    // Like the shell: backslash-newline joins the next line to this one,
+                    // so a `kubeadm join` typed over three lines is one command.
+                    self.line.pop();
+                }
                 b'\r' | b'\n' => {
                     let line = String::from_utf8_lossy(&self.line).trim().to_owned();
                     self.line.clear();
@@ -191,6 +198,13 @@ impl LineAssembler {
             }
         }
         lines
+    }
+
+    /// Whether the line ends in a backslash that escapes the coming newline (an odd
+    /// run of them: `\\` is a literal backslash).
+    fn continues(&self) -> bool {
+        let trailing = self.line.iter().rev().take_while(|&&c| c == b'\\').count();
+        trailing % 2 == 1
     }
 
     fn push(&mut self, b: u8) {
@@ -230,6 +244,20 @@ mod tests {
             ),
             (&[b"\r\r   \r\n"], &[]),
             (&[b"one\r\ntwo\n"], &["one", "two"]),
+            // Backslash-newline continues the command, as in the shell...
+            (
+                &[
+                    b"kubeadm join 10.0.0.2:6443 \\\r",
+                    b"  --token abc \\\r",
+                    b"  --discovery-token-ca-cert-hash sha256:00\r",
+                ],
+                &[
+                    "kubeadm join 10.0.0.2:6443   --token abc   --discovery-token-ca-cert-hash sha256:00",
+                ],
+            ),
+            // ...but an escaped backslash is just a backslash, and Ctrl-C drops it all.
+            (&[b"echo a\\\\\rls\r"], &["echo a\\\\", "ls"]),
+            (&[b"rm -rf \\\r\x03echo ok\r"], &["echo ok"]),
         ];
         for (chunks, want) in cases {
             assert_eq!(lines(chunks), *want, "input {chunks:?}");
