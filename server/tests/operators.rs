@@ -1,6 +1,7 @@
 //! What an operator relies on when running the `playlab` binary, proven against the real
 //! process on `127.0.0.1`: HTTPS (`--tls self-signed`, `--tls-cert`/`--tls-key`), the
-//! join code (`--auth code --join-code`), and content reload on SIGHUP.
+//! join code (`--auth code --join-code`), content reload on SIGHUP, and the local
+//! backend (`--backend local`).
 
 mod common;
 
@@ -306,4 +307,38 @@ async fn sighup_reloads_the_content_and_keeps_a_lesson_that_stops_loading() {
             "{what}: after the admin reload"
         );
     }
+}
+
+/// `--backend local` (an author's preview without Docker): a session's nodes are
+/// directories on this machine with a real shell in each, and ending the session
+/// removes them.
+#[tokio::test]
+async fn the_local_backend_serves_a_lesson_without_docker() {
+    let server = ServerProcess::start(&fixtures(), &["--backend", "local"]).await;
+    let learner = Client::new(&server.url);
+    let id = learner.ready_session().await;
+    let mut term = learner.terminal(&id, "node02", "").await.unwrap();
+    let screen = term
+        .run("echo \"at:$PWD:$NODE:$((6*7))\"", ":node02:42")
+        .await;
+    let node_dir = screen
+        .split("at:")
+        .filter_map(|s| s.split(":node02:42").next())
+        .find(|dir| dir.starts_with('/'))
+        .unwrap_or_else(|| panic!("no node directory in {screen:?}"))
+        .to_owned();
+    assert!(
+        Path::new(&node_dir).is_dir(),
+        "the shell runs in the node's directory {node_dir}"
+    );
+    drop(term);
+    assert_eq!(
+        learner.delete(&format!("/api/sessions/{id}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert!(
+        !Path::new(&node_dir).exists(),
+        "ending the session removes {node_dir}"
+    );
+    server.stop();
 }
