@@ -186,10 +186,27 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        // A test that failed half-way still stops its server (and so, with
-        // `OnShutdown::Destroy`, removes its environments).
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        // A test that failed half-way (or never called `stop`) still must not leave
+        // containers behind. Its runtime is going away with it, so the server's own
+        // graceful shutdown would be cut off: remove every environment of this test's
+        // owner from a thread with a runtime of its own instead.
+        let Some(stop) = self.stop.take() else {
+            return;
+        };
+        let _ = stop.send(());
+        let backend = self.backend.clone();
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the clean-up");
+            runtime.block_on(async {
+                let all_orphans = std::collections::HashSet::new();
+                tokio::time::timeout(Duration::from_secs(60), backend.reconcile(&all_orphans)).await
+            })
+        });
+        if !matches!(cleanup.join(), Ok(Ok(Ok(_)))) {
+            eprintln!("could not remove the environments of a test server that did not stop");
         }
     }
 }
