@@ -1065,7 +1065,7 @@ async fn the_base_image_has_the_everyday_tools() {
 }
 
 #[tokio::test]
-async fn nodes_without_bash_fall_back_to_sh() {
+async fn nodes_without_bash_fall_back_to_sh_and_checks_run_as_root() {
     let backend = backend().await;
     let session = Session::new();
     let image = NodeImage::Build(fixture("no-bash"));
@@ -1081,10 +1081,10 @@ async fn nodes_without_bash_fall_back_to_sh() {
         &backend,
         &session,
         "node01",
-        "echo $0; command -v bash || echo no bash",
+        "echo $0; command -v bash || echo no bash; id -un",
     )
     .await;
-    assert_eq!(out.stdout, "sh\nno bash\n", "{out:?}");
+    assert_eq!(out.stdout, "sh\nno bash\nroot\n", "{out:?}");
     let timed = backend
         .exec(
             &session,

@@ -698,15 +698,31 @@ impl Resolver<'_> {
                     self.error(path, "a `wasm` check needs at least one probe")
                         .hint = Some("add `probes: [{node: node01, run: \"...\"}]`".into());
                 }
+                // What to do instead differs per key, so each carries its own advice.
                 let shell_only = [
-                    ("node", c.node.is_some()),
-                    ("timeout", c.timeout.is_some()),
-                    ("wait", c.wait.is_some()),
+                    (
+                        "node",
+                        c.node.is_some(),
+                        "give each probe its `node` instead",
+                    ),
+                    (
+                        "timeout",
+                        c.timeout.is_some(),
+                        &format!(
+                            "a WASM check's probes each get {} s",
+                            DEFAULT_CHECK_TIMEOUT.as_secs()
+                        ),
+                    ),
+                    (
+                        "wait",
+                        c.wait.is_some(),
+                        "a WASM check runs once; use a shell check to wait for something",
+                    ),
                 ];
-                for (key, _) in shell_only.into_iter().filter(|(_, set)| *set) {
+                for (key, _, advice) in shell_only.into_iter().filter(|(_, set, _)| *set) {
                     self.error(
                         &field(path, key),
-                        format!("`{key}` belongs to shell checks; put it on a probe"),
+                        format!("`{key}` belongs to shell checks: {advice}"),
                     );
                 }
                 let probes = c

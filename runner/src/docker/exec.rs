@@ -58,6 +58,9 @@ pub(super) async fn run(
                 attach_stdin: Some(request.stdin.is_some()),
                 attach_stdout: Some(true),
                 attach_stderr: Some(true),
+                // Setup and checks run as root whatever the image's `USER` says: a check
+                // must be able to read what the learner made, wherever it is.
+                user: Some("root".to_owned()),
                 ..Default::default()
             },
         )
