@@ -9,6 +9,7 @@ use crate::diagnostic::Diagnostic;
 use crate::killercoda::{self, ImageMap};
 use crate::model::Lesson;
 use crate::native;
+use crate::resolve::ReadError;
 
 /// Folders of a content directory that are never lessons: `images/` holds the
 /// Dockerfiles of shared node images.
@@ -102,8 +103,10 @@ fn is_url_safe_id(id: &str) -> bool {
 }
 
 fn read(path: &Path) -> Result<String, Diagnostic> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::error(path, 1, 1, format!("cannot read the file: {e}")))
+    crate::resolve::read_text(path).map_err(|e| match e {
+        ReadError::Io(e) => Diagnostic::error(path, 1, 1, format!("cannot read the file: {e}")),
+        ReadError::NotUtf8(d) => d,
+    })
 }
 
 /// Loads every lesson under the content directories `dirs`, with the default

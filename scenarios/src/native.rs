@@ -292,7 +292,10 @@ pub fn load(id: &str, dir: &Path, text: &str) -> (Option<Lesson>, Vec<Diagnostic
     if let Some(d) = crate::source_map::depth_diagnostic(&file, text, true) {
         return (None, vec![d]);
     }
-    let root = match marked_yaml::parse_yaml(0, text) {
+    // marked_yaml's default keeps the last of repeated keys silently; a repeated key
+    // in a lesson is a mistake (two `check:` lists, say), so it is reported.
+    let options = marked_yaml::LoaderOptions::default().error_on_duplicate_keys(true);
+    let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
         Ok(root) => root,
         Err(e) => return (None, vec![load_error(&file, &e)]),
     };
@@ -317,12 +320,12 @@ fn load_error(file: &Path, e: &marked_yaml::LoadError) -> Diagnostic {
         L::TopLevelMustBeMapping(m) | L::TopLevelMustBeSequence(m) => (
             Some(*m),
             "lesson.yaml must be a mapping of keys such as `title:`".to_owned(),
-            None,
+            Some("write `key: value` lines from the left margin, starting with `title: …`"),
         ),
         L::UnexpectedAnchor(m) => (
             Some(*m),
             "YAML anchors and aliases are not supported".into(),
-            None,
+            Some("write the repeated values out in full"),
         ),
         L::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain words".into(), None),
         L::UnexpectedTag(m) => (
@@ -342,7 +345,7 @@ fn load_error(file: &Path, e: &marked_yaml::LoadError) -> Diagnostic {
                 inner.key.as_str(),
                 inner.prev_key.span().start().map_or(0, |m| m.line())
             ),
-            None,
+            Some("keep one of them: a key appears once per mapping"),
         ),
     };
     let (line, col) = mark.map_or((1, 1), |m| (m.line(), m.column()));
@@ -541,7 +544,11 @@ impl Resolver<'_> {
         let image = match (n.image, n.build) {
             (Some(image), None) => {
                 if image.trim().is_empty() {
-                    self.error(&field(path, "image"), "the image reference is empty");
+                    self.error(&field(path, "image"), "the image reference is empty")
+                        .hint = Some(
+                        "name an image such as `debian:bookworm-slim`, or use `build: FOLDER`"
+                            .into(),
+                    );
                 }
                 NodeImage::Reference(image)
             }
@@ -660,10 +667,11 @@ impl Resolver<'_> {
         match (&c.run, &c.wasm) {
             (Some(run), None) => {
                 if !c.probes.is_empty() {
-                    self.error(
+                    self.error_at_key(
                         &field(path, "probes"),
                         "`probes` belong to `wasm` checks; a shell check has only `run`",
-                    );
+                    )
+                    .hint = Some("remove `probes`, or replace `run` with `wasm: FILE.wat`".into());
                 }
                 let timeout = c
                     .timeout
@@ -720,7 +728,7 @@ impl Resolver<'_> {
                     ),
                 ];
                 for (key, _, advice) in shell_only.into_iter().filter(|(_, set, _)| *set) {
-                    self.error(
+                    self.error_at_key(
                         &field(path, key),
                         format!("`{key}` belongs to shell checks: {advice}"),
                     );

@@ -5,7 +5,7 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::diagnostic::{Diagnostic, did_you_mean, line_col};
 use crate::model::Page;
 use crate::source_map::{SourceMap, field};
 use crate::units;
@@ -25,6 +25,16 @@ impl Resolver<'_> {
         self.diags.last_mut().expect("just pushed")
     }
 
+    /// Like [`Resolver::error`], at the key of `path` (see [`SourceMap::key_error`]).
+    pub(crate) fn error_at_key(
+        &mut self,
+        path: &str,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diags.push(self.map.key_error(path, message));
+        self.diags.last_mut().expect("just pushed")
+    }
+
     /// A path inside the lesson folder; refuses absolute paths and `..`, so a lesson
     /// can never make playlab read files outside its own folder.
     pub(crate) fn lesson_path(&mut self, rel: &str, path: &str) -> Option<PathBuf> {
@@ -40,7 +50,8 @@ impl Resolver<'_> {
 
     fn path_within(&mut self, rel: &str, path: &str, root: &Path, what: &str) -> Option<PathBuf> {
         if rel.trim().is_empty() {
-            self.error(path, "the file name is empty");
+            self.error(path, "the file name is empty").hint =
+                Some("name a file, relative to the lesson folder".into());
             return None;
         }
         // Resolved lexically (not through symlinks), so the answer does not depend on
@@ -66,9 +77,13 @@ impl Resolver<'_> {
     /// Reads a file of the lesson, reporting a missing one at `path`.
     pub(crate) fn read(&mut self, rel: &str, path: &str) -> Option<(PathBuf, String)> {
         let abs = self.lesson_path(rel, path)?;
-        match std::fs::read_to_string(&abs) {
+        match read_text(&abs) {
             Ok(text) => Some((abs, text)),
-            Err(e) => {
+            Err(ReadError::NotUtf8(d)) => {
+                self.diags.push(d);
+                None
+            }
+            Err(ReadError::Io(e)) => {
                 let msg = if e.kind() == std::io::ErrorKind::NotFound {
                     format!("file `{rel}` not found")
                 } else {
@@ -131,6 +146,29 @@ impl Resolver<'_> {
             run.to_owned()
         }
     }
+}
+
+/// Why a lesson file could not be read as text.
+pub(crate) enum ReadError {
+    Io(std::io::Error),
+    /// The diagnostic, pointing at the first byte that is not UTF-8.
+    NotUtf8(Diagnostic),
+}
+
+/// Reads a lesson file as UTF-8 text. `std`'s own error for other encodings
+/// ("stream did not contain valid UTF-8") says neither where nor what to do, and a
+/// stray Latin-1 byte in a page is an easy mistake to make and hard to find.
+pub(crate) fn read_text(path: &Path) -> Result<String, ReadError> {
+    let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let valid = std::str::from_utf8(valid).expect("valid up to here");
+        let (line, col) = line_col(valid, valid.len());
+        ReadError::NotUtf8(
+            Diagnostic::error(path, line, col, "the file is not UTF-8 text")
+                .with_hint("save it as UTF-8 (most editors offer this when saving)"),
+        )
+    })
 }
 
 /// `run: check.sh` names a file; anything with spaces or newlines is the script itself.

@@ -105,6 +105,13 @@ impl SourceMap {
         Diagnostic::error(&self.file, line, col, message)
     }
 
+    /// An error at the key that introduces `path`: for a key that does not belong
+    /// where it is, the key is what the author removes (its value may be lines below).
+    pub fn key_error(&self, path: &str, message: impl Into<String>) -> Diagnostic {
+        let (line, col) = self.key(path);
+        Diagnostic::error(&self.file, line, col, message)
+    }
+
     /// A warning at the value of `path`.
     pub fn warning(&self, path: &str, message: impl Into<String>) -> Diagnostic {
         let (line, col) = self.value(path);

@@ -32,9 +32,11 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
     let n: u64 = number
         .parse()
         .map_err(|_| format!("`{text}` is not a memory size"))?;
-    n.checked_mul(unit)
-        .filter(|b| *b > 0)
-        .ok_or_else(|| format!("`{text}` is not a usable memory size"))
+    match n.checked_mul(unit) {
+        Some(0) => Err(format!("`{text}` is no memory at all")),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("`{text}` is too large a memory size")),
+    }
 }
 
 /// An octal file mode such as `0755`, `755` or `0o644`.
