@@ -222,6 +222,8 @@ impl LocalBackend {
         lesson: &Lesson,
         progress: &ProgressSender,
     ) -> Result<(), RunnerError> {
+        // Foreground scripts are the server's: it runs them in the learner's terminal
+        // once the session is ready.
         for script in lesson.setup.iter().filter(|s| !s.foreground) {
             let out = self
                 .exec(

@@ -7,10 +7,11 @@
 //! operator can replace.
 //!
 //! Mapping to the lesson model: `intro`/`finish` become pages; their `foreground` and
-//! `background` scripts (and legacy `courseData`/`code`) become lesson setup scripts,
-//! a step's become step setup scripts; a step's `verify` becomes a shell check on the
-//! first node; `details.assets.hostN[]` copies files from the `assets/` folder into the
-//! N-th node.
+//! `background` scripts (and Katacoda's `code` and `courseData`, the same two) become
+//! lesson setup scripts, a step's become step setup scripts (foreground ones marked
+//! [`Script::foreground`]: the server runs them in the learner's terminal); a step's
+//! `verify` becomes a shell check on the first node; `details.assets.hostN[]` copies
+//! files from the `assets/` folder into the N-th node.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,9 +54,10 @@ struct PageRef {
     verify: Option<String>,
     foreground: Option<String>,
     background: Option<String>,
-    /// Katacoda's name for an intro background script.
+    /// Katacoda's name for a background script.
     course_data: Option<String>,
-    /// Older Katacoda's name for the same.
+    /// Katacoda's name for a foreground script ("the commands to run in the
+    /// foreground", next to `courseData` in the background).
     code: Option<String>,
 }
 
@@ -363,7 +365,7 @@ impl Resolver<'_> {
         let node = self.nodes.first().cloned().unwrap_or_default();
         let entries = [
             ("courseData", &p.course_data, false),
-            ("code", &p.code, false),
+            ("code", &p.code, true),
             ("background", &p.background, false),
             ("foreground", &p.foreground, true),
         ];
@@ -501,5 +503,66 @@ fn chmod_mode(chmod: Option<&str>) -> u32 {
     match chmod {
         None => 0o644,
         Some(c) => units::parse_mode(c).unwrap_or(if c.contains('x') { 0o755 } else { 0o644 }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{ImageMap, load_lesson};
+
+    /// Which scripts run where: `foreground` (and Katacoda's `code`) in the learner's
+    /// terminal, `background` (and `courseData`) out of sight; intro scripts belong to
+    /// the lesson, a step's to the step.
+    #[test]
+    fn foreground_scripts_are_marked() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A lesson's id is its folder's name, which must be URL-safe.
+        let dir = tmp.path().join("scripts");
+        std::fs::create_dir(&dir).unwrap();
+        let files = [
+            (
+                "index.json",
+                r#"{"title": "T", "details": {
+                    "intro": {"text": "intro.md", "courseData": "bg.sh", "code": "fg.sh"},
+                    "steps": [{"text": "step.md", "background": "step-bg.sh", "foreground": "step-fg.sh"}]
+                }, "backend": {"imageid": "ubuntu"}}"#,
+            ),
+            ("intro.md", "# Intro"),
+            ("step.md", "# Step"),
+            ("bg.sh", "echo intro-bg"),
+            ("fg.sh", "echo intro-fg"),
+            ("step-bg.sh", "echo step-bg"),
+            ("step-fg.sh", "echo step-fg"),
+        ];
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let load = load_lesson(&dir, &ImageMap::default());
+        assert!(
+            load.diagnostics.iter().all(|d| !d.is_error()),
+            "{:?}",
+            load.diagnostics
+        );
+        let lesson = load.lesson.unwrap();
+        let marked = |scripts: &[crate::Script]| -> Vec<(String, bool)> {
+            scripts
+                .iter()
+                .map(|s| (s.run.clone(), s.foreground))
+                .collect()
+        };
+        assert_eq!(
+            marked(&lesson.setup),
+            [
+                ("echo intro-bg".into(), false),
+                ("echo intro-fg".into(), true)
+            ]
+        );
+        assert_eq!(
+            marked(&lesson.steps[0].setup),
+            [
+                ("echo step-bg".into(), false),
+                ("echo step-fg".into(), true)
+            ]
+        );
     }
 }

@@ -1,13 +1,17 @@
 //! `playlab serve` end to end: a real server on 127.0.0.1:0, a real HTTP/WebSocket
 //! client with a cookie jar, real Docker environments of the fixture lesson
-//! (`tests/fixtures/content/demo`, two nodes on the local `debian:bookworm-slim`).
+//! (`tests/fixtures/content/demo`, two nodes on the local `debian:bookworm-slim`) and,
+//! for Killercoda's foreground scripts, `tests/fixtures/killercoda` (one node on the
+//! same image, through its own image map).
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::{Client, Frame, Options, TestServer, rss_bytes};
 use futures::SinkExt;
+use playlab::serve::Catalog;
 use playlab::serve::config::Limits;
 use reqwest::StatusCode;
 use runner::SessionId;
@@ -550,5 +554,83 @@ async fn operator_endpoints() {
         .post(&format!("/api/sessions/{id}/extend"), json!({}))
         .await;
     assert!(extended["expires_at"].is_string());
+    server.stop().await;
+}
+
+/// The Killercoda fixture content, its `ubuntu` image id mapped to the local
+/// `debian:bookworm-slim` (the default map wants `playlab/base`, built from the
+/// bundled content).
+fn killercoda_catalog() -> Catalog {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/killercoda");
+    let images = scenarios::ImageMap::from_file(&dir.join("images.json")).unwrap();
+    let content = scenarios::load_content_dirs_with(&[dir.join("content")], &images);
+    assert!(
+        content.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        content.diagnostics
+    );
+    assert_eq!(content.lessons.len(), 1);
+    Catalog::from_lessons(content.lessons)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killercoda_foreground_scripts_run_in_the_learners_terminal() {
+    let server = TestServer::start(Options {
+        catalog: Some(killercoda_catalog()),
+        ..Options::default()
+    })
+    .await;
+    let learner = server.learner();
+    let id = learner.ready_session_of("foreground").await;
+
+    // The intro's foreground script ran in the terminal, out of nobody's keystrokes.
+    let mut term = learner.terminal(&id, "host01", "").await.unwrap();
+    term.read_until(0, "intro-foreground-42", SHORT).await;
+    // Its `exit` ended the script, not the shell; its `cd` carried over.
+    let here = term.run("echo in-$PWD-$((1+1))", "-2").await;
+    assert!(here.contains("in-/root/scenario-2"), "{here:?}");
+    let screen = String::from_utf8_lossy(&term.screen).into_owned();
+    assert!(!screen.contains("after-exit-3"), "{screen:?}");
+
+    // Reaching step 2 types its foreground script; its background one runs unseen.
+    term.run("touch /root/step1-done; echo made-$((3+3))", "made-6")
+        .await;
+    let check = format!("/api/sessions/{id}/check");
+    let (_, verdict) = learner.post(&check, json!({})).await;
+    assert_eq!(verdict["passed"], true, "{verdict}");
+    assert_eq!(verdict["step"], 1);
+    term.read_until(0, "step2-foreground-56", SHORT).await;
+    let (_, verdict) = learner.post(&check, json!({})).await;
+    assert_eq!(
+        verdict["passed"], true,
+        "the step's background script ran: {verdict}"
+    );
+    drop(term);
+
+    // Both are in the replay a browser gets when it attaches; background output is not.
+    let mut term = learner.terminal(&id, "host01", "").await.unwrap();
+    term.read_until(0, "step2-foreground-56", SHORT).await;
+    let replay = String::from_utf8_lossy(&term.screen).into_owned();
+    assert!(replay.contains("intro-foreground-42"), "{replay:?}");
+    assert!(!replay.contains("hidden-25"), "{replay:?}");
+
+    // The transcript is what the learner typed, and nothing the scripts did.
+    let sid: SessionId = id.parse().unwrap();
+    let typed: Vec<String> = server
+        .state
+        .sessions
+        .store()
+        .transcript(&sid)
+        .unwrap()
+        .entries()
+        .map(|e| e.line.clone())
+        .collect();
+    assert_eq!(
+        typed,
+        [
+            "echo in-$PWD-$((1+1))",
+            "touch /root/step1-done; echo made-$((3+3))"
+        ]
+    );
     server.stop().await;
 }

@@ -221,6 +221,8 @@ impl DockerBackend {
         }))
         .await?;
 
+        // Foreground scripts are the server's: it runs them in the learner's terminal
+        // once the session is ready.
         for script in lesson.setup.iter().filter(|s| !s.foreground) {
             self.run_setup_script(session, &script.node, &script.run, progress)
                 .await?;

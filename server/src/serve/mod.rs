@@ -5,8 +5,9 @@
 //! bind `127.0.0.1:0` and pass their own). Module map: [`config`] (flags, file,
 //! environment), [`state`] (what handlers share), [`api`] (routes and errors),
 //! [`sessions`] (lifecycle, limits, warm pool), [`terminals`] (shared shells over
-//! WebSockets), [`events`] (SSE), [`store`] (SQLite), [`auth`] (identity cookie, admin
-//! token), [`metrics`], [`content`] (lessons), [`checks`].
+//! WebSockets), [`foreground`] (Killercoda scripts run in a terminal), [`events`]
+//! (SSE), [`store`] (SQLite), [`auth`] (identity cookie, admin token), [`metrics`],
+//! [`content`] (lessons), [`checks`].
 
 pub mod api;
 pub mod assets;
@@ -15,6 +16,7 @@ pub mod checks;
 pub mod config;
 pub mod content;
 pub mod events;
+pub mod foreground;
 pub mod metrics;
 pub mod sessions;
 pub mod state;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use runner::checks::{LineAssembler, TranscriptEntry, WasmChecker, WasmLimits};
 use runner::{Backend, ExecRequest, ProgressSender, RunnerError, SessionId, TermSize};
-use scenarios::Lesson;
+use scenarios::{Lesson, Script};
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +25,7 @@ use super::checks::{self, AnswerError, CheckResult, JudgeError};
 use super::config::Limits;
 use super::content::SharedCatalog;
 use super::events::{Event, EventLog};
+use super::foreground;
 use super::metrics::{Metrics, ReasonLabel, ResultLabel};
 use super::store::{SessionRecord, Status, Store};
 use super::terminals::{InputHook, Terminals};
@@ -410,7 +411,7 @@ impl SessionManager {
         tracing::info!(session = %session.id, lesson = %session.lesson.id, learner, pooled, "session created");
         if pooled {
             self.metrics.session_start_seconds.observe(0.0);
-            self.enter_step(&session, 0);
+            self.became_ready(&session);
         } else {
             self.starts.spawn(self.clone().start(session.clone()));
         }
@@ -469,7 +470,7 @@ impl SessionManager {
                 }
                 session.events.send(Event::Status { status, error });
                 if status == Status::Ready {
-                    self.enter_step(&session, 0);
+                    self.became_ready(&session);
                 }
             }
         }
@@ -481,18 +482,56 @@ impl SessionManager {
         }
     }
 
+    /// The environment is ready for its learner: the lesson's foreground scripts
+    /// (Killercoda's intro `foreground`; the backend ran the others while starting),
+    /// then the first step's scripts. Not on re-adoption: they ran before the restart.
+    fn became_ready(&self, session: &Arc<Session>) {
+        let intro = session.lesson.setup.iter().filter(|s| s.foreground);
+        let first_step = session.lesson.steps.first().map(|s| s.setup.iter());
+        let scripts = intro.chain(first_step.into_iter().flatten()).cloned();
+        self.run_page_scripts(session, 0, scripts.collect());
+    }
+
     /// Runs a step's setup scripts when the learner reaches it.
     fn enter_step(&self, session: &Arc<Session>, step: usize) {
-        let Some(scripts) = session.lesson.steps.get(step).map(|s| s.setup.clone()) else {
-            return;
-        };
-        if scripts.is_empty() {
+        let scripts = session.lesson.steps.get(step).map(|s| s.setup.clone());
+        self.run_page_scripts(session, step, scripts.unwrap_or_default());
+    }
+
+    /// Runs the scripts of the page the learner has reached (`step` is for the log):
+    /// foreground ones are typed into their node's terminal, in order (see
+    /// [`foreground`]); the others run out of sight. The two groups run side by side,
+    /// as in Killercoda, where a foreground script often waits for what a background
+    /// one prepares.
+    fn run_page_scripts(&self, session: &Arc<Session>, step: usize, scripts: Vec<Script>) {
+        let (typed, hidden): (Vec<Script>, Vec<Script>) =
+            scripts.into_iter().partition(|s| s.foreground);
+        if !typed.is_empty() {
+            let backend = self.backend.clone();
+            let session = session.clone();
+            tokio::spawn(async move {
+                for script in typed {
+                    if let Err(e) = foreground::run(
+                        backend.as_ref(),
+                        &session.terminals,
+                        &session.id,
+                        &script.node,
+                        &script.run,
+                    )
+                    .await
+                    {
+                        tracing::warn!(session = %session.id, step, node = %script.node, error = %e, "could not run a foreground script");
+                    }
+                }
+            });
+        }
+        if hidden.is_empty() {
             return;
         }
         let backend = self.backend.clone();
         let session = session.clone();
         tokio::spawn(async move {
-            for script in scripts {
+            for script in hidden {
                 let request = ExecRequest::new(script.run, STEP_SETUP_TIMEOUT);
                 match backend.exec(&session.id, &script.node, request).await {
                     Ok(out) if out.success() => {}

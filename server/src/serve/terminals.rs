@@ -42,6 +42,9 @@ pub const REPLAY_BYTES: usize = 128 * 1024;
 const VIEWER_QUEUE: usize = 16;
 /// How long a closing server waits for the client's answer to its Close frame.
 const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
+/// How long typed input waits for a new shell's first output (see
+/// [`Terminals::type_input`]).
+const FIRST_OUTPUT: Duration = Duration::from_secs(10);
 
 /// Largest frame a client may send; bigger ones close the socket with 1009.
 pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
@@ -112,6 +115,25 @@ impl Terminals {
         self.live_hub(node, size).await.map(drop)
     }
 
+    /// Types `input` into the node's shell as if from its keyboard (a Killercoda
+    /// foreground script), starting the shell if none runs. The bytes go through the
+    /// TTY like keystrokes, so the shell's echo and the output land in the replay a
+    /// browser gets when it attaches. They are not an owner's input: they bypass the
+    /// [`InputHook`], so they are neither the learner's activity nor in their
+    /// transcript.
+    pub async fn type_input(self: &Arc<Self>, node: &str, input: &[u8]) -> Result<(), RunnerError> {
+        let hub = self.live_hub(node, TermSize::default()).await?;
+        // Typed before the shell has set up its line editor, the text would be echoed
+        // twice (once by the TTY, once by readline after the prompt); the first output
+        // is the prompt, so wait for it, but not forever (a shell may print nothing).
+        let mut printed = hub.printed.subscribe();
+        let _ = tokio::time::timeout(FIRST_OUTPUT, printed.wait_for(|p| *p)).await;
+        hub.write(input).await.map_err(|source| RunnerError::Io {
+            context: format!("typing into the terminal of node {node}"),
+            source,
+        })
+    }
+
     /// The node's running shell, started at `size` if there is none (or it exited).
     async fn live_hub(
         self: &Arc<Self>,
@@ -166,6 +188,8 @@ pub struct TerminalHub {
     terminals: Weak<Terminals>,
     /// Cancelled when the shell is gone; viewers then end.
     closed: CancellationToken,
+    /// Becomes `true` with the shell's first output (normally its prompt).
+    printed: watch::Sender<bool>,
 }
 
 struct HubState {
@@ -210,6 +234,7 @@ impl TerminalHub {
             }),
             terminals,
             closed: CancellationToken::new(),
+            printed: watch::Sender::new(false),
         });
         let pump = tokio::spawn(hub.clone().pump(output));
         hub.lock().pump = Some(pump.abort_handle());
@@ -233,6 +258,8 @@ impl TerminalHub {
                 }
                 None => break,
             };
+            self.printed
+                .send_if_modified(|printed| !std::mem::replace(printed, true));
             // Appending and taking the viewer list under one lock means a viewer that
             // joins now gets this chunk either in its replay or on its channel, never
             // both, never neither.

@@ -78,6 +78,8 @@ pub struct Options {
     pub data: Option<PathBuf>,
     pub on_shutdown: OnShutdown,
     pub admin_token: Option<String>,
+    /// The lessons to serve instead of the fixture content (`tests/fixtures/content`).
+    pub catalog: Option<Catalog>,
 }
 
 impl Default for Options {
@@ -87,6 +89,7 @@ impl Default for Options {
             data: None,
             on_shutdown: OnShutdown::Destroy,
             admin_token: Some(ADMIN_TOKEN.into()),
+            catalog: None,
         }
     }
 }
@@ -118,11 +121,15 @@ impl TestServer {
         config.limits = options.limits;
         config.on_shutdown = options.on_shutdown;
         config.admin_token = options.admin_token;
-        let (catalog, problems) = Catalog::load(&fixtures()).expect("the fixture content loads");
-        assert!(
-            problems.is_empty(),
-            "fixture content has problems: {problems:?}"
-        );
+        let catalog = options.catalog.unwrap_or_else(|| {
+            let (catalog, problems) =
+                Catalog::load(&fixtures()).expect("the fixture content loads");
+            assert!(
+                problems.is_empty(),
+                "fixture content has problems: {problems:?}"
+            );
+            catalog
+        });
         let state = AppState::open(config, backend.clone(), catalog).expect("the state opens");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -426,7 +433,13 @@ impl Client {
     /// Creates a session of the fixture lesson and waits, on the events stream, until
     /// it is ready. Returns its id.
     pub async fn ready_session(&self) -> String {
-        let (status, session) = self.post("/api/sessions", json!({"lesson": "demo"})).await;
+        self.ready_session_of("demo").await
+    }
+
+    /// Creates a session of `lesson` and waits, on the events stream, until it is
+    /// ready. Returns its id.
+    pub async fn ready_session_of(&self, lesson: &str) -> String {
+        let (status, session) = self.post("/api/sessions", json!({"lesson": lesson})).await;
         assert_eq!(status, StatusCode::CREATED, "{session}");
         let id = session["id"].as_str().unwrap().to_owned();
         let events = self
