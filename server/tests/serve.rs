@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use common::{Client, Frame, Options, TestServer, rss_bytes};
 use futures::SinkExt;
@@ -632,5 +632,61 @@ async fn killercoda_foreground_scripts_run_in_the_learners_terminal() {
             "touch /root/step1-done; echo made-$((3+3))"
         ]
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn finishing_the_lesson_ends_the_session_after_the_finish_grace() {
+    let server = TestServer::start(Options {
+        limits: Limits {
+            finish_grace: Duration::from_secs(2),
+            ..Limits::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let learner = server.learner();
+    let id = learner.ready_session().await;
+    let mut term = learner.terminal(&id, "node01", "").await.unwrap();
+    term.read_until(0, "# ", SHORT).await;
+    term.run("touch /tmp/done; echo done-$((4*4))", "done-16")
+        .await;
+    drop(term);
+    let check = format!("/api/sessions/{id}/check");
+    let (_, verdict) = learner.post(&check, json!({})).await;
+    assert_eq!(verdict["passed"], true, "{verdict}");
+    // Listening before the last step passes: the warning follows within a second.
+    let before = SystemTime::now();
+    let (events, (_, verdict)) = tokio::join!(
+        learner.events_until(&id, |e| e["type"] == "ended", SHORT),
+        async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            learner.post(&check, json!({"answers": [[1]]})).await
+        }
+    );
+    assert_eq!(verdict["completed"], true, "{verdict}");
+    // The hour-long TTL was cut to the finish grace, and the learner was told.
+    let expires_at = humantime::parse_rfc3339(verdict["expires_at"].as_str().unwrap()).unwrap();
+    let grace = expires_at.duration_since(before).unwrap_or_default();
+    assert!(
+        grace <= Duration::from_secs(4),
+        "expires {grace:?} after the check: {verdict}"
+    );
+    assert!(
+        events.iter().any(|e| e["type"] == "step"
+            && e["completed"] == true
+            && e["expires_at"] == verdict["expires_at"]),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| e["type"] == "expiry_warning"),
+        "{events:?}"
+    );
+    assert_eq!(events.last().unwrap()["reason"], "finished", "{events:?}");
+    server.wait_destroyed(&id, SHORT).await;
+    let (_, session) = learner.get(&format!("/api/sessions/{id}")).await;
+    assert_eq!(session["status"], "ended", "{session}");
+    assert_eq!(session["end_reason"], "finished", "{session}");
+    assert_eq!(session["completed"], true, "{session}");
     server.stop().await;
 }

@@ -45,12 +45,16 @@ export interface Session {
   completed: boolean;
   created_at: string;
   expires_at: string;
+  /** Why an ended session ended: `finished`, `deleted`, `expired`, `idle`, `shutdown`, … */
+  end_reason?: string;
 }
 
 export interface CheckOutcome {
   passed: boolean;
   step: number;
   completed: boolean;
+  /** Brought forward when this check completed the lesson (the finish grace). */
+  expires_at: string;
   /** One per quiz item and check: `message` is the author's `fail` text (or a quiz
    *  item's explanation), `output` what the check printed. */
   results: { passed: boolean; message: string; output?: string }[];
@@ -72,7 +76,7 @@ export type Progress =
 export type SessionEvent =
   | { type: "progress"; progress: Progress }
   | { type: "status"; status: Status; error: string | null }
-  | { type: "step"; step: number; completed: boolean }
+  | { type: "step"; step: number; completed: boolean; expires_at: string }
   | { type: "expiry_warning"; expires_at: string; seconds_left: number }
   | { type: "extended"; expires_at: string }
   | { type: "ended"; reason: string };

@@ -7,10 +7,12 @@
 //! - `GET /api/sessions` → the caller's sessions (for "resume" badges)
 //! - `POST /api/sessions {"lesson":ID}` → `201` (new) or `200` (the learner's live
 //!   session for that lesson) with `{id,lesson,status,error?,nodes,step,steps,completed,
-//!   created_at,expires_at}`
+//!   created_at,expires_at}`; an ended session adds `end_reason` (`finished`,
+//!   `deleted`, `expired`, `idle`, `shutdown`, `failed`, or why a restart lost it)
 //! - `GET /api/sessions/{id}`, `DELETE /api/sessions/{id}` (204), `POST .../extend`
 //! - `POST /api/sessions/{id}/check` `{"answers":[[i,...],...]}` (quiz steps) →
-//!   `{passed,step,completed,results:[{passed,message}]}`
+//!   `{passed,step,completed,expires_at,results:[{passed,message}]}`; passing the
+//!   last step brings `expires_at` forward to the finish grace
 //! - `GET /api/sessions/{id}/events`: Server-Sent Events, see [`super::events`]
 //! - `GET /api/sessions/{id}/terminals/{node}?cols=&rows=`: WebSocket, see
 //!   [`super::terminals`]; the admin joins read-only
@@ -489,6 +491,7 @@ async fn session_events(
         Event::Step {
             step: view.step,
             completed: view.completed,
+            expires_at: view.expires_at,
         },
     ];
     // A lagging browser skips events rather than holding the server's memory.

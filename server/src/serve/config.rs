@@ -69,6 +69,11 @@ pub struct Settings {
     /// How long a terminal outlives its last WebSocket [default: 5m].
     #[arg(long, env = "PLAYLAB_TERMINAL_GRACE")]
     pub terminal_grace: Option<String>,
+    /// After the last step passes, the session ends within this long (sooner if its
+    /// time runs out first); the learner sees the countdown and may still extend
+    /// [default: 10m].
+    #[arg(long, env = "PLAYLAB_FINISH_GRACE")]
+    pub finish_grace: Option<String>,
     /// On shutdown, `keep` environments (a restart re-adopts them) or `destroy` them
     /// [default: keep].
     #[arg(long, env = "PLAYLAB_ON_SHUTDOWN")]
@@ -116,6 +121,7 @@ impl Settings {
             extend_by: self.extend_by.or(other.extend_by),
             warm_pool: self.warm_pool.or(other.warm_pool),
             terminal_grace: self.terminal_grace.or(other.terminal_grace),
+            finish_grace: self.finish_grace.or(other.finish_grace),
             on_shutdown: self.on_shutdown.or(other.on_shutdown),
             tls: self.tls.or(other.tls),
             tls_cert: self.tls_cert.or(other.tls_cert),
@@ -175,6 +181,9 @@ pub struct Limits {
     pub extend_by: Duration,
     pub warm_pool: usize,
     pub terminal_grace: Duration,
+    /// A completed session's expiry is brought forward to at most this long after the
+    /// last step passed, so a finished lesson frees its environment.
+    pub finish_grace: Duration,
 }
 
 impl Default for Limits {
@@ -187,6 +196,7 @@ impl Default for Limits {
             extend_by: Duration::from_secs(30 * 60),
             warm_pool: 0,
             terminal_grace: Duration::from_secs(5 * 60),
+            finish_grace: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -262,6 +272,7 @@ impl Config {
                 s.terminal_grace,
                 &mut limits.terminal_grace,
             ),
+            ("--finish-grace", s.finish_grace, &mut limits.finish_grace),
         ];
         for (flag, value, slot) in durations {
             if let Some(text) = value {
@@ -330,6 +341,7 @@ mod tests {
         assert_eq!(c.backend, BackendKind::Docker);
         assert_eq!(c.limits.session_ttl, Duration::from_secs(3600));
         assert_eq!(c.limits.warm_pool, 0);
+        assert_eq!(c.limits.finish_grace, Duration::from_secs(600));
         assert_eq!(c.auth, AuthMode::Open);
     }
 
@@ -339,11 +351,14 @@ mod tests {
             listen: Some("127.0.0.1:9000".into()),
             ..Settings::default()
         };
-        let file = settings("listen = \"0.0.0.0:1\"\nmax_sessions = 7\nsession_ttl = \"90s\"");
+        let file = settings(
+            "listen = \"0.0.0.0:1\"\nmax_sessions = 7\nsession_ttl = \"90s\"\nfinish_grace = \"2m\"",
+        );
         let c = Config::validate(flags.or(file)).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
         assert_eq!(c.limits.max_sessions, 7);
         assert_eq!(c.limits.session_ttl, Duration::from_secs(90));
+        assert_eq!(c.limits.finish_grace, Duration::from_secs(120));
     }
 
     #[test]
@@ -354,6 +369,7 @@ mod tests {
             ("auth = \"code\"", "--join-code"),
             ("backend = \"k8s\"", "--backend"),
             ("session_ttl = \"soon\"", "--session-ttl"),
+            ("finish_grace = \"0s\"", "--finish-grace"),
             ("max_sessions = 0", "--max-sessions"),
             ("tls = \"self-signed\"\ntls_cert = \"x\"", "--tls-cert"),
             ("tls_cert = \"x\"", "--tls-key"),

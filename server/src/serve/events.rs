@@ -28,6 +28,8 @@ pub enum Event {
     Step {
         step: usize,
         completed: bool,
+        /// RFC 3339; completing the lesson brings it forward (the finish grace).
+        expires_at: String,
     },
     ExpiryWarning {
         /// RFC 3339.
@@ -38,6 +40,7 @@ pub enum Event {
         expires_at: String,
     },
     Ended {
+        /// `finished` (the lesson was completed and its finish grace ran out),
         /// `deleted`, `expired`, `idle`, `shutdown`.
         reason: String,
     },
@@ -104,11 +107,13 @@ mod tests {
         log.send(Event::Step {
             step: 1,
             completed: false,
+            expires_at: "2030-01-01T00:00:00Z".into(),
         });
         let json = serde_json::to_value(rx.try_recv().unwrap()).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"type": "step", "step": 1, "completed": false})
+            serde_json::json!({"type": "step", "step": 1, "completed": false,
+                               "expires_at": "2030-01-01T00:00:00Z"})
         );
         let first = serde_json::to_value(&history[0]).unwrap();
         assert_eq!(first["progress"]["line"], "5");

@@ -75,6 +75,10 @@ pub struct SessionView {
     /// RFC 3339.
     pub created_at: String,
     pub expires_at: String,
+    /// Why an ended session ended: `finished`, `deleted`, `expired`, `idle`,
+    /// `shutdown`, `failed`, or a sentence when a restart could not take it back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
 }
 
 /// What a check returns.
@@ -83,6 +87,8 @@ pub struct CheckOutcome {
     pub passed: bool,
     pub step: usize,
     pub completed: bool,
+    /// RFC 3339; brought forward when this check completed the lesson.
+    pub expires_at: String,
     pub results: Vec<CheckResult>,
 }
 
@@ -143,6 +149,7 @@ impl Session {
             completed: st.completed_at.is_some(),
             created_at: rfc3339(st.created_at),
             expires_at: rfc3339(st.expires_at),
+            end_reason: st.end_reason.clone(),
         }
     }
 
@@ -344,6 +351,7 @@ impl SessionManager {
             completed: record.completed_at.is_some(),
             created_at: rfc3339(record.created_at),
             expires_at: rfc3339(record.expires_at),
+            end_reason: record.end_reason,
         })
     }
 
@@ -622,6 +630,7 @@ impl SessionManager {
                 passed: true,
                 step,
                 completed: true,
+                expires_at: rfc3339(session.lock().expires_at),
                 results: Vec::new(),
             });
         };
@@ -653,25 +662,39 @@ impl SessionManager {
                 result: if passed { "pass" } else { "fail" }.into(),
             })
             .inc();
-        let (step, completed) = {
+        let (step, completed, expires_at) = {
             let mut st = session.lock();
             if passed {
                 st.step = step + 1;
                 if st.step == session.lesson.steps.len() {
-                    st.completed_at = Some(SystemTime::now());
+                    // A finished lesson frees its environment: the session now ends
+                    // within the finish grace, through the same expiry as a TTL (so
+                    // the learner sees the countdown, is warned, and may extend).
+                    let now = SystemTime::now();
+                    st.completed_at = Some(now);
+                    let due = now + self.limits.finish_grace;
+                    if due < st.expires_at {
+                        st.expires_at = due;
+                        st.warned = false;
+                    }
                 }
             }
-            (st.step, st.completed_at.is_some())
+            (st.step, st.completed_at.is_some(), rfc3339(st.expires_at))
         };
         if passed {
             self.save(session);
-            session.events.send(Event::Step { step, completed });
+            session.events.send(Event::Step {
+                step,
+                completed,
+                expires_at: expires_at.clone(),
+            });
             self.enter_step(session, step);
         }
         Ok(CheckOutcome {
             passed,
             step,
             completed,
+            expires_at,
             results,
         })
     }
@@ -705,6 +728,10 @@ impl SessionManager {
                 let mut st = session.lock();
                 let left = st.expires_at.duration_since(now).unwrap_or_default();
                 match st.status {
+                    // A completed lesson's expiry is its finish grace (see `check`).
+                    Status::Ready if left.is_zero() && st.completed_at.is_some() => {
+                        Some("finished")
+                    }
                     Status::Starting | Status::Ready if left.is_zero() => Some("expired"),
                     Status::Ready if st.last_active.elapsed() >= self.limits.idle_timeout => {
                         Some("idle")

@@ -251,6 +251,8 @@ class LessonPage {
       case "step":
         // A check in flight reports the same change in its answer, with the result.
         if (this.checking) break;
+        this.session.expires_at = event.expires_at;
+        this.tick();
         if (event.step === this.session.step && event.completed === this.session.completed) break;
         this.applyStep(event.step, event.completed);
         break;
@@ -275,6 +277,7 @@ class LessonPage {
     this.terminals.clear();
     this.renderHeader();
     const why: Record<string, string> = {
+      finished: "You finished the lesson.",
       expired: "Its time ran out.",
       idle: "It was idle for too long.",
       deleted: "It was ended.",
@@ -361,6 +364,7 @@ class LessonPage {
       h("h1", { class: "step-title" }, "Lesson complete"),
       h("p", { class: "lead" }, `You finished all ${this.lesson.steps.length} steps of “${this.lesson.title}”.`),
       this.lesson.finish_html ? this.prose(this.lesson.finish_html) : null,
+      h("p", { class: "muted" }, "Your machines stay until the countdown runs out (Extend adds time); End session removes them now."),
       h("div", { class: "step-nav" },
         h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.showStep(this.lesson.steps.length - 1) }, icon("arrowLeft"), "Review steps"),
         h("button", { type: "button", class: "btn btn-primary", "data-testid": "end-session", onclick: () => this.endAndLeave() }, "End session and clean up"))));
@@ -420,7 +424,9 @@ class LessonPage {
     if (outcome.passed) {
       this.session.step = outcome.step;
       this.session.completed = outcome.completed;
+      this.session.expires_at = outcome.expires_at;
       this.renderHeader();
+      this.tick();
       const next = h("button", {
         type: "button", class: "btn btn-primary", "data-testid": "next",
         onclick: () => (outcome.completed ? this.finish() : this.showStep(outcome.step)),
@@ -522,7 +528,7 @@ class LessonPage {
       if (s.status === "failed") this.startPanel.failed(s.error ?? "the environment could not be started");
       return;
     }
-    if (s.status === "ended") return this.ended("ended");
+    if (s.status === "ended") return this.ended(s.end_reason ?? "ended");
     this.startPanel = null;
     if (this.terminals.size) return;
     const tabs = h("div", { class: "term-tabs", role: "tablist", "aria-label": "Nodes" });
