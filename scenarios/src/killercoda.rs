@@ -417,6 +417,8 @@ impl Resolver<'_> {
                 path: self.dir.to_owned(),
                 markdown: String::new(),
             }),
+            // Killercoda has no hints.
+            hint: None,
             setup,
             checks,
             solve: Vec::new(),

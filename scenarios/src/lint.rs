@@ -16,7 +16,12 @@ pub(crate) fn lint_pages(lesson: &Lesson) -> Vec<Diagnostic> {
     let pages = lesson
         .intro
         .iter()
-        .chain(lesson.steps.iter().map(|s| &s.text))
+        .chain(
+            lesson
+                .steps
+                .iter()
+                .flat_map(|s| std::iter::once(&s.text).chain(&s.hint)),
+        )
         .chain(lesson.finish.iter());
     let mut diags = Vec::new();
     for page in pages {

@@ -212,6 +212,8 @@ pub struct Page {
 pub struct Step {
     pub title: String,
     pub text: Page,
+    /// A nudge the learner opens on demand when stuck; never the whole solution.
+    pub hint: Option<Page>,
     /// Run when the learner reaches the step.
     pub setup: Vec<Script>,
     /// All must pass for the step to be complete.

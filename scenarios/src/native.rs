@@ -173,6 +173,10 @@ pub struct StepFile {
     pub title: String,
     /// Markdown file, relative to the lesson folder.
     pub text: String,
+    /// Markdown file, relative to the lesson folder: a nudge the learner opens when
+    /// stuck (under the step text and next to a failed check).
+    #[serde(default)]
+    pub hint: Option<String>,
     /// Scripts run when the learner reaches this step.
     #[serde(default)]
     pub setup: Vec<ScriptFile>,
@@ -271,6 +275,7 @@ const KNOWN_KEYS: &[&str] = &[
     "mode",
     "run",
     "text",
+    "hint",
     "check",
     "solve",
     "quiz",
@@ -640,6 +645,10 @@ impl Resolver<'_> {
                 path: self.dir.join(&s.text),
                 markdown: String::new(),
             });
+        let hint = s
+            .hint
+            .as_deref()
+            .and_then(|f| self.page(f, &field(path, "hint")));
         let checks = s
             .check
             .iter()
@@ -655,6 +664,7 @@ impl Resolver<'_> {
         Step {
             title: s.title.clone(),
             text,
+            hint,
             setup: self.scripts(&s.setup, &field(path, "setup")),
             checks,
             solve: self.scripts(&s.solve, &field(path, "solve")),

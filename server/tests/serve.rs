@@ -41,6 +41,16 @@ async fn full_lesson_flow() {
         html.contains(r#"data-action="exec""#) && html.contains(r#"data-node="node01""#),
         "{html}"
     );
+    // The hint is Markdown rendered like the step text, and only a step with one has it.
+    assert_eq!(
+        lesson["steps"][0]["hint_html"],
+        "<p>The check looks for <code>/tmp/done</code> on <strong>node01</strong>: any command that creates an empty file will do.</p>\n"
+    );
+    assert!(
+        lesson["steps"][1].get("hint_html").is_none(),
+        "{}",
+        lesson["steps"][1]
+    );
     assert_eq!(
         lesson["steps"][1]["quiz"][0]["choices"],
         json!(["41", "42", "43"])

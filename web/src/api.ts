@@ -20,6 +20,8 @@ export interface QuizItem {
 export interface StepDetail {
   title: string;
   html: string;
+  /** Only present when the step has a hint. */
+  hint_html?: string;
   quiz: QuizItem[];
   checks: number;
 }

@@ -294,13 +294,48 @@ test("a learner goes through a lesson in the browser", async (t) => {
       assert.ok(!cp.includes("second block on"), "the node01 block ran on controlplane too");
     });
 
-    await step("Check shows the failure message and the check's output", async () => {
+    await step("the hint stays closed until asked for and opens by click and by keyboard", async () => {
+      const hint = page.locator('[data-step="0"] > details.hint');
+      const summary = hint.locator("summary");
+      const body = hint.locator(".prose");
+      const isOpen = () => hint.evaluate((d) => d.open);
+      assert.equal(await hint.count(), 1, "step 1 offers no hint");
+      assert.equal(await isOpen(), false);
+      assert.equal(await body.isVisible(), false, "the hint shows before it is asked for");
+      assert.equal((await summary.innerText()).trim(), "Show hint");
+      await summary.click();
+      assert.equal(await isOpen(), true);
+      assert.equal(await body.isVisible(), true, "the opened hint is not visible");
+      assert.equal((await summary.innerText()).trim(), "Hide hint");
+      // Rendered on the server like the step text: code and bold, not Markdown markers.
+      assert.equal(await body.locator("p code").innerText(), "/root/marker");
+      assert.equal(await body.locator("p strong").innerText(), "controlplane");
+      assert.ok(!(await body.innerText()).includes("**"), await body.innerText());
+      await summary.click();
+      assert.equal(await body.isVisible(), false, "a second click does not close the hint");
+      // From the keyboard: Tab reaches it right after the step text, Enter and Space toggle it.
+      await page.locator('[data-step="0"] > .prose .code-copy').last().focus();
+      await page.keyboard.press("Tab");
+      assert.equal(await summary.evaluate((s) => s === document.activeElement), true, "Tab after the step text does not reach the hint");
+      await page.keyboard.press("Enter");
+      assert.equal(await isOpen(), true, "Enter does not open the hint");
+      await page.screenshot({ path: path.join(SHOTS, "hint.png"), animations: "disabled" });
+      await page.keyboard.press("Space");
+      assert.equal(await isOpen(), false, "Space does not close the hint");
+    });
+
+    await step("Check shows the failure message, the check's output and the hint", async () => {
       await page.locator("[data-testid=check]").click();
       const result = page.locator(".check-result.fail");
       await result.waitFor();
       const text = await result.innerText();
       assert.ok(text.includes("Create the file /root/marker on controlplane."), `no fail message: ${text}`);
       assert.ok(text.includes("no /root/marker on controlplane yet"), `no check output: ${text}`);
+      const hint = result.locator("details.hint");
+      assert.equal(await hint.evaluate((d) => d.open), false, "the failed check opens the hint by itself");
+      await hint.locator("summary").click();
+      assert.match(await hint.locator(".prose").innerText(), /any command that creates an empty file there will do/);
+      await page.screenshot({ path: path.join(SHOTS, "hint-failed-check.png"), animations: "disabled" });
     });
 
     await step("doing the work makes the check pass", async () => {
@@ -328,6 +363,10 @@ test("a learner goes through a lesson in the browser", async (t) => {
     await step("resizing the window resizes the TTY", async () => {
       const before = await page.evaluate(() => window.playlab.size("controlplane"));
       await page.setViewportSize({ width: 1100, height: 640 });
+      // The step and its result are taller than this window: the instructions scroll,
+      // the page itself never grows past the window (which would stretch the terminal).
+      const height = await page.evaluate(() => ({ page: document.scrollingElement.scrollHeight, window: innerHeight }));
+      assert.ok(height.page <= height.window, `the page is ${height.page}px tall in a ${height.window}px window`);
       await page.waitForFunction((b) => {
         const s = window.playlab.size("controlplane");
         return s.cols !== b.cols && s.rows !== b.rows;
@@ -345,6 +384,7 @@ test("a learner goes through a lesson in the browser", async (t) => {
       await page.locator('[role=tab][data-node="controlplane"][data-state="connected"]').waitFor({ timeout: READY_TIMEOUT });
       assert.equal(await page.evaluate(() => window.playlab.session), sessionId);
       await page.locator('[data-step="1"]').waitFor();
+      assert.equal(await page.locator("details.hint").count(), 0, "a step without a hint offers one");
       await waitForScreen(page, "controlplane", "the output from before the reload", (l) => l.includes("before-reload-42"));
     });
 

@@ -2,8 +2,9 @@
 //!
 //! - `GET /api/lessons` → `[{id,title,description,difficulty,duration,tags,steps}]`
 //!   (`duration` as text like `30m`, `steps` a count)
-//! - `GET /api/lessons/{id}` → the lesson with `nodes` and `steps[{title,html,quiz}]`,
-//!   plus `intro_html`/`finish_html` (quiz answers are never sent)
+//! - `GET /api/lessons/{id}` → the lesson with `nodes` and
+//!   `steps[{title,html,hint_html?,quiz,checks}]` (`hint_html` only for a step with a
+//!   hint), plus `intro_html`/`finish_html` (quiz answers are never sent)
 //! - `GET /api/sessions` → the caller's sessions (for "resume" badges)
 //! - `POST /api/sessions {"lesson":ID}` → `201` (new) or `200` (the learner's live
 //!   session for that lesson) with `{id,lesson,status,error?,nodes,step,steps,completed,
@@ -318,7 +319,7 @@ async fn get_lesson(
         .steps
         .iter()
         .map(|step| {
-            json!({
+            let mut detail = json!({
                 "title": step.title,
                 "html": render_page(lesson, &step.text.markdown),
                 "quiz": step.quiz.iter().map(|q| json!({
@@ -327,7 +328,12 @@ async fn get_lesson(
                     "multiple": q.answer.len() > 1,
                 })).collect::<Vec<_>>(),
                 "checks": step.checks.len(),
-            })
+            });
+            // Only a step with a hint carries the key: the page offers no hint without it.
+            if let Some(hint) = &step.hint {
+                detail["hint_html"] = json!(render_page(lesson, &hint.markdown));
+            }
+            detail
         })
         .collect();
     body["intro_html"] = json!(

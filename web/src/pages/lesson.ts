@@ -347,6 +347,7 @@ class LessonPage {
       h("p", { class: "step-kicker" }, `Step ${index + 1} of ${total}`, done ? h("span", { class: "badge badge-done" }, icon("check"), "done") : null),
       h("h1", { class: "step-title" }, step.title),
       this.prose(step.html, step.title),
+      this.hint(step),
       quiz,
       result,
       nav));
@@ -439,9 +440,27 @@ class LessonPage {
     } else {
       result.className = "check-result fail";
       const fallback = outcome.results.length === 0 ? h("pre", null, "The check did not pass.") : null;
-      replace(result, h("p", { class: "result-title" }, icon("x"), "Not yet"), details.length ? details : fallback);
+      // The hint again, where a learner who is stuck is looking.
+      replace(result, h("p", { class: "result-title" }, icon("x"), "Not yet"), details.length ? details : fallback, this.hint(step));
       result.scrollIntoView({ block: "nearest", behavior: "smooth" });
     }
+  }
+
+  /** The step's hint behind a "Show hint" disclosure, or nothing for a step without
+   *  one. A native <details>: it opens by click, Enter or Space, and screen readers
+   *  announce it as expanded or collapsed, with no script of ours in the way. */
+  private hint(step: StepDetail): HTMLDetailsElement | null {
+    if (step.hint_html === undefined) return null;
+    const label = h("span", null, "Show hint");
+    const details = h("details", { class: "hint" },
+      h("summary", null, icon("lightbulb"), label),
+      this.prose(step.hint_html));
+    details.addEventListener("toggle", () => {
+      label.textContent = details.open ? "Hide hint" : "Show hint";
+      // Opened at the bottom of a failed check, it would unfold below the fold.
+      if (details.open) details.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    });
+    return details;
   }
 
   /** Server-rendered Markdown, with Run/Copy buttons on the marked code blocks. A
