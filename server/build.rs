@@ -27,7 +27,12 @@ const WATCHED: &[&str] = &[
 const STAMP: &str = ".playlab-lock-hash";
 
 fn main() {
-    let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web");
+    // Read when the script runs, not baked in when it was compiled: checkouts that
+    // share a target directory share this script's binary, and each must build its own
+    // `web/`.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| fail("cargo did not set CARGO_MANIFEST_DIR"));
+    let web = PathBuf::from(manifest_dir).join("../web");
     let web = web.canonicalize().unwrap_or(web);
     for input in WATCHED {
         // Relative to the package root on purpose: cargo resolves it against the
