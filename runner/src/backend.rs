@@ -253,6 +253,13 @@ pub enum RunnerError {
     NoNode { session: SessionId, node: String },
     #[error("image {image} is unavailable: {reason}")]
     ImageUnavailable { image: String, reason: String },
+    /// The lesson asks for a privileged node and the operator has not allowed it:
+    /// like an unavailable image, the lesson cannot run on this host as configured.
+    #[error(
+        "node {node} must run privileged (`privileged: true` in the lesson), which this \
+         host's operator has not allowed (playlab's --allow-privileged)"
+    )]
+    PrivilegedNotAllowed { node: String },
     #[error("setup script on node {node} failed with exit code {exit_code:?}:\n{output}")]
     SetupFailed {
         node: String,

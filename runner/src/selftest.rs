@@ -137,6 +137,11 @@ pub async fn test_lesson(
                 reason: format!("image unavailable: {image}: {reason}"),
             };
         }
+        Err(e @ RunnerError::PrivilegedNotAllowed { .. }) => {
+            report.result = LessonResult::Skipped {
+                reason: e.to_string(),
+            };
+        }
         Err(e) => {
             report.result = LessonResult::Failed {
                 step: None,

@@ -29,7 +29,12 @@ use tokio::sync::OnceCell;
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 async fn backend() -> DockerBackend {
-    match DockerBackend::connect(DockerConfig::default()).await {
+    backend_with(DockerConfig::default()).await
+}
+
+/// A backend under an operator's own settings.
+async fn backend_with(config: DockerConfig) -> DockerBackend {
+    match DockerBackend::connect(config).await {
         Ok(b) => b,
         Err(e) => panic!(
             "Docker is unreachable, these tests need the real engine: start dockerd; see .ci/setup-machine ({e})"
@@ -302,10 +307,21 @@ async fn internet_false_means_an_internal_network_without_egress() {
     }
 }
 
+/// Ceilings of an operator's own, unlike the defaults, so the test proves they are the
+/// ones applied.
+fn ceilings() -> DockerConfig {
+    DockerConfig {
+        max_memory_bytes: 300 * 1024 * 1024,
+        max_cpus: 0.75,
+        pids_limit: 321,
+        ..DockerConfig::default()
+    }
+}
+
 #[tokio::test]
-async fn limits_and_labels_are_applied() {
-    let backend = backend().await;
-    let config = backend.config().clone();
+async fn the_operators_ceilings_and_labels_are_applied() {
+    let config = ceilings();
+    let backend = backend_with(config.clone()).await;
     let image = node_image().await;
     let session = Session::new();
     let mut greedy = node("node01", &image);
@@ -324,12 +340,9 @@ async fn limits_and_labels_are_applied() {
         .await
         .unwrap();
 
+    // Asking for more than the ceiling gets the ceiling; asking for less gets that.
     for (node, memory, nano_cpus) in [
-        (
-            "node01",
-            config.max_memory_bytes as i64,
-            (config.max_cpus * 1e9) as i64,
-        ),
+        ("node01", 300 * 1024 * 1024, 750_000_000),
         ("node02", 256 * 1024 * 1024, 500_000_000),
     ] {
         let inspect = backend
@@ -345,7 +358,7 @@ async fn limits_and_labels_are_applied() {
             "{node}: no swap beyond the limit"
         );
         assert_eq!(host.nano_cpus, Some(nano_cpus), "{node}");
-        assert_eq!(host.pids_limit, Some(1024), "{node}");
+        assert_eq!(host.pids_limit, Some(config.pids_limit), "{node}");
         assert_eq!(host.privileged, Some(false), "{node}");
         assert_ne!(host.oom_kill_disable, Some(true), "{node}");
         assert_eq!(host.init, Some(true), "{node}");
@@ -369,15 +382,152 @@ async fn limits_and_labels_are_applied() {
     let add = "ip addr add 10.254.254.1/32 dev lo";
     assert!(sh(&backend, &session, "node01", add).await.success());
     assert!(!sh(&backend, &session, "node02", add).await.success());
-    // The pids limit holds inside the node, as the kernel sees it.
-    let pids = sh(
+    // The ceilings hold inside the node, as the kernel sees them (cgroup v1 or v2).
+    let limits = sh(
         &backend,
         &session,
         "node01",
-        "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max",
+        "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max
+         cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
     )
     .await;
-    assert_eq!(pids.stdout.trim(), "1024", "{pids:?}");
+    assert_eq!(
+        limits.stdout.lines().collect::<Vec<_>>(),
+        ["321", &(300 * 1024 * 1024).to_string()],
+        "{limits:?}"
+    );
+}
+
+/// What this engine does with a privileged container, asked for directly: `Ok` when
+/// it runs one, else the engine's refusal (some hosts refuse them, this project's lab
+/// machines among them). Labelled with `session`, so its guard removes it whatever
+/// happens.
+async fn engine_runs_privileged(
+    backend: &DockerBackend,
+    session: &SessionId,
+) -> Result<(), String> {
+    use bollard::models::{ContainerCreateBody, HostConfig};
+    use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
+    let docker = backend.docker();
+    let name = format!("{}-probe", container_name(session, "privileged"));
+    docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(name.clone()),
+                ..Default::default()
+            }),
+            ContainerCreateBody {
+                image: Some("debian:bookworm-slim".to_owned()),
+                cmd: Some(vec!["true".to_owned()]),
+                labels: Some([(LABEL_SESSION.to_owned(), session.to_string())].into()),
+                host_config: Some(HostConfig {
+                    privileged: Some(true),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let started = docker.start_container(&name, None).await;
+    docker
+        .remove_container(
+            &name,
+            Some(RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap();
+    started.map_err(|e| e.to_string())
+}
+
+/// A node is privileged only when its lesson asks (`privileged: true`) and the
+/// operator allows it; a lesson asking where the operator does not allow it is
+/// refused before anything is created.
+#[tokio::test]
+async fn privileged_only_when_the_lesson_asks_and_the_operator_allows() {
+    let image = node_image().await;
+    let allowing = backend_with(DockerConfig {
+        allow_privileged: true,
+        ..DockerConfig::default()
+    })
+    .await;
+    let refusing = backend().await;
+    let mut asking = node("node01", &image);
+    asking.privileged = true;
+    let privileged = |backend: &DockerBackend, session: &SessionId| {
+        let docker = backend.docker().clone();
+        let name = container_name(session, "node01");
+        async move {
+            let host = docker
+                .inspect_container(&name, None)
+                .await
+                .unwrap()
+                .host_config
+                .unwrap();
+            host.privileged
+        }
+    };
+
+    // The lesson does not ask: never privileged, whatever the operator allows.
+    for backend in [&allowing, &refusing] {
+        let session = Session::new();
+        backend
+            .start(
+                &session,
+                &lesson(vec![node("node01", &image)]),
+                ProgressSender::discard(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(privileged(backend, &session).await, Some(false));
+    }
+
+    // The lesson asks, the operator does not allow: refused, nothing created.
+    let session = Session::new();
+    match refusing
+        .start(
+            &session,
+            &lesson(vec![node("node02", &image), asking.clone()]),
+            ProgressSender::discard(),
+        )
+        .await
+    {
+        Err(e @ RunnerError::PrivilegedNotAllowed { .. }) => {
+            let message = e.to_string();
+            assert!(
+                message.contains("node node01") && message.contains("--allow-privileged"),
+                "{message}"
+            );
+        }
+        other => panic!("expected PrivilegedNotAllowed, got {other:?}"),
+    }
+    assert_eq!(labelled(&refusing, &session).await, Vec::<String>::new());
+
+    // Both say yes: the node is privileged. Where the engine refuses privileged
+    // containers, the node fails exactly as a privileged container does there (an
+    // unprivileged one starts fine), and nothing is left behind.
+    let session = Session::new();
+    let engine = engine_runs_privileged(&allowing, &session).await;
+    let started = allowing
+        .start(&session, &lesson(vec![asking]), ProgressSender::discard())
+        .await;
+    match (engine, started) {
+        (Ok(()), Ok(_)) => assert_eq!(privileged(&allowing, &session).await, Some(true)),
+        (Err(refusal), Err(e)) => {
+            assert!(
+                e.to_string().contains(&refusal),
+                "{e}\nvs the engine's own: {refusal}"
+            );
+            assert_eq!(labelled(&allowing, &session).await, Vec::<String>::new());
+        }
+        (engine, started) => panic!(
+            "a privileged container here: {engine:?}; the privileged node: {:?}",
+            started.map(|_| "started")
+        ),
+    }
 }
 
 /// One row: a script, its environment and standard input, and what it must produce.

@@ -99,6 +99,9 @@ pub struct ImageNode {
     pub image: String,
     #[serde(default)]
     pub systemd: bool,
+    /// Run the node `--privileged` where the operator allows it.
+    #[serde(default)]
+    pub privileged: bool,
     /// Default `512Mi`.
     #[serde(default)]
     pub memory: Option<String>,
@@ -118,14 +121,17 @@ impl Default for ImageMap {
             name: name.into(),
             image: BASE_IMAGE.into(),
             systemd: false,
+            privileged: false,
             memory: None,
             cpus: None,
         };
-        // kubeadm's preflight wants 2 CPUs and about 1.7 GB per node.
+        // kubeadm's preflight wants 2 CPUs and about 1.7 GB per node; kubelet and
+        // containerd need a privileged container (as kind's nodes are).
         let kube = |name: &str| ImageNode {
             name: name.into(),
             image: KUBEADM_NODE_IMAGE.into(),
             systemd: true,
+            privileged: true,
             memory: Some("2Gi".into()),
             cpus: Some(2.0),
         };
@@ -219,6 +225,7 @@ impl ImageMap {
                             .unwrap_or(DEFAULT_NODE_MEMORY_BYTES),
                         cpus: n.cpus.unwrap_or(DEFAULT_NODE_CPUS),
                         systemd: n.systemd,
+                        privileged: n.privileged,
                         capabilities: Vec::new(),
                         env: BTreeMap::new(),
                     })

@@ -133,14 +133,17 @@ pub struct NodeSpec {
     pub cpus: f64,
     /// Run systemd as PID 1 (what a kind node needs).
     pub systemd: bool,
+    /// Run the container `--privileged` (what a kubeadm node needs). Only honoured
+    /// where the operator allows privileged nodes; elsewhere the lesson does not start.
+    pub privileged: bool,
     /// Linux capabilities added to the container, e.g. `NET_ADMIN`.
     pub capabilities: Vec<String>,
     pub env: BTreeMap<String, String>,
 }
 
 impl NodeSpec {
-    /// A node with the format's defaults: 512 MiB, 1 CPU, no systemd, no added
-    /// capabilities, no variables.
+    /// A node with the format's defaults: 512 MiB, 1 CPU, no systemd, not privileged,
+    /// no added capabilities, no variables.
     pub fn new(name: impl Into<String>, image: NodeImage) -> NodeSpec {
         NodeSpec {
             name: name.into(),
@@ -148,6 +151,7 @@ impl NodeSpec {
             memory_bytes: DEFAULT_NODE_MEMORY_BYTES,
             cpus: DEFAULT_NODE_CPUS,
             systemd: false,
+            privileged: false,
             capabilities: Vec::new(),
             env: BTreeMap::new(),
         }

@@ -106,6 +106,10 @@ pub struct NodeFile {
     /// Run systemd as PID 1, as a Kubernetes node needs.
     #[serde(default)]
     pub systemd: bool,
+    /// Run the node `--privileged`, as a kubeadm node needs. The lesson then starts
+    /// only on servers whose operator allows privileged nodes (`--allow-privileged`).
+    #[serde(default)]
+    pub privileged: bool,
     /// Linux capabilities to add, e.g. `NET_ADMIN`.
     #[serde(default)]
     pub capabilities: Vec<String>,
@@ -265,6 +269,7 @@ const KNOWN_KEYS: &[&str] = &[
     "memory",
     "cpus",
     "systemd",
+    "privileged",
     "capabilities",
     "env",
     "kind",
@@ -605,6 +610,7 @@ impl Resolver<'_> {
             memory_bytes,
             cpus,
             systemd: n.systemd,
+            privileged: n.privileged,
             capabilities: n.capabilities,
             env: n.env,
         }

@@ -29,8 +29,8 @@ fn summary(dir: &Path) -> String {
         };
         writeln!(
             out,
-            "node {} image {image} systemd {} memory {} cpus {}",
-            n.name, n.systemd, n.memory_bytes, n.cpus
+            "node {} image {image} systemd {} privileged {} memory {} cpus {}",
+            n.name, n.systemd, n.privileged, n.memory_bytes, n.cpus
         )
         .unwrap();
     }

@@ -4,15 +4,17 @@
 //! hands each to [`runner::selftest`], one after the other (environments are heavy
 //! and the point is a clear verdict, not speed), printing the table as it goes. Exits
 //! non-zero when a lesson does not load or fails, or, with `--require-all`, when one
-//! had to be skipped. Environments are always destroyed, also on Ctrl-C, unless
-//! `--keep` is given.
+//! had to be skipped (its image cannot be obtained here, or it needs privileged nodes
+//! and `--allow-privileged` was not given). Environments are always destroyed, also on
+//! Ctrl-C, unless `--keep` is given.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use playlab::serve::config::{NodePolicy, NodeSettings};
 use runner::checks::{WasmChecker, WasmLimits};
-use runner::docker::{DockerBackend, DockerConfig, container_name};
+use runner::docker::{DockerBackend, container_name};
 use runner::local::LocalBackend;
 use runner::selftest::{
     LessonReport, LessonResult, SelfTestOptions, render_header, render_report, test_lesson,
@@ -27,12 +29,17 @@ pub struct TestArgs {
     /// Leave each environment running afterwards and print how to get a shell on it.
     #[arg(long)]
     pub keep: bool,
-    /// Fail when a lesson has to be skipped (its image cannot be obtained here).
+    /// Fail when a lesson has to be skipped (its image cannot be obtained here, or it
+    /// needs privileged nodes and `--allow-privileged` is not given).
     #[arg(long)]
     pub require_all: bool,
     /// Where environments run.
     #[arg(long, value_enum, default_value_t = BackendKind::Docker)]
     pub backend: BackendKind,
+    // The node policy, as `playlab serve` takes it: test under the same ceilings and
+    // with the same `--allow-privileged` as the server the lessons are for.
+    #[command(flatten)]
+    pub nodes: NodeSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -49,6 +56,7 @@ pub fn main(args: TestArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
+    let nodes = NodePolicy::validate(args.nodes)?;
     let content = scenarios::load_content_dirs(&args.paths);
     let cwd = std::env::current_dir().unwrap_or_default();
     let load_errors = content.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -68,7 +76,7 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
 
     let backend: Box<dyn Backend> = match args.backend {
         BackendKind::Docker => Box::new(
-            DockerBackend::connect(DockerConfig::default())
+            DockerBackend::connect(nodes.docker_config(None))
                 .await
                 .context("playlab test needs a running Docker engine (see .ci/setup-machine)")?,
         ),

@@ -206,6 +206,22 @@ fn failing_states(step_dir: &Path) -> Vec<PathBuf> {
     states
 }
 
+/// Every kubeadm node asks for what `content/images/kubeadm-node/README.md` says the
+/// image needs at run time, so that README (and `--allow-privileged`) is all an operator
+/// has to read.
+#[test]
+fn kubeadm_nodes_ask_for_systemd_privileged_2_cpus_and_2gi() {
+    for id in ["kubeadm-init", "kubeadm-upgrade"] {
+        let lesson = load(id);
+        let nodes: Vec<_> = lesson.environment.nodes.iter().collect();
+        assert_eq!(nodes.len(), 2, "{id}");
+        for node in nodes {
+            let what = (node.systemd, node.privileged, node.cpus, node.memory_bytes);
+            assert_eq!(what, (true, true, 2.0, 2 << 30), "{id} node {}", node.name);
+        }
+    }
+}
+
 #[test]
 fn kubeadm_init_checks_fail_before_and_pass_after() {
     assert_eq!(assert_checks_fail_before_and_pass_after("kubeadm-init"), 5);

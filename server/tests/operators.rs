@@ -1,7 +1,7 @@
 //! What an operator relies on when running the `playlab` binary, proven against the real
 //! process on `127.0.0.1`: HTTPS (`--tls self-signed`, `--tls-cert`/`--tls-key`), the
-//! join code (`--auth code --join-code`), content reload on SIGHUP, and the local
-//! backend (`--backend local`).
+//! join code (`--auth code --join-code`), content reload on SIGHUP, the local
+//! backend (`--backend local`), and the node settings of a `--config` file.
 
 mod common;
 
@@ -339,6 +339,89 @@ async fn the_local_backend_serves_a_lesson_without_docker() {
     assert!(
         !Path::new(&node_dir).exists(),
         "ending the session removes {node_dir}"
+    );
+    server.stop();
+}
+
+/// The node settings, given in a `--config` file as an operator writes them, bound the
+/// nodes of every session: a node asking for more than the ceilings gets the
+/// ceilings, and a lesson asking for a privileged node fails to start, saying why,
+/// because the operator did not allow it.
+#[tokio::test]
+async fn the_config_files_node_settings_bound_every_session() {
+    let content = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures(), content.path());
+    let demo = content.path().join("demo/lesson.yaml");
+    let yaml = std::fs::read_to_string(&demo).unwrap();
+    let greedy = yaml.replacen(
+        "image: debian:bookworm-slim\n",
+        "image: debian:bookworm-slim\n      memory: 8Gi\n      cpus: 8\n",
+        1,
+    );
+    assert_ne!(
+        greedy, yaml,
+        "the fixture changed: node01 is no longer greedy"
+    );
+    std::fs::write(&demo, greedy).unwrap();
+    let privileged = content.path().join("privileged");
+    copy_dir(&content.path().join("demo"), &privileged);
+    let yaml = std::fs::read_to_string(privileged.join("lesson.yaml")).unwrap();
+    std::fs::write(
+        privileged.join("lesson.yaml"),
+        yaml.replacen("cpus: 8\n", "cpus: 8\n      privileged: true\n", 1),
+    )
+    .unwrap();
+    let config = content.path().join("playlab.toml");
+    std::fs::write(
+        &config,
+        "max_node_memory = \"300Mi\"\nmax_node_cpus = 0.5\npids_limit = 321\nallow_privileged = false\n",
+    )
+    .unwrap();
+    let server =
+        ServerProcess::start(content.path(), &["--config", config.to_str().unwrap()]).await;
+    let learner = Client::new(&server.url);
+
+    let id = learner.ready_session().await;
+    let engine = runner::docker::DockerBackend::connect(Default::default())
+        .await
+        .unwrap();
+    let container = runner::docker::container_name(&id.parse().unwrap(), "node01");
+    let host = engine
+        .docker()
+        .inspect_container(&container, None)
+        .await
+        .unwrap()
+        .host_config
+        .unwrap();
+    let limits = (
+        host.memory,
+        host.nano_cpus,
+        host.pids_limit,
+        host.privileged,
+    );
+    assert_eq!(
+        limits,
+        (Some(300 << 20), Some(500_000_000), Some(321), Some(false))
+    );
+
+    let (status, session) = learner
+        .post("/api/sessions", json!({"lesson": "privileged"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let id = session["id"].as_str().unwrap();
+    let events = learner
+        .events_until(
+            id,
+            |e| e["type"] == "status" && e["status"] != "starting",
+            Duration::from_secs(60),
+        )
+        .await;
+    let last = events.last().unwrap();
+    assert_eq!(last["status"], "failed", "{last}");
+    let error = last["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("node node01 must run privileged") && error.contains("--allow-privileged"),
+        "{error}"
     );
     server.stop();
 }

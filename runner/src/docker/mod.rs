@@ -54,8 +54,10 @@ pub struct DockerConfig {
     pub max_cpus: f64,
     /// Maximum number of processes in a node (a fork bomb stops here).
     pub pids_limit: i64,
-    /// Run `systemd: true` nodes with `--privileged` instead of the narrower set of
-    /// capabilities. Off by default: a privileged container can take over the host.
+    /// Run nodes whose lesson says `privileged: true` with `--privileged`. Off by
+    /// default, and then such a lesson does not start
+    /// ([`RunnerError::PrivilegedNotAllowed`]): a privileged container can take over
+    /// the host. No other node is ever privileged.
     pub allow_privileged: bool,
     /// `json-file` log driver `max-size` for each node (Docker's size syntax).
     pub log_max_size: String,
@@ -375,6 +377,17 @@ impl Backend for DockerBackend {
                 "lesson {} has no nodes",
                 lesson.id
             )));
+        }
+        // Before the images: a lesson this host may not run costs no build.
+        if let Some(node) = lesson
+            .environment
+            .nodes
+            .iter()
+            .find(|n| n.privileged && !self.config.allow_privileged)
+        {
+            return Err(RunnerError::PrivilegedNotAllowed {
+                node: node.name.clone(),
+            });
         }
         if network::exists(&self.docker, session).await?
             || !self.session_containers(session).await?.is_empty()

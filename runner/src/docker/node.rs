@@ -3,9 +3,10 @@
 //!
 //! Every node gets the operator's limits whatever the lesson says: memory (capped),
 //! CPUs (capped), a pids limit, a capped log, the OOM killer left on, and no
-//! `--privileged` unless the operator allows it. Ordinary nodes run `sleep infinity`
-//! under Docker's init (tini), which reaps the orphans learners leave behind and stops
-//! at once; `systemd: true` nodes run systemd as PID 1 with what a kind node needs.
+//! `--privileged` unless the lesson asks for it (`privileged: true`) *and* the operator
+//! allows it. Ordinary nodes run `sleep infinity` under Docker's init (tini), which
+//! reaps the orphans learners leave behind and stops at once; `systemd: true` nodes run
+//! systemd as PID 1 with what a kind node needs.
 
 use std::collections::BTreeMap;
 
@@ -93,7 +94,9 @@ fn container_body(
         nano_cpus: Some((cpus * 1e9) as i64),
         pids_limit: Some(config.pids_limit),
         oom_kill_disable: Some(false),
-        privileged: Some(false),
+        // `start` refuses a lesson asking for more than the operator allows; checked
+        // again here so no other path can produce a privileged node.
+        privileged: Some(spec.privileged && config.allow_privileged),
         network_mode: Some(network.to_owned()),
         log_config: Some(HostConfigLogConfig {
             typ: Some("json-file".to_owned()),
@@ -109,7 +112,7 @@ fn container_body(
         ..Default::default()
     };
     let (cmd, stop_signal) = if spec.systemd {
-        systemd_host_config(config, &mut host);
+        systemd_host_config(&mut host);
         // systemd changes its behaviour (no udev, no getty) when it knows it is in a
         // container.
         env.push("container=docker".to_owned());
@@ -150,13 +153,15 @@ fn container_body(
 
 /// What systemd as PID 1 needs, as kind gives it: writable tmpfs for `/run`,
 /// `/run/lock` and `/tmp`, its own cgroup namespace, the host's kernel modules (read
-/// only), and either the two capabilities it uses plus unconfined seccomp/AppArmor or,
-/// where the operator allows, `--privileged` (which fails on some hosts).
+/// only), and, unless the node is privileged, the two capabilities it uses plus
+/// unconfined seccomp/AppArmor. A privileged node has every capability and no
+/// seccomp/AppArmor profile already; Docker then also mounts `/sys` and the cgroup
+/// filesystem read-write and leaves `/proc/sys` writable.
 ///
 /// The host's cgroup tree is deliberately *not* bind-mounted writable: Docker's own
 /// read-only cgroup mount is enough for systemd to boot (the engine tests prove it),
 /// and a writable cgroup v1 hierarchy is a well-known way out of a container.
-fn systemd_host_config(config: &DockerConfig, host: &mut HostConfig) {
+fn systemd_host_config(host: &mut HostConfig) {
     host.tmpfs = Some(
         ["/run", "/run/lock", "/tmp"]
             .into_iter()
@@ -168,9 +173,7 @@ fn systemd_host_config(config: &DockerConfig, host: &mut HostConfig) {
     if std::path::Path::new("/lib/modules").is_dir() {
         host.binds = Some(vec!["/lib/modules:/lib/modules:ro".to_owned()]);
     }
-    if config.allow_privileged {
-        host.privileged = Some(true);
-    } else {
+    if host.privileged != Some(true) {
         let caps = host.cap_add.get_or_insert_with(Vec::new);
         for cap in ["SYS_ADMIN", "NET_ADMIN"] {
             if !caps.iter().any(|c| c == cap) {
@@ -259,6 +262,49 @@ fn tar_of(files: &[NodeFile]) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scenarios::{Environment, NodeImage};
+
+    /// The node's HostConfig for every combination of what the lesson asks and what
+    /// the operator allows: privileged only when both say so; a systemd node that is
+    /// not privileged gets the two capabilities and unconfined profiles instead.
+    #[test]
+    fn privileged_only_when_the_lesson_asks_and_the_operator_allows() {
+        let session: SessionId = "privtest".parse().unwrap();
+        // (systemd, lesson asks, operator allows) -> (privileged, capabilities added)
+        let cases = [
+            ((false, false, false), (false, vec![])),
+            ((false, false, true), (false, vec![])),
+            ((false, true, false), (false, vec![])),
+            ((false, true, true), (true, vec![])),
+            (
+                (true, false, false),
+                (false, vec!["SYS_ADMIN", "NET_ADMIN"]),
+            ),
+            ((true, false, true), (false, vec!["SYS_ADMIN", "NET_ADMIN"])),
+            ((true, true, false), (false, vec!["SYS_ADMIN", "NET_ADMIN"])),
+            ((true, true, true), (true, vec![])),
+        ];
+        for ((systemd, asks, allows), (privileged, caps)) in cases {
+            let mut spec = NodeSpec::new("node01", NodeImage::Reference("x".to_owned()));
+            spec.systemd = systemd;
+            spec.privileged = asks;
+            let lesson = Lesson::with_environment("t", "/", Environment::new(vec![spec.clone()]));
+            let config = DockerConfig {
+                allow_privileged: allows,
+                ..DockerConfig::default()
+            };
+            let body = container_body(&config, &session, &lesson, &spec, "x", "net");
+            let host = body.host_config.unwrap();
+            let case = format!("systemd {systemd}, lesson asks {asks}, operator allows {allows}");
+            assert_eq!(host.privileged, Some(privileged), "{case}");
+            assert_eq!(host.cap_add.unwrap_or_default(), caps, "{case}");
+            assert_eq!(
+                host.security_opt.is_some(),
+                systemd && !privileged,
+                "{case}: unconfined profiles only for an unprivileged systemd node"
+            );
+        }
+    }
 
     #[test]
     fn tar_keeps_paths_and_modes() {

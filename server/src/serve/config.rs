@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
+use runner::docker::DockerConfig;
 use serde::Deserialize;
 
 /// `playlab serve` flags; every one can also be set as `PLAYLAB_<NAME>` or in the
@@ -88,6 +89,62 @@ pub struct Settings {
     /// PEM private key for HTTPS.
     #[arg(long, env = "PLAYLAB_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    // The node policy: the same four as `NodeSettings` (what `playlab test` takes). Not
+    // a flattened `NodeSettings`: serde's `flatten` would cost every TOML error its
+    // line and column. A test keeps the two definitions identical.
+    /// Most memory a node gets, e.g. `2Gi`; a lesson asking for more gets this
+    /// [default: 2Gi].
+    #[arg(long, env = "PLAYLAB_MAX_NODE_MEMORY")]
+    pub max_node_memory: Option<String>,
+    /// Most CPUs a node gets, e.g. `1.5`; a lesson asking for more gets this. Docker
+    /// refuses more than the host has [default: 2].
+    #[arg(long, env = "PLAYLAB_MAX_NODE_CPUS")]
+    pub max_node_cpus: Option<f64>,
+    /// Most processes in one node; a fork bomb stops here [default: 1024].
+    #[arg(long, env = "PLAYLAB_PIDS_LIMIT", allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    /// Run nodes whose lesson asks for it (`privileged: true`, e.g. kubeadm) with
+    /// `--privileged`, which gives them the host. Without it such lessons do not start
+    /// [default: false].
+    #[arg(
+        long,
+        env = "PLAYLAB_ALLOW_PRIVILEGED",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub allow_privileged: Option<bool>,
+}
+
+/// The node policy as the operator wrote it: what every node gets whatever its lesson
+/// asks. `playlab test` takes these flags; `playlab serve` has the same in
+/// [`Settings`] (where the TOML file can set them too).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct NodeSettings {
+    /// Most memory a node gets, e.g. `2Gi`; a lesson asking for more gets this
+    /// [default: 2Gi].
+    #[arg(long, env = "PLAYLAB_MAX_NODE_MEMORY")]
+    pub max_node_memory: Option<String>,
+    /// Most CPUs a node gets, e.g. `1.5`; a lesson asking for more gets this. Docker
+    /// refuses more than the host has [default: 2].
+    #[arg(long, env = "PLAYLAB_MAX_NODE_CPUS")]
+    pub max_node_cpus: Option<f64>,
+    /// Most processes in one node; a fork bomb stops here [default: 1024].
+    #[arg(long, env = "PLAYLAB_PIDS_LIMIT", allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    /// Run nodes whose lesson asks for it (`privileged: true`, e.g. kubeadm) with
+    /// `--privileged`, which gives them the host. Without it such lessons do not start
+    /// [default: false].
+    #[arg(
+        long,
+        env = "PLAYLAB_ALLOW_PRIVILEGED",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub allow_privileged: Option<bool>,
 }
 
 impl Settings {
@@ -126,6 +183,20 @@ impl Settings {
             tls: self.tls.or(other.tls),
             tls_cert: self.tls_cert.or(other.tls_cert),
             tls_key: self.tls_key.or(other.tls_key),
+            max_node_memory: self.max_node_memory.or(other.max_node_memory),
+            max_node_cpus: self.max_node_cpus.or(other.max_node_cpus),
+            pids_limit: self.pids_limit.or(other.pids_limit),
+            allow_privileged: self.allow_privileged.or(other.allow_privileged),
+        }
+    }
+
+    /// The node policy part of these settings.
+    fn node_settings(&self) -> NodeSettings {
+        NodeSettings {
+            max_node_memory: self.max_node_memory.clone(),
+            max_node_cpus: self.max_node_cpus,
+            pids_limit: self.pids_limit,
+            allow_privileged: self.allow_privileged,
         }
     }
 }
@@ -169,6 +240,81 @@ pub struct Config {
     pub limits: Limits,
     pub on_shutdown: OnShutdown,
     pub tls: Option<Tls>,
+    pub nodes: NodePolicy,
+}
+
+/// What every node gets whatever its lesson asks, validated: the operator's half of
+/// [`DockerConfig`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePolicy {
+    pub max_memory_bytes: u64,
+    pub max_cpus: f64,
+    pub pids_limit: i64,
+    pub allow_privileged: bool,
+}
+
+impl Default for NodePolicy {
+    /// The runner's defaults, so the two cannot disagree.
+    fn default() -> Self {
+        let d = DockerConfig::default();
+        NodePolicy {
+            max_memory_bytes: d.max_memory_bytes,
+            max_cpus: d.max_cpus,
+            pids_limit: d.pids_limit,
+            allow_privileged: d.allow_privileged,
+        }
+    }
+}
+
+/// Docker's own floors (`docker run` refuses less): checked at start so a bad setting
+/// is one clear error, not every session failing.
+const MIN_NODE_MEMORY_BYTES: u64 = 6 * 1024 * 1024;
+const MIN_NODE_CPUS: f64 = 0.01;
+
+impl NodePolicy {
+    /// Applies defaults and checks every value; errors name the flag.
+    pub fn validate(s: NodeSettings) -> anyhow::Result<NodePolicy> {
+        let mut policy = NodePolicy::default();
+        if let Some(text) = s.max_node_memory {
+            let bytes = scenarios::units::parse_memory(&text).map_err(|e| {
+                anyhow!("--max-node-memory {text:?}: {e}; write sizes like `512Mi` or `2Gi`")
+            })?;
+            if bytes < MIN_NODE_MEMORY_BYTES {
+                bail!("--max-node-memory {text:?}: Docker needs at least 6Mi per container");
+            }
+            policy.max_memory_bytes = bytes;
+        }
+        if let Some(cpus) = s.max_node_cpus {
+            if !(cpus.is_finite() && cpus >= MIN_NODE_CPUS) {
+                bail!("--max-node-cpus {cpus}: expected a number of CPUs of at least 0.01");
+            }
+            policy.max_cpus = cpus;
+        }
+        if let Some(n) = s.pids_limit {
+            // Docker reads 0 and -1 as "no limit": not what a ceiling is for.
+            if n < 1 {
+                bail!("--pids-limit {n}: must be at least 1");
+            }
+            policy.pids_limit = n;
+        }
+        if let Some(allow) = s.allow_privileged {
+            policy.allow_privileged = allow;
+        }
+        Ok(policy)
+    }
+
+    /// The Docker backend's configuration under this policy; the one place the
+    /// operator's settings become a [`DockerConfig`] (`serve` and `test` alike).
+    pub fn docker_config(&self, owner: Option<String>) -> DockerConfig {
+        DockerConfig {
+            max_memory_bytes: self.max_memory_bytes,
+            max_cpus: self.max_cpus,
+            pids_limit: self.pids_limit,
+            allow_privileged: self.allow_privileged,
+            owner,
+            ..DockerConfig::default()
+        }
+    }
 }
 
 /// The numbers that shape sessions and terminals.
@@ -215,11 +361,13 @@ impl Config {
             limits: Limits::default(),
             on_shutdown: OnShutdown::Keep,
             tls: None,
+            nodes: NodePolicy::default(),
         }
     }
 
     /// Applies defaults and checks every value; errors name the setting.
     pub fn validate(s: Settings) -> anyhow::Result<Config> {
+        let nodes = NodePolicy::validate(s.node_settings())?;
         let mut config = Config::new(
             s.content.unwrap_or_else(|| PathBuf::from("content")),
             s.data.unwrap_or_else(|| PathBuf::from("data")),
@@ -304,6 +452,7 @@ impl Config {
                 ensure_file(path)?;
             }
         }
+        config.nodes = nodes;
         Ok(config)
     }
 }
@@ -374,6 +523,22 @@ mod tests {
             ("tls = \"self-signed\"\ntls_cert = \"x\"", "--tls-cert"),
             ("tls_cert = \"x\"", "--tls-key"),
             ("backend = \"local\"\nlisten = \"0.0.0.0:8080\"", "loopback"),
+            (
+                "max_node_memory = \"2GB\"",
+                "--max-node-memory \"2GB\": `2GB` is not a memory size (unknown unit `GB`)",
+            ),
+            ("max_node_memory = \"lots\"", "--max-node-memory"),
+            ("max_node_memory = \"0Mi\"", "--max-node-memory"),
+            ("max_node_memory = \"1Mi\"", "at least 6Mi"),
+            (
+                "max_node_cpus = 0",
+                "--max-node-cpus 0: expected a number of CPUs",
+            ),
+            ("max_node_cpus = -2.5", "--max-node-cpus"),
+            ("max_node_cpus = nan", "--max-node-cpus"),
+            ("max_node_cpus = 0.001", "at least 0.01"),
+            ("pids_limit = 0", "--pids-limit 0: must be at least 1"),
+            ("pids_limit = -1", "--pids-limit"),
         ];
         for (text, expected) in cases {
             let err = Config::validate(settings(text)).unwrap_err().to_string();
@@ -384,5 +549,162 @@ mod tests {
     #[test]
     fn unknown_file_keys_are_rejected() {
         assert!(toml::from_str::<Settings>("listn = \"x\"").is_err());
+    }
+
+    #[test]
+    fn node_policy_from_the_file() {
+        let defaults = NodePolicy::default();
+        assert_eq!(
+            defaults,
+            Config::validate(Settings::default()).unwrap().nodes
+        );
+        assert_eq!(defaults.max_memory_bytes, 2 << 30);
+        assert!(!defaults.allow_privileged, "privileged nodes are opt-in");
+        let cases = [
+            (
+                "max_node_memory = \"512Mi\"",
+                NodePolicy {
+                    max_memory_bytes: 512 << 20,
+                    ..NodePolicy::default()
+                },
+            ),
+            (
+                "max_node_memory = \"3G\"\nmax_node_cpus = 1.5",
+                NodePolicy {
+                    max_memory_bytes: 3_000_000_000,
+                    max_cpus: 1.5,
+                    ..NodePolicy::default()
+                },
+            ),
+            // TOML integers are fine where a number of CPUs is expected.
+            (
+                "max_node_cpus = 1",
+                NodePolicy {
+                    max_cpus: 1.0,
+                    ..NodePolicy::default()
+                },
+            ),
+            (
+                "pids_limit = 200\nallow_privileged = true",
+                NodePolicy {
+                    pids_limit: 200,
+                    allow_privileged: true,
+                    ..NodePolicy::default()
+                },
+            ),
+            ("allow_privileged = false", NodePolicy::default()),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                Config::validate(settings(text)).unwrap().nodes,
+                expected,
+                "{text}"
+            );
+        }
+        assert!(toml::from_str::<Settings>("allow_privileged = \"yes\"").is_err());
+    }
+
+    /// The policy reaches the Docker backend unchanged, and nothing else about it moves.
+    #[test]
+    fn node_policy_becomes_the_docker_config() {
+        let policy = NodePolicy {
+            max_memory_bytes: 300 << 20,
+            max_cpus: 0.5,
+            pids_limit: 99,
+            allow_privileged: true,
+        };
+        let docker = policy.docker_config(Some("me".into()));
+        assert_eq!(
+            docker,
+            DockerConfig {
+                max_memory_bytes: 300 << 20,
+                max_cpus: 0.5,
+                pids_limit: 99,
+                allow_privileged: true,
+                owner: Some("me".into()),
+                ..DockerConfig::default()
+            }
+        );
+    }
+
+    #[derive(clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[derive(clap::Parser)]
+    struct Test {
+        #[command(flatten)]
+        nodes: NodeSettings,
+        paths: Vec<PathBuf>,
+    }
+
+    #[test]
+    fn node_flags_on_the_command_line() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            let flags = Serve::try_parse_from([&["serve"], args].concat())
+                .unwrap()
+                .settings;
+            // A flag wins over the file.
+            let file = settings("allow_privileged = true\npids_limit = 5");
+            Config::validate(flags.or(file)).unwrap().nodes
+        };
+        let from_file = parse(&[]);
+        assert!(from_file.allow_privileged);
+        assert_eq!(from_file.pids_limit, 5);
+        let flags = parse(&[
+            "--allow-privileged=false",
+            "--pids-limit",
+            "300",
+            "--max-node-memory",
+            "1Gi",
+            "--max-node-cpus",
+            "0.25",
+        ]);
+        assert_eq!(
+            flags,
+            NodePolicy {
+                max_memory_bytes: 1 << 30,
+                max_cpus: 0.25,
+                pids_limit: 300,
+                allow_privileged: false,
+            }
+        );
+        // `playlab test` takes lesson paths after the flags: a bare
+        // `--allow-privileged` must not swallow one as its value.
+        let test =
+            Test::try_parse_from(["test", "--allow-privileged", "content/kubeadm-init"]).unwrap();
+        assert_eq!(test.nodes.allow_privileged, Some(true));
+        assert_eq!(test.paths, [PathBuf::from("content/kubeadm-init")]);
+        assert!(Test::try_parse_from(["test", "--allow-privileged=maybe"]).is_err());
+    }
+
+    /// `Settings` repeats `NodeSettings` field for field (see the comment there); the
+    /// two must offer the very same flags, variables and help.
+    #[test]
+    fn serve_and_test_offer_the_same_node_flags() {
+        use clap::Args;
+        let serve = Settings::augment_args(clap::Command::new("serve"));
+        let test = NodeSettings::augment_args(clap::Command::new("test"));
+        let describe = |arg: &clap::Arg| {
+            format!(
+                "{:?} {:?} {:?} {:?}",
+                arg.get_long(),
+                arg.get_env(),
+                arg.get_help().map(ToString::to_string),
+                arg.get_num_args()
+            )
+        };
+        let node_args: Vec<_> = test.get_arguments().collect();
+        assert_eq!(node_args.len(), 4);
+        for arg in node_args {
+            let twin = serve
+                .get_arguments()
+                .find(|a| a.get_id() == arg.get_id())
+                .unwrap_or_else(|| panic!("serve has no --{}", arg.get_id()));
+            assert_eq!(describe(twin), describe(arg));
+        }
     }
 }

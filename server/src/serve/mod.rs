@@ -63,6 +63,17 @@ pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
         for problem in &problems {
             tracing::warn!("{problem}");
         }
+        if config.backend == BackendKind::Docker && !config.nodes.allow_privileged {
+            for lesson in catalog.lessons() {
+                if let Some(node) = lesson.environment.nodes.iter().find(|n| n.privileged) {
+                    tracing::warn!(
+                        lesson = %lesson.id,
+                        "node {} asks to run privileged; the lesson will not start without --allow-privileged",
+                        node.name
+                    );
+                }
+            }
+        }
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -94,10 +105,9 @@ pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
 async fn connect_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
     match config.backend {
         BackendKind::Docker => {
-            let docker_config = runner::docker::DockerConfig {
-                owner: Some(auth::instance_id(&config.data)?),
-                ..runner::docker::DockerConfig::default()
-            };
+            let docker_config = config
+                .nodes
+                .docker_config(Some(auth::instance_id(&config.data)?));
             let backend = runner::docker::DockerBackend::connect(docker_config)
                 .await
                 .context("connecting to the Docker engine (start dockerd, or use --backend local for authoring)")?;
