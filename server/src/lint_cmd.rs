@@ -17,10 +17,7 @@ pub struct LintArgs {
 }
 
 pub fn main(args: LintArgs) -> anyhow::Result<ExitCode> {
-    let images = match &args.images {
-        Some(path) => scenarios::ImageMap::from_file(path)?,
-        None => scenarios::ImageMap::default(),
-    };
+    let images = crate::serve::content::image_map(args.images.as_deref())?;
     let content = scenarios::load_content_dirs_with(&args.dirs, &images);
     let (lessons, diagnostics) = (content.lessons, content.diagnostics);
     let cwd = std::env::current_dir().unwrap_or_default();

@@ -26,6 +26,10 @@ pub struct TestArgs {
     /// Lesson folders or content directories.
     #[arg(default_value = "content")]
     pub paths: Vec<PathBuf>,
+    /// A JSON file replacing the table that maps Killercoda `backend.imageid` values to
+    /// environments (as `serve --images`).
+    #[arg(long, env = "PLAYLAB_IMAGES", value_name = "FILE")]
+    pub images: Option<PathBuf>,
     /// Leave each environment running afterwards and print how to get a shell on it.
     #[arg(long)]
     pub keep: bool,
@@ -57,7 +61,8 @@ pub fn main(args: TestArgs) -> anyhow::Result<ExitCode> {
 
 async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let nodes = NodePolicy::validate(args.nodes)?;
-    let content = scenarios::load_content_dirs(&args.paths);
+    let images = crate::serve::content::image_map(args.images.as_deref())?;
+    let content = scenarios::load_content_dirs_with(&args.paths, &images);
     let cwd = std::env::current_dir().unwrap_or_default();
     let load_errors = content.diagnostics.iter().filter(|d| d.is_error()).count();
     for d in content.diagnostics.iter().filter(|d| d.is_error()) {

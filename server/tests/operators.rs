@@ -425,3 +425,40 @@ async fn the_config_files_node_settings_bound_every_session() {
     );
     server.stop();
 }
+
+/// `--images FILE`: the operator's table decides what a Killercoda scenario runs on.
+/// The fixture maps `ubuntu` to the local `debian:bookworm-slim` (the built-in table
+/// says `playlab/base:latest`).
+#[tokio::test]
+async fn the_operators_image_table_decides_what_killercoda_scenarios_run_on() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/killercoda");
+    let content = fixture.join("content");
+    let images = fixture.join("images.json");
+    let server = ServerProcess::start(&content, &["--images", images.to_str().unwrap()]).await;
+    let learner = Client::new(&server.url);
+    let (status, session) = learner
+        .post("/api/sessions", json!({"lesson": "foreground"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let id = session["id"].as_str().unwrap().to_owned();
+    let events = learner
+        .events_until(
+            &id,
+            |e| e["type"] == "status" && e["status"] != "starting",
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(events.last().unwrap()["status"], "ready", "{events:?}");
+    let inspect = std::process::Command::new("docker")
+        .args(["inspect", "--format", "{{.Config.Image}}"])
+        .arg(format!("playlab-{id}-host01"))
+        .output()
+        .expect("the docker CLI runs");
+    assert_eq!(
+        String::from_utf8_lossy(&inspect.stdout).trim(),
+        "debian:bookworm-slim",
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    server.stop();
+}

@@ -13,6 +13,7 @@ use common::{Client, Frame, Options, TestServer, rss_bytes};
 use futures::SinkExt;
 use playlab::serve::Catalog;
 use playlab::serve::config::Limits;
+use playlab::serve::content::image_map;
 use reqwest::StatusCode;
 use runner::SessionId;
 use serde_json::json;
@@ -572,15 +573,11 @@ async fn operator_endpoints() {
 /// bundled content).
 fn killercoda_catalog() -> Catalog {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/killercoda");
-    let images = scenarios::ImageMap::from_file(&dir.join("images.json")).unwrap();
-    let content = scenarios::load_content_dirs_with(&[dir.join("content")], &images);
-    assert!(
-        content.diagnostics.iter().all(|d| !d.is_error()),
-        "{:?}",
-        content.diagnostics
-    );
-    assert_eq!(content.lessons.len(), 1);
-    Catalog::from_lessons(content.lessons)
+    let images = image_map(Some(&dir.join("images.json"))).unwrap();
+    let (catalog, problems) = Catalog::load(&dir.join("content"), &images).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(catalog.lessons().count(), 1);
+    catalog
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

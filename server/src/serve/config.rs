@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use runner::docker::DockerConfig;
+use scenarios::ImageMap;
 use serde::Deserialize;
 
 /// `playlab serve` flags; every one can also be set as `PLAYLAB_<NAME>` or in the
@@ -29,6 +30,10 @@ pub struct Settings {
     /// The content directory: one folder per lesson [default: content].
     #[arg(long, env = "PLAYLAB_CONTENT")]
     pub content: Option<PathBuf>,
+    /// A JSON file replacing the table that maps Killercoda `backend.imageid` values to
+    /// environments [default: the built-in table, see scenarios/FORMAT.md].
+    #[arg(long, env = "PLAYLAB_IMAGES", value_name = "FILE")]
+    pub images: Option<PathBuf>,
     /// Where the database, keys and the admin token live [default: ./data].
     #[arg(long, env = "PLAYLAB_DATA")]
     pub data: Option<PathBuf>,
@@ -166,6 +171,7 @@ impl Settings {
             config: self.config,
             listen: self.listen.or(other.listen),
             content: self.content.or(other.content),
+            images: self.images.or(other.images),
             data: self.data.or(other.data),
             admin_token: self.admin_token.or(other.admin_token),
             auth: self.auth.or(other.auth),
@@ -231,6 +237,8 @@ pub enum Tls {
 pub struct Config {
     pub listen: SocketAddr,
     pub content: PathBuf,
+    /// How Killercoda scenarios in the content become environments.
+    pub images: ImageMap,
     pub data: PathBuf,
     /// `None` until [`super::state`] loads or generates it from the data directory.
     pub admin_token: Option<String>,
@@ -353,6 +361,7 @@ impl Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             content: content.into(),
+            images: ImageMap::default(),
             data: data.into(),
             admin_token: None,
             auth: AuthMode::Open,
@@ -372,6 +381,7 @@ impl Config {
             s.content.unwrap_or_else(|| PathBuf::from("content")),
             s.data.unwrap_or_else(|| PathBuf::from("data")),
         );
+        config.images = super::content::image_map(s.images.as_deref())?;
         if let Some(listen) = s.listen {
             config.listen = listen
                 .parse()
@@ -539,6 +549,10 @@ mod tests {
             ("max_node_cpus = 0.001", "at least 0.01"),
             ("pids_limit = 0", "--pids-limit 0: must be at least 1"),
             ("pids_limit = -1", "--pids-limit"),
+            (
+                "images = \"/nonexistent/images.json\"",
+                "--images /nonexistent/images.json",
+            ),
         ];
         for (text, expected) in cases {
             let err = Config::validate(settings(text)).unwrap_err().to_string();

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use scenarios::Lesson;
+use anyhow::Context as _;
+use scenarios::{ImageMap, Lesson};
 
 /// The lessons by id.
 #[derive(Debug, Default)]
@@ -26,10 +27,11 @@ impl Catalog {
         }
     }
 
-    /// Loads every lesson folder under `dir`. Lessons with errors are left out and
-    /// their diagnostics returned, so one broken lesson does not take the others down.
-    pub fn load(dir: &Path) -> anyhow::Result<(Catalog, Vec<String>)> {
-        let (lessons, problems) = load_lessons(dir)?;
+    /// Loads every lesson folder under `dir`, Killercoda scenarios through `images`.
+    /// Lessons with errors are left out and their diagnostics returned, so one broken
+    /// lesson does not take the others down.
+    pub fn load(dir: &Path, images: &ImageMap) -> anyhow::Result<(Catalog, Vec<String>)> {
+        let (lessons, problems) = load_lessons(dir, images)?;
         Ok((Catalog::from_lessons(lessons), problems))
     }
 
@@ -37,8 +39,8 @@ impl Catalog {
     /// but no longer loads keeps its last good version, so a half-saved `lesson.yaml`
     /// does not take a lesson away from learners mid-class; its problems are reported
     /// all the same. A removed folder removes its lesson.
-    pub fn reload(&self, dir: &Path) -> anyhow::Result<(Catalog, Vec<String>)> {
-        let (mut catalog, mut problems) = Catalog::load(dir)?;
+    pub fn reload(&self, dir: &Path, images: &ImageMap) -> anyhow::Result<(Catalog, Vec<String>)> {
+        let (mut catalog, mut problems) = Catalog::load(dir, images)?;
         for (id, lesson) in &self.lessons {
             if !catalog.lessons.contains_key(id) && lesson.dir.is_dir() {
                 problems.push(format!(
@@ -60,11 +62,22 @@ impl Catalog {
     }
 }
 
-fn load_lessons(dir: &Path) -> anyhow::Result<(Vec<Lesson>, Vec<String>)> {
+/// The operator's Killercoda image table from `path` (`--images`), or the built-in one.
+/// Shared by `serve`, `test` and `lint`, so all three read the same file the same way.
+pub fn image_map(path: Option<&Path>) -> anyhow::Result<ImageMap> {
+    match path {
+        Some(path) => {
+            ImageMap::from_file(path).with_context(|| format!("--images {}", path.display()))
+        }
+        None => Ok(ImageMap::default()),
+    }
+}
+
+fn load_lessons(dir: &Path, images: &ImageMap) -> anyhow::Result<(Vec<Lesson>, Vec<String>)> {
     if !dir.is_dir() {
         anyhow::bail!("content directory {} does not exist", dir.display());
     }
-    let content = scenarios::load_content_dirs(&[dir]);
+    let content = scenarios::load_content_dirs_with(&[dir], images);
     let problems = content
         .diagnostics
         .iter()

@@ -59,7 +59,7 @@ pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let backend = connect_backend(&config).await?;
-        let (catalog, problems) = Catalog::load(&config.content)?;
+        let (catalog, problems) = Catalog::load(&config.content, &config.images)?;
         for problem in &problems {
             tracing::warn!("{problem}");
         }

@@ -64,7 +64,10 @@ impl AppState {
     /// lesson that no longer loads keeps its last good version (see
     /// [`Catalog::reload`]). Returns the problems found.
     pub async fn reload_content(&self) -> anyhow::Result<Vec<String>> {
-        let (catalog, problems) = self.catalog.get().reload(&self.config.content)?;
+        let (catalog, problems) = self
+            .catalog
+            .get()
+            .reload(&self.config.content, &self.config.images)?;
         let count = catalog.lessons().count();
         self.catalog.replace(catalog);
         self.sessions.content_reloaded().await;
