@@ -9,7 +9,8 @@
 //! the checks again and expect every one to PASS. Quiz steps are judged with no answer
 //! (must fail) and with their declared `answer` (must pass). The first step with a
 //! problem ends the lesson's run, since later steps build on its state. The
-//! environment is always destroyed unless the caller asks to keep it.
+//! environment is always destroyed unless the caller asks to keep it. Killercoda
+//! `foreground` scripts, typed into a learner's terminal, run out of sight here.
 //!
 //! Solve scripts are not typed into a terminal, so their lines are added to the
 //! session's [`Transcript`] as if the learner had typed them on the script's node:
@@ -130,7 +131,22 @@ pub async fn test_lesson(
     match start_result {
         Ok(info) => {
             report.nodes = info.nodes.into_iter().map(|n| n.name).collect();
-            report.result = test_steps(backend, wasm, session, lesson, &mut report.steps).await;
+            // A learner's session types the intro's foreground scripts into the terminal
+            // once it is ready; nobody watches a self-test's terminal, so they run out of
+            // sight, but they run: later steps may depend on what they do.
+            let foreground: Vec<Script> = lesson
+                .setup
+                .iter()
+                .filter(|s| s.foreground)
+                .cloned()
+                .collect();
+            report.result = match run_scripts(backend, session, &foreground, "foreground").await {
+                Ok(()) => test_steps(backend, wasm, session, lesson, &mut report.steps).await,
+                Err(problem) => LessonResult::Failed {
+                    step: None,
+                    problems: vec![problem],
+                },
+            };
         }
         Err(RunnerError::ImageUnavailable { image, reason }) => {
             report.result = LessonResult::Skipped {
