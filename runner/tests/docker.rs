@@ -473,15 +473,7 @@ async fn privileged_only_when_the_lesson_asks_and_the_operator_allows() {
 
     // The lesson does not ask: never privileged, whatever the operator allows.
     for backend in [&allowing, &refusing] {
-        let session = Session::new();
-        backend
-            .start(
-                &session,
-                &lesson(vec![node("node01", &image)]),
-                ProgressSender::discard(),
-            )
-            .await
-            .unwrap();
+        let session = one_node(backend, &image).await;
         assert_eq!(privileged(backend, &session).await, Some(false));
     }
 
@@ -1188,16 +1180,7 @@ async fn the_base_image_has_the_everyday_tools() {
         .await
         .unwrap_or_else(|e| panic!("building content/images/base: {e}"));
     assert_eq!(tag, runner::image::BASE_IMAGE);
-    let session = Session::new();
-    let base = NodeImage::Reference(tag);
-    backend
-        .start(
-            &session,
-            &lesson(vec![node("node01", &base)]),
-            ProgressSender::discard(),
-        )
-        .await
-        .unwrap();
+    let session = one_node(&backend, &NodeImage::Reference(tag)).await;
     let tools = "bash vim less curl jq git ip ping dig ps openssl tmux tini";
     let out = sh(
         &backend,
