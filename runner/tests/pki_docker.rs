@@ -364,7 +364,8 @@ cd /etc/kubernetes/pki
 grep client-key-data /etc/kubernetes/admin.conf | awk '{{print $2}}' | base64 -d > /tmp/admin.key
 openssl s_server -accept 127.0.0.1:6443 -cert apiserver.crt -key apiserver.key \
   -CAfile ca.crt -Verify 1 -verify_return_error -www -naccept 1 >/tmp/server.log 2>&1 &
-for i in $(seq 100); do grep -q ACCEPT /tmp/server.log && break; sleep 0.1; done
+# -s: the log may not exist yet when the first look comes before the server starts.
+for i in $(seq 100); do grep -qs ACCEPT /tmp/server.log && break; sleep 0.1; done
 echo | openssl s_client -brief -connect 127.0.0.1:6443 -CAfile ca.crt \
   -verify_hostname kubernetes.default.svc -verify_return_error \
   -cert /tmp/admin.crt -key /tmp/admin.key 2>&1 | grep -E 'CONNECTION|Peer certificate|Verification'
