@@ -435,20 +435,9 @@ async fn the_operators_image_table_decides_what_killercoda_scenarios_run_on() {
     let content = fixture.join("content");
     let images = fixture.join("images.json");
     let server = ServerProcess::start(&content, &["--images", images.to_str().unwrap()]).await;
-    let learner = Client::new(&server.url);
-    let (status, session) = learner
-        .post("/api/sessions", json!({"lesson": "foreground"}))
+    let id = Client::new(&server.url)
+        .ready_session_of("foreground")
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{session}");
-    let id = session["id"].as_str().unwrap().to_owned();
-    let events = learner
-        .events_until(
-            &id,
-            |e| e["type"] == "status" && e["status"] != "starting",
-            Duration::from_secs(60),
-        )
-        .await;
-    assert_eq!(events.last().unwrap()["status"], "ready", "{events:?}");
     let inspect = std::process::Command::new("docker")
         .args(["inspect", "--format", "{{.Config.Image}}"])
         .arg(format!("playlab-{id}-host01"))
