@@ -15,5 +15,7 @@ pub mod image;
 pub mod local;
 pub mod pki;
 pub mod selftest;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use backend::*;

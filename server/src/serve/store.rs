@@ -6,53 +6,17 @@
 //! output) never touch it.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use runner::SessionId;
 use runner::checks::{Transcript, TranscriptEntry};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
-/// Where a session is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// The environment is being created.
-    Starting,
-    /// Terminals and checks work.
-    Ready,
-    /// The environment could not be created; `error` says why.
-    Failed,
-    /// Finished, deleted or expired; the environment is gone.
-    Ended,
-}
-
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Starting => "starting",
-            Status::Ready => "ready",
-            Status::Failed => "failed",
-            Status::Ended => "ended",
-        }
-    }
-
-    fn parse(s: &str) -> Status {
-        match s {
-            "starting" => Status::Starting,
-            "ready" => Status::Ready,
-            "failed" => Status::Failed,
-            _ => Status::Ended,
-        }
-    }
-
-    /// Starting or ready: the session holds (or will hold) an environment.
-    pub fn is_live(self) -> bool {
-        matches!(self, Status::Starting | Status::Ready)
-    }
-}
+use super::sessions::status::EndReason;
+// Sessions own the word; events and the HTTP edge still name it by this path.
+pub use super::sessions::status::Status;
 
 /// One row of the `sessions` table.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +31,7 @@ pub struct SessionRecord {
     pub expires_at: SystemTime,
     pub completed_at: Option<SystemTime>,
     pub ended_at: Option<SystemTime>,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<EndReason>,
 }
 
 pub struct Store {
@@ -130,7 +94,7 @@ impl Store {
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite itself consistent.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Inserts or replaces the session's row.
@@ -151,7 +115,7 @@ impl Store {
                 millis(r.expires_at),
                 r.completed_at.map(millis),
                 r.ended_at.map(millis),
-                r.end_reason,
+                r.end_reason.as_ref().map(EndReason::as_str),
             ],
         )?;
         Ok(())
@@ -173,7 +137,9 @@ impl Store {
             expires_at: from_millis(row.get(7)?),
             completed_at: row.get::<_, Option<i64>>(8)?.map(from_millis),
             ended_at: row.get::<_, Option<i64>>(9)?.map(from_millis),
-            end_reason: row.get(10)?,
+            end_reason: row
+                .get::<_, Option<String>>(10)?
+                .map(|text| EndReason::from(text.as_str())),
         })
     }
 

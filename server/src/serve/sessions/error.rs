@@ -1,0 +1,26 @@
+//! What a session operation can refuse, for the HTTP edge to map onto status codes.
+
+use runner::RunnerError;
+
+use super::status::Status;
+use crate::serve::checks::AnswerError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("there is no lesson {0:?}")]
+    LessonNotFound(String),
+    #[error("there is no session {0}")]
+    NotFound(String),
+    #[error("this session belongs to someone else")]
+    Forbidden,
+    #[error("the lab is full ({0} sessions running); try again in a minute")]
+    AtCapacity(usize),
+    #[error("the session is {0:?}, not ready")]
+    NotReady(Status),
+    #[error("the lesson has no node {0:?}")]
+    NoNode(String),
+    #[error(transparent)]
+    Answers(#[from] AnswerError),
+    #[error(transparent)]
+    Backend(#[from] RunnerError),
+}

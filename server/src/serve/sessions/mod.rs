@@ -1,0 +1,394 @@
+//! Sessions: one learner working through one lesson, owning one environment.
+//!
+//! The [`SessionManager`] owns the backend and is the only code that starts or
+//! destroys environments, so every way a session ends (delete, finish, expiry, idle,
+//! failed start, shutdown) goes through [`SessionManager::end`] and destroys the
+//! environment. This file is the lifecycle: create (one live session per learner per
+//! lesson, within the global capacity), start, get, list, extend, expire and end. Its
+//! rooms: [`session`] (one session's state and views), [`status`] (the words of its
+//! life and end), [`pool`] (the warm pool), [`progress`] (page scripts, the
+//! transcript, check and advance), [`adopt`] (re-adoption on start-up), [`clock`]
+//! (deadlines on tokio's clock). State that must survive a restart is written to the
+//! [`Store`].
+
+mod adopt;
+mod clock;
+mod error;
+mod pool;
+mod progress;
+mod session;
+mod shared;
+pub(in crate::serve) mod status;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use runner::{Backend, SessionId};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use self::clock::Clock;
+pub use self::error::SessionError;
+pub use self::progress::CheckOutcome;
+pub use self::session::{Session, SessionView};
+pub use self::status::{EndReason, Status};
+
+use self::pool::Pool;
+use self::progress::StepRunner;
+use self::session::rfc3339;
+use self::shared::Shared;
+use super::config::Limits;
+use super::content::SharedCatalog;
+use super::events::Event;
+use super::metrics::{Metrics, ReasonLabel};
+use super::store::Store;
+use super::terminals::InputHook;
+
+/// How long shutdown waits for environment starts in flight (an image build can take
+/// minutes; past this, the next start-up's reconciliation removes what is left).
+const START_DRAIN: Duration = Duration::from_secs(60);
+
+pub struct SessionManager {
+    shared: Arc<Shared>,
+    sessions: Mutex<HashMap<SessionId, Arc<Session>>>,
+    pool: Arc<Pool>,
+    steps: StepRunner,
+    /// Cancelled when the server stops: no new environments from then on.
+    stopping: CancellationToken,
+    /// Environment starts in flight (sessions' and the pool's). Shutdown waits for
+    /// them: a start cut off when the runtime stops would leave half an environment
+    /// that no session owns.
+    starts: TaskTracker,
+}
+
+impl SessionManager {
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        store: Arc<Store>,
+        catalog: Arc<SharedCatalog>,
+        limits: Limits,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Arc<SessionManager>> {
+        let shared = Arc::new(Shared {
+            backend,
+            store,
+            catalog,
+            limits,
+            metrics,
+            clock: Clock::new(),
+        });
+        let stopping = CancellationToken::new();
+        let starts = TaskTracker::new();
+        let pool = Pool::new(shared.clone(), stopping.clone(), starts.clone());
+        Ok(Arc::new(SessionManager {
+            steps: StepRunner::new(shared.clone())?,
+            pool: Arc::new(pool),
+            shared,
+            sessions: Mutex::new(HashMap::new()),
+            stopping,
+            starts,
+        }))
+    }
+
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.shared.backend
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.shared.store
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<SessionId, Arc<Session>>> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A session the caller may use: its learner, or the admin.
+    pub fn get(
+        &self,
+        id: &str,
+        learner: Option<&str>,
+        admin: bool,
+    ) -> Result<Arc<Session>, SessionError> {
+        let not_found = || SessionError::NotFound(id.to_owned());
+        let id: SessionId = id.parse().map_err(|_| not_found())?;
+        let session = self.sessions().get(&id).cloned().ok_or_else(not_found)?;
+        if !admin && !session.owned_by(learner) {
+            return Err(SessionError::Forbidden);
+        }
+        if !admin {
+            session.touch();
+        }
+        Ok(session)
+    }
+
+    /// A session that has ended, from the database (so a browser learns it ended).
+    pub fn ended_view(
+        &self,
+        id: &str,
+        learner: Option<&str>,
+        admin: bool,
+    ) -> Result<SessionView, SessionError> {
+        let not_found = || SessionError::NotFound(id.to_owned());
+        let id: SessionId = id.parse().map_err(|_| not_found())?;
+        let record = self.shared.store.session(&id).ok().flatten();
+        let record = record.ok_or_else(not_found)?;
+        if !admin && learner != Some(record.learner.as_str()) {
+            return Err(SessionError::Forbidden);
+        }
+        let lesson = self.shared.catalog.get().get(&record.lesson).cloned();
+        Ok(SessionView::of_record(record, lesson.as_deref()))
+    }
+
+    /// The sessions the manager holds (live or recently failed), for a learner or all.
+    pub fn list(&self, learner: Option<&str>) -> Vec<SessionView> {
+        let mut views: Vec<_> = self
+            .sessions()
+            .values()
+            .filter(|s| learner.is_none_or(|l| s.learner == l))
+            .map(|s| s.view())
+            .collect();
+        views.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        views
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.sessions()
+            .values()
+            .filter(|s| s.status().is_live())
+            .count()
+    }
+
+    /// Creates the learner's session for a lesson, or returns the live one they have
+    /// (`false`: it already existed).
+    pub fn create(
+        self: &Arc<Self>,
+        learner: &str,
+        lesson_id: &str,
+    ) -> Result<(Arc<Session>, bool), SessionError> {
+        let catalog = self.shared.catalog.get();
+        let lesson = catalog.get(lesson_id).cloned();
+        let lesson = lesson.ok_or_else(|| SessionError::LessonNotFound(lesson_id.to_owned()))?;
+        let session = {
+            let mut sessions = self.sessions();
+            if let Some(existing) = sessions
+                .values()
+                .find(|s| s.learner == learner && s.lesson.id == lesson.id && s.status().is_live())
+            {
+                existing.touch();
+                return Ok((existing.clone(), false));
+            }
+            let live = sessions.values().filter(|s| s.status().is_live()).count();
+            if live >= self.shared.limits.max_sessions {
+                return Err(SessionError::AtCapacity(live));
+            }
+            let session = match self.pool.take(&lesson.id) {
+                Some(p) => {
+                    let shared = &self.shared;
+                    shared.session_with(p.id, learner, p.lesson, Status::Ready, p.terminals)
+                }
+                None => {
+                    let id = SessionId::random();
+                    self.shared
+                        .new_session(id, learner, lesson, Status::Starting)
+                }
+            };
+            sessions.insert(session.id.clone(), session.clone());
+            session
+        };
+        let pooled = session.status() == Status::Ready;
+        self.shared.metrics.sessions_started.inc();
+        self.shared.metrics.sessions_live.inc();
+        self.shared.save(&session);
+        tracing::info!(session = %session.id, lesson = %session.lesson.id, learner, pooled, "session created");
+        if pooled {
+            self.shared.metrics.session_start_seconds.observe(0.0);
+            self.steps.became_ready(&session);
+        } else {
+            self.starts.spawn(self.clone().start(session.clone()));
+        }
+        self.pool.refill();
+        Ok((session, true))
+    }
+
+    /// Starts the session's environment, then tells the browser how it went.
+    async fn start(self: Arc<Self>, session: Arc<Session>) {
+        let began = Instant::now();
+        let (progress, forward) = session.forward_progress();
+        let backend = &self.shared.backend;
+        let result = backend.start(&session.id, &session.lesson, progress).await;
+        // Progress sent before `start` returned is delivered before the status.
+        let _ = tokio::time::timeout(Duration::from_secs(1), forward).await;
+        match session.start_finished(result.map(drop)) {
+            // Deleted while starting: whatever the start created goes.
+            None => self.shared.destroy(&session.id).await,
+            Some((status, error)) => self.started(&session, began, status, error).await,
+        }
+    }
+
+    /// Records and announces how a start went: a ready session runs its first page's
+    /// scripts; a failed one gives its environment back and stays visible a while.
+    async fn started(
+        &self,
+        session: &Arc<Session>,
+        began: Instant,
+        status: Status,
+        error: Option<String>,
+    ) {
+        let metrics = &self.shared.metrics;
+        self.shared.save(session);
+        if status == Status::Ready {
+            let elapsed = began.elapsed();
+            metrics.session_start_seconds.observe(elapsed.as_secs_f64());
+            tracing::info!(session = %session.id, ?elapsed, "session ready");
+        } else {
+            metrics.sessions_failed.inc();
+            metrics.sessions_live.dec();
+            tracing::warn!(session = %session.id, error = error.as_deref().unwrap_or(""), "session failed to start");
+            self.shared.destroy(&session.id).await;
+        }
+        session.events.send(Event::Status { status, error });
+        if status == Status::Ready {
+            self.steps.became_ready(session);
+        }
+    }
+
+    /// Ends a session: closes its terminals, destroys its environment, records why.
+    pub async fn end(&self, session: &Arc<Session>, reason: impl Into<EndReason>) {
+        let reason = reason.into();
+        if self.sessions().remove(&session.id).is_none() {
+            return;
+        }
+        let was_live = {
+            let mut st = session.lock();
+            let was_live = st.status.is_live();
+            st.status = Status::Ended;
+            st.ended_at = Some(self.shared.clock.now());
+            st.end_reason = Some(reason.clone());
+            was_live
+        };
+        // Recorded before the slow part, so the session reads as ended at once.
+        self.shared.save(session);
+        let metrics = &self.shared.metrics;
+        if was_live {
+            metrics.sessions_live.dec();
+        }
+        let label = ReasonLabel {
+            reason: reason.to_string(),
+        };
+        metrics.sessions_ended.get_or_create(&label).inc();
+        session.events.send(Event::Ended {
+            reason: reason.to_string(),
+        });
+        session.terminals.close_all().await;
+        self.shared.destroy(&session.id).await;
+        tracing::info!(session = %session.id, %reason, "session ended");
+    }
+
+    /// Pushes the expiry out by the configured extension, to at most one TTL from now.
+    pub fn extend(&self, session: &Session) -> Result<SessionView, SessionError> {
+        let ttl = self.shared.ttl(&session.lesson);
+        let expires_at = {
+            let mut st = session.lock();
+            if !st.status.is_live() {
+                return Err(SessionError::NotReady(st.status));
+            }
+            let now = self.shared.clock.now();
+            st.expires_at = (st.expires_at + self.shared.limits.extend_by)
+                .min(now + ttl)
+                .max(st.expires_at);
+            st.warned = false;
+            st.expires_at
+        };
+        self.shared.save(session);
+        session.events.send(Event::Extended {
+            expires_at: rfc3339(expires_at),
+        });
+        Ok(session.view())
+    }
+
+    /// Checks the current step; a pass moves the learner to the next one.
+    pub async fn check(
+        &self,
+        session: &Arc<Session>,
+        answers: Option<&[Vec<usize>]>,
+    ) -> Result<CheckOutcome, SessionError> {
+        self.steps.check(session, answers).await
+    }
+
+    /// What a terminal does with an owner's keystrokes besides sending them: the session
+    /// is active, and completed command lines go to the transcript.
+    pub fn input_hook(&self, session: &Arc<Session>, node: &str) -> InputHook {
+        progress::input_hook(self.shared.store.clone(), session, node)
+    }
+
+    /// Expires, idles out and warns; forgets failed sessions after a while. Called
+    /// every second.
+    pub async fn tick(&self) {
+        let now = self.shared.clock.now();
+        let sessions: Vec<_> = self.sessions().values().cloned().collect();
+        for session in sessions {
+            if let Some(reason) = session.due(now, &self.shared.limits) {
+                self.end(&session, reason).await;
+            }
+        }
+    }
+
+    /// On start-up: takes back the sessions that were live, and removes every
+    /// environment that belongs to none of them. Returns the removed orphans.
+    pub async fn adopt(&self) -> anyhow::Result<Vec<SessionId>> {
+        let adopted = adopt::readopt(&self.shared).await?;
+        for session in adopted.sessions {
+            self.shared.metrics.sessions_live.inc();
+            self.sessions().insert(session.id.clone(), session);
+        }
+        if !adopted.listed {
+            return Ok(Vec::new());
+        }
+        let live: HashSet<SessionId> = self.sessions().keys().cloned().collect();
+        Ok(adopt::remove_orphans(&self.shared, &live).await)
+    }
+
+    /// Starts environments until every lesson has its warm pool.
+    pub fn refill_pool(self: &Arc<Self>) {
+        self.pool.refill();
+    }
+
+    /// Destroys every pooled environment (shutdown, content reload).
+    pub async fn drain_pool(&self) {
+        self.pool.drain().await;
+    }
+
+    /// The content changed: new sessions get the new lessons, and the pool is rebuilt.
+    pub async fn content_reloaded(self: &Arc<Self>) {
+        self.pool.drain().await;
+        self.pool.refill();
+    }
+
+    /// The server stops: terminals close; environments are kept for the next start
+    /// (re-adopted) unless `destroy`; the warm pool always goes.
+    pub async fn shutdown(&self, destroy: bool) {
+        self.stopping.cancel();
+        self.starts.close();
+        if tokio::time::timeout(START_DRAIN, self.starts.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "environment starts still running at shutdown; the next start-up removes what they leave"
+            );
+        }
+        let sessions: Vec<_> = self.sessions().values().cloned().collect();
+        for session in sessions {
+            if destroy {
+                self.end(&session, EndReason::Shutdown).await;
+            } else {
+                session.terminals.close_all().await;
+            }
+        }
+        self.pool.drain().await;
+    }
+}

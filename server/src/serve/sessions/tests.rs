@@ -1,0 +1,406 @@
+//! The session manager on the fake backend, a real SQLite store in a temporary folder
+//! and tokio's paused clock: the lifecycle, the pool, deadlines, re-adoption and
+//! checks, in milliseconds and without Docker.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use runner::SessionId;
+use runner::testing::{FakeBackend, exit};
+use scenarios::ImageMap;
+use tempfile::TempDir;
+use tokio::sync::broadcast;
+
+use super::*;
+use crate::serve::content::Catalog;
+use crate::serve::store::SessionRecord;
+
+const LESSON: &str = "\
+title: Unit test lesson
+description: One node, a file to create, then a step with a setup script.
+environment:
+  nodes:
+    - name: node01
+      image: debian:bookworm-slim
+steps:
+  - title: Make a file
+    text: step.md
+    check:
+      - node: node01
+        run: test -f /tmp/done
+        fail: /tmp/done does not exist yet
+    solve:
+      - node: node01
+        run: touch /tmp/done
+  - title: Second step
+    text: step.md
+    setup:
+      - node: node01
+        run: echo second-step-setup
+    check:
+      - node: node01
+        run: test -f /tmp/two
+    solve:
+      - node: node01
+        run: touch /tmp/two
+";
+
+/// A session manager on a fake backend, with the lesson `demo` and a database.
+struct Lab {
+    manager: Arc<SessionManager>,
+    backend: Arc<FakeBackend>,
+    store: Arc<Store>,
+    _dir: TempDir,
+}
+
+fn lab(limits: Limits) -> Lab {
+    let dir = tempfile::tempdir().unwrap();
+    let lesson = dir.path().join("content/demo");
+    std::fs::create_dir_all(&lesson).unwrap();
+    std::fs::write(lesson.join("lesson.yaml"), LESSON).unwrap();
+    std::fs::write(lesson.join("step.md"), "Do it.\n").unwrap();
+    let (catalog, problems) = Catalog::load(&dir.path().join("content"), &ImageMap::default())
+        .expect("the content loads");
+    assert!(problems.is_empty(), "{problems:?}");
+    let store = Arc::new(Store::open(&dir.path().join("playlab.db")).unwrap());
+    let backend = FakeBackend::new();
+    let manager = SessionManager::new(
+        backend.clone(),
+        store.clone(),
+        Arc::new(SharedCatalog::new(catalog)),
+        limits,
+        Arc::new(Metrics::default()),
+    )
+    .unwrap();
+    Lab {
+        manager,
+        backend,
+        store,
+        _dir: dir,
+    }
+}
+
+/// Lets spawned tasks run until `done` holds (tokio's paused clock makes the short
+/// sleeps free).
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+impl Lab {
+    async fn ready_session(&self, learner: &str) -> Arc<Session> {
+        let (session, created) = self.manager.create(learner, "demo").unwrap();
+        assert!(created);
+        until("the session is ready", || session.status() == Status::Ready).await;
+        session
+    }
+
+    fn metric(&self, line: &str) -> bool {
+        let metrics = self.manager.shared.metrics.encode();
+        metrics.lines().any(|l| l == line)
+    }
+}
+
+/// The events sent so far, as their JSON `type`s and bodies.
+fn drain(rx: &mut broadcast::Receiver<Event>) -> Vec<serde_json::Value> {
+    std::iter::from_fn(|| rx.try_recv().ok())
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn capacity_is_enforced_and_a_learner_has_one_live_session_per_lesson() {
+    let lab = lab(Limits {
+        max_sessions: 1,
+        ..Limits::default()
+    });
+    let first = lab.ready_session("ann").await;
+    let (again, created) = lab.manager.create("ann", "demo").unwrap();
+    assert!(!created, "the learner's live session is returned");
+    assert_eq!(again.id, first.id);
+    assert!(matches!(
+        lab.manager.create("bob", "demo"),
+        Err(SessionError::AtCapacity(1))
+    ));
+    assert!(matches!(
+        lab.manager.create("bob", "nope"),
+        Err(SessionError::LessonNotFound(_))
+    ));
+    lab.manager.end(&first, EndReason::Deleted).await;
+    assert!(lab.manager.create("bob", "demo").unwrap().1, "room again");
+    let record = lab.store.session(&first.id).unwrap().unwrap();
+    assert_eq!(record.end_reason, Some(EndReason::Deleted));
+    assert_eq!(lab.backend.destroys(), vec![first.id.clone()]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_pool_hands_out_a_ready_environment_and_refills() {
+    let lab = lab(Limits {
+        warm_pool: 1,
+        ..Limits::default()
+    });
+    lab.manager.refill_pool();
+    until("the pool fills", || lab.metric("playlab_warm_pool_ready 1")).await;
+    let pooled = lab.backend.starts();
+    assert_eq!(pooled.len(), 1);
+    assert_eq!(
+        lab.backend.attaches(),
+        vec![(pooled[0].clone(), "node01".into())]
+    );
+
+    let (session, created) = lab.manager.create("ann", "demo").unwrap();
+    assert!(created);
+    assert_eq!(session.status(), Status::Ready, "ready at once");
+    assert_eq!(
+        session.id, pooled[0],
+        "the session is the pooled environment"
+    );
+    until("the pool refills", || lab.backend.starts().len() == 2).await;
+    until("the pool is ready", || {
+        lab.metric("playlab_warm_pool_ready 1")
+    })
+    .await;
+
+    lab.manager.shutdown(false).await;
+    assert!(
+        lab.backend.has_environment(&session.id),
+        "kept for re-adoption"
+    );
+    let environments = lab.backend.environments().await.unwrap();
+    assert_eq!(
+        environments,
+        vec![session.id.clone()],
+        "the pool is drained"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_is_warned_then_expires() {
+    let lab = lab(Limits {
+        session_ttl: Duration::from_secs(60),
+        expiry_warning: Duration::from_secs(20),
+        ..Limits::default()
+    });
+    let session = lab.ready_session("ann").await;
+    let (_, mut rx) = session.events.subscribe();
+    tokio::time::advance(Duration::from_secs(30)).await;
+    lab.manager.tick().await;
+    assert!(drain(&mut rx).is_empty(), "no warning 30 s before expiry");
+    tokio::time::advance(Duration::from_secs(15)).await;
+    lab.manager.tick().await;
+    let events = drain(&mut rx);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["type"], "expiry_warning");
+    assert!(events[0]["seconds_left"].as_u64().unwrap() <= 15);
+    lab.manager.tick().await;
+    assert!(drain(&mut rx).is_empty(), "warned once");
+
+    tokio::time::advance(Duration::from_secs(15)).await;
+    lab.manager.tick().await;
+    assert_eq!(session.status(), Status::Ended);
+    assert_eq!(drain(&mut rx).last().unwrap()["reason"], "expired");
+    assert!(!lab.backend.has_environment(&session.id));
+    assert_eq!(lab.manager.live_count(), 0);
+    let view = lab
+        .manager
+        .ended_view(session.id.as_str(), Some("ann"), false);
+    assert_eq!(view.unwrap().end_reason, Some(EndReason::Expired));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_session_ends_and_activity_keeps_it() {
+    let lab = lab(Limits {
+        idle_timeout: Duration::from_secs(600),
+        ..Limits::default()
+    });
+    let session = lab.ready_session("ann").await;
+    tokio::time::advance(Duration::from_secs(500)).await;
+    // A keystroke is activity (and a command line goes to the transcript).
+    let mut hook = lab.manager.input_hook(&session, "node01");
+    hook(b"ls -l\r");
+    tokio::time::advance(Duration::from_secs(500)).await;
+    lab.manager.tick().await;
+    assert_eq!(session.status(), Status::Ready);
+    let transcript = lab.store.transcript(&session.id).unwrap();
+    assert_eq!(transcript.entries().next().unwrap().line, "ls -l");
+
+    tokio::time::advance(Duration::from_secs(100)).await;
+    lab.manager.tick().await;
+    assert_eq!(session.status(), Status::Ended);
+    let record = lab.store.session(&session.id).unwrap().unwrap();
+    assert_eq!(record.end_reason, Some(EndReason::Idle));
+}
+
+/// The check of step 1 passes once `/tmp/done` "exists"; step 2's never does.
+fn files_appear(backend: &FakeBackend) -> Arc<AtomicBool> {
+    let done = Arc::new(AtomicBool::new(false));
+    let seen = done.clone();
+    backend.on_exec(move |_, script| {
+        let passes = script.contains("/tmp/done") && seen.load(Ordering::SeqCst);
+        exit(if passes || script.contains("second-step-setup") {
+            0
+        } else {
+            1
+        })
+    });
+    done
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_check_records_attempts_and_a_pass_moves_to_the_next_step() {
+    let lab = lab(Limits::default());
+    let done = files_appear(&lab.backend);
+    let session = lab.ready_session("ann").await;
+    let (_, mut rx) = session.events.subscribe();
+
+    let failed = lab.manager.check(&session, None).await.unwrap();
+    assert!(!failed.passed);
+    assert_eq!(failed.step, 0);
+    assert_eq!(failed.results[0].message, "/tmp/done does not exist yet");
+
+    done.store(true, Ordering::SeqCst);
+    let passed = lab.manager.check(&session, None).await.unwrap();
+    assert!(passed.passed && !passed.completed);
+    assert_eq!(passed.step, 1);
+    assert_eq!(session.view().step, 1);
+    assert_eq!(lab.store.attempts(&session.id).unwrap(), vec![(0, 2)]);
+    assert_eq!(lab.store.session(&session.id).unwrap().unwrap().step, 1);
+    let events = drain(&mut rx);
+    assert_eq!(events[0]["type"], "step", "{events:?}");
+    until("the second step's setup runs", || {
+        let execs = lab.backend.execs();
+        execs.iter().any(|e| e.script.contains("second-step-setup"))
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn completing_the_lesson_brings_the_expiry_forward_to_the_finish_grace() {
+    let lab = lab(Limits {
+        finish_grace: Duration::from_secs(120),
+        expiry_warning: Duration::from_secs(60),
+        extend_by: Duration::from_secs(300),
+        ..Limits::default()
+    });
+    lab.backend.on_exec(|_, _| exit(0));
+    let session = lab.ready_session("ann").await;
+    let before = session.view().expires_at;
+    assert!(!lab.manager.check(&session, None).await.unwrap().completed);
+    let last = lab.manager.check(&session, None).await.unwrap();
+    assert!(last.completed);
+    assert_eq!(last.step, 2);
+    let cut = humantime::parse_rfc3339(&last.expires_at).unwrap();
+    let grace = cut.duration_since(lab.manager.shared.clock.now()).unwrap();
+    assert!(grace <= Duration::from_secs(120), "{grace:?}");
+    assert!(last.expires_at < before, "the hour-long TTL was cut");
+
+    // Extending works on a completed session, as on any other.
+    let extended = lab.manager.extend(&session).unwrap();
+    assert!(extended.expires_at > last.expires_at);
+    let (_, mut rx) = session.events.subscribe();
+    tokio::time::advance(Duration::from_secs(430)).await;
+    lab.manager.tick().await;
+    let events = drain(&mut rx);
+    assert_eq!(events.last().unwrap()["reason"], "finished", "{events:?}");
+    assert!(
+        lab.manager
+            .ended_view(session.id.as_str(), None, true)
+            .unwrap()
+            .completed
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_start_gives_its_environment_back_and_is_forgotten_later() {
+    let lab = lab(Limits::default());
+    lab.backend.fail_starts(true);
+    let (session, _) = lab.manager.create("ann", "demo").unwrap();
+    let (_, mut rx) = session.events.subscribe();
+    until("the start fails", || session.status() == Status::Failed).await;
+    until("the environment goes", || {
+        !lab.backend.destroys().is_empty()
+    })
+    .await;
+    let view = session.view();
+    assert!(view.error.unwrap().contains("told to fail"));
+    assert_eq!(drain(&mut rx)[0]["status"], "failed");
+    assert_eq!(lab.manager.live_count(), 0);
+    assert!(matches!(
+        lab.manager.check(&session, None).await,
+        Err(SessionError::NotReady(Status::Failed))
+    ));
+
+    tokio::time::advance(Duration::from_secs(9 * 60)).await;
+    lab.manager.tick().await;
+    assert_eq!(lab.manager.list(Some("ann")).len(), 1, "still visible");
+    tokio::time::advance(Duration::from_secs(60)).await;
+    lab.manager.tick().await;
+    assert!(lab.manager.list(Some("ann")).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_deleted_while_starting_gives_its_environment_back() {
+    let lab = lab(Limits::default());
+    lab.backend.hold_starts();
+    let (session, _) = lab.manager.create("ann", "demo").unwrap();
+    until("the start began", || lab.backend.starts().len() == 1).await;
+    lab.manager.end(&session, "deleted").await;
+    lab.backend.release_starts();
+    until("the environment goes", || lab.backend.destroys().len() == 2).await;
+    assert!(!lab.backend.has_environment(&session.id));
+    assert_eq!(session.status(), Status::Ended);
+}
+
+fn record(lab: &Lab, id: &str, lesson: &str, status: Status) -> SessionRecord {
+    let now = lab.manager.shared.clock.now();
+    let record = SessionRecord {
+        id: id.parse().unwrap(),
+        learner: "ann".into(),
+        lesson: lesson.into(),
+        status,
+        error: None,
+        step: 1,
+        created_at: now,
+        expires_at: now + Duration::from_secs(600),
+        completed_at: None,
+        ended_at: None,
+        end_reason: None,
+    };
+    lab.store.save_session(&record).unwrap();
+    record
+}
+
+#[tokio::test(start_paused = true)]
+async fn start_up_re_adopts_what_it_can_and_ends_the_rest_with_the_reason() {
+    let lab = lab(Limits::default());
+    let kept = record(&lab, "kept", "demo", Status::Ready);
+    let gone = record(&lab, "gone", "demo", Status::Ready);
+    let removed = record(&lab, "removed", "renamed", Status::Ready);
+    let starting = record(&lab, "starting", "demo", Status::Starting);
+    let orphan: SessionId = "orphan".parse().unwrap();
+    for id in [&kept.id, &removed.id, &starting.id, &orphan] {
+        lab.backend.add_environment(id);
+    }
+
+    let orphans = lab.manager.adopt().await.unwrap();
+    assert_eq!(orphans, vec![orphan]);
+    let adopted = lab.manager.get("kept", Some("ann"), false).unwrap();
+    assert_eq!(adopted.status(), Status::Ready);
+    assert_eq!(adopted.view().step, 1, "progress survives");
+    assert_eq!(lab.manager.live_count(), 1);
+    let reason = |id: &SessionId| lab.store.session(id).unwrap().unwrap().end_reason;
+    assert_eq!(reason(&gone.id), Some(EndReason::EnvironmentGone));
+    assert_eq!(reason(&removed.id), Some(EndReason::LessonGone));
+    assert_eq!(
+        reason(&starting.id).unwrap().to_string(),
+        "the server restarted while the environment was starting"
+    );
+    assert_eq!(lab.backend.environments().await.unwrap(), vec![kept.id]);
+    assert!(lab.backend.starts().is_empty(), "nothing is started again");
+}
