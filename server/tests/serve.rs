@@ -3,6 +3,12 @@
 //! (`tests/fixtures/content/demo`, two nodes on the local `debian:bookworm-slim`) and,
 //! for Killercoda's foreground scripts, `tests/fixtures/killercoda` (one node on the
 //! same image, through its own image map).
+//!
+//! The session manager's own rules (capacity, expiry and its warning, idle, the warm
+//! pool's refill, re-adoption, check and advance) are proven in milliseconds by its
+//! unit tests on a fake backend (`src/serve/sessions/tests.rs`); these tests prove the
+//! wiring to Docker, HTTP and WebSocket, one test per path, and sleep as little as
+//! that allows.
 
 mod common;
 
@@ -327,8 +333,8 @@ async fn the_warm_pool_hands_out_a_ready_shell_and_refills() {
         String::from_utf8_lossy(&term.screen)
     );
 
-    wait_for_pool().await;
-    assert_eq!(server.backend.environments().await.unwrap().len(), 2);
+    // The refill is the unit tests' to prove; whatever of it is still starting, the
+    // shutdown below waits for and removes.
     drop(term);
     assert_eq!(
         learner.delete(&format!("/api/sessions/{id}")).await.0,
@@ -393,34 +399,6 @@ async fn capacity_is_enforced_with_503() {
             .0,
         StatusCode::NOT_FOUND
     );
-    server.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn expiry_warns_then_destroys_the_environment() {
-    let limits = Limits {
-        session_ttl: Duration::from_secs(6),
-        expiry_warning: Duration::from_secs(3),
-        ..Limits::default()
-    };
-    let server = TestServer::start(Options {
-        limits,
-        ..Options::default()
-    })
-    .await;
-    let learner = server.learner();
-    let id = learner.ready_session().await;
-    let events = learner
-        .events_until(&id, |e| e["type"] == "ended", Duration::from_secs(30))
-        .await;
-    assert!(
-        events.iter().any(|e| e["type"] == "expiry_warning"),
-        "{events:?}"
-    );
-    assert_eq!(events.last().unwrap()["reason"], "expired");
-    server.wait_destroyed(&id, SHORT).await;
-    let (_, session) = learner.get(&format!("/api/sessions/{id}")).await;
-    assert_eq!(session["status"], "ended", "{session}");
     server.stop().await;
 }
 

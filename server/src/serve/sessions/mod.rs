@@ -31,12 +31,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use self::clock::Clock;
 pub use self::error::SessionError;
 pub use self::progress::CheckOutcome;
 pub use self::session::{Session, SessionView};
 pub use self::status::{EndReason, Status};
 
+use self::clock::Clock;
 use self::pool::Pool;
 use self::progress::StepRunner;
 use self::session::rfc3339;
@@ -257,6 +257,7 @@ impl SessionManager {
     }
 
     /// Ends a session: closes its terminals, destroys its environment, records why.
+    /// `reason` is an [`EndReason`], or its text (the HTTP edge says `"deleted"`).
     pub async fn end(&self, session: &Arc<Session>, reason: impl Into<EndReason>) {
         let reason = reason.into();
         if self.sessions().remove(&session.id).is_none() {
