@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use scenarios::{ImageMap, Lesson};
+
+pub use crate::settings::image_map;
 
 /// The lessons by id.
 #[derive(Debug, Default)]
@@ -59,17 +60,6 @@ impl Catalog {
 
     pub fn lessons(&self) -> impl Iterator<Item = &Arc<Lesson>> {
         self.lessons.values()
-    }
-}
-
-/// The operator's Killercoda image table from `path` (`--images`), or the built-in one.
-/// Shared by `serve`, `test` and `lint`, so all three read the same file the same way.
-pub fn image_map(path: Option<&Path>) -> anyhow::Result<ImageMap> {
-    match path {
-        Some(path) => {
-            ImageMap::from_file(path).with_context(|| format!("--images {}", path.display()))
-        }
-        None => Ok(ImageMap::default()),
     }
 }
 

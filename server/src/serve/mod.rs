@@ -40,7 +40,7 @@ pub use state::AppState;
 
 use config::{BackendKind, OnShutdown, Tls};
 
-/// The flags of `playlab serve` (see [`Settings`]).
+/// The flags of `playlab serve` (see [`Settings`]; [`Settings::load`] adds the file's).
 pub type ServeArgs = Settings;
 
 /// How often expiry, idle timeouts and warnings are looked at.
@@ -48,14 +48,16 @@ const TICK: Duration = Duration::from_secs(1);
 /// How long a graceful shutdown waits for open connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
+/// Serves with `settings`: the command line's over the `--config` file's (see
+/// [`Settings::load`]).
+pub fn main(settings: Settings) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=info".into()),
         )
         .init();
-    let config = Config::validate(args.with_file()?)?;
+    let config = Config::validate(settings)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let backend = connect_backend(&config).await?;
