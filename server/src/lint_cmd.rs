@@ -13,8 +13,7 @@ pub struct LintArgs {
 }
 
 pub fn main(args: LintArgs) -> anyhow::Result<ExitCode> {
-    let content = args.lessons.load()?;
-    let (lessons, diagnostics) = (content.lessons, content.diagnostics);
+    let (lessons, diagnostics) = args.lessons.load()?;
     let cwd = std::env::current_dir().unwrap_or_default();
     for d in &diagnostics {
         println!("{}", d.display_relative_to(&cwd));

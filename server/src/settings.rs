@@ -1,7 +1,7 @@
 //! The settings `playlab serve`, `test` and `lint` share, each declared once: where
 //! environments run ([`BackendKind`]), what every node gets ([`NodeSettings`], validated
 //! into a [`NodePolicy`]), the Killercoda image table ([`ImageSettings`]) and the lesson
-//! folders to load ([`LessonPaths`]).
+//! folders to load ([`LessonPaths`], into a [`Catalog`]).
 //!
 //! Each group is a clap argument group (flags and `PLAYLAB_*` variables) that a command
 //! flattens in, and a serde struct, because `serve` also reads its groups' keys from its
@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
 use runner::docker::DockerConfig;
-use scenarios::ImageMap;
+use scenarios::{Diagnostic, ImageMap};
 use serde::Deserialize;
+
+use crate::catalog::Catalog;
 
 /// Where environments run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
@@ -172,9 +174,9 @@ pub struct LessonPaths {
 impl LessonPaths {
     /// Every lesson under the paths, and every diagnostic; only a bad `--images` file is
     /// an error here (a broken lesson is a diagnostic, so the others still load).
-    pub fn load(&self) -> anyhow::Result<scenarios::Content> {
+    pub fn load(&self) -> anyhow::Result<(Catalog, Vec<Diagnostic>)> {
         let images = self.images.load()?;
-        Ok(scenarios::load_content_dirs_with(&self.paths, &images))
+        Ok(Catalog::load_paths(&self.paths, &images))
     }
 
     /// The paths as the operator wrote them, for messages.

@@ -11,6 +11,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use playlab::catalog::Catalog;
 use playlab::settings::{BackendKind, LessonPaths, NodePolicy, NodeSettings};
 use runner::checks::{WasmChecker, WasmLimits};
 use runner::docker::{DockerBackend, container_name};
@@ -19,7 +20,6 @@ use runner::selftest::{
     LessonReport, LessonResult, SelfTestOptions, render_header, render_report, test_lesson,
 };
 use runner::{Backend, SessionId};
-use scenarios::Lesson;
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -54,10 +54,15 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let wasm = WasmChecker::new(WasmLimits::default())?;
     let options = SelfTestOptions { keep: args.keep };
 
-    let width = lessons.iter().map(|l| l.id.len()).max().unwrap_or(6).max(6);
+    let width = lessons
+        .lessons()
+        .map(|l| l.id.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     print!("{}", render_header(width));
     let mut reports = Vec::new();
-    for lesson in &lessons {
+    for lesson in lessons.lessons() {
         let session = SessionId::random();
         let report = tokio::select! {
             report = test_lesson(backend.as_ref(), &wasm, lesson, &session, options) => report,
@@ -78,25 +83,21 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
 
 /// The lessons that loaded, printing the errors of those that did not, and how many
 /// errors there were; none to test at all is an error.
-fn load(paths: &LessonPaths) -> anyhow::Result<(Vec<Lesson>, usize)> {
-    let content = paths.load()?;
+fn load(paths: &LessonPaths) -> anyhow::Result<(Catalog, usize)> {
+    let (lessons, diagnostics) = paths.load()?;
     let cwd = std::env::current_dir().unwrap_or_default();
-    let errors: Vec<_> = content
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .collect();
+    let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
     for d in &errors {
         eprintln!("{}", d.display_relative_to(&cwd));
     }
-    if content.lessons.is_empty() {
+    if lessons.is_empty() {
         anyhow::bail!(
             "no lesson to test under {} ({} error(s) while loading)",
             paths.describe(),
             errors.len()
         );
     }
-    Ok((content.lessons, errors.len()))
+    Ok((lessons, errors.len()))
 }
 
 async fn connect(kind: BackendKind, nodes: &NodePolicy) -> anyhow::Result<Box<dyn Backend>> {
