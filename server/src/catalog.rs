@@ -90,18 +90,13 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    fn fixture(case: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../scenarios/tests/lint")
-            .join(case)
-    }
 
     /// `test` and `lint` may name a lesson folder or a missing path (a diagnostic); the
     /// server's content directory must exist.
     #[test]
     fn paths_load_what_they_can_the_servers_directory_must_exist() {
+        let lint_cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tests/lint");
+        let fixture = |case: &str| lint_cases.join(case);
         let images = ImageMap::default();
         let (catalog, diagnostics) =
             Catalog::load_paths(&[fixture("ok"), fixture("unknown-key")], &images);

@@ -3,11 +3,12 @@
 //! [`main`] turns flags into a [`Config`], connects the backend, loads the content and
 //! calls [`run`], which serves any listener until a shutdown future resolves (tests
 //! bind `127.0.0.1:0` and pass their own). Module map: [`config`] (flags, file,
-//! environment), [`state`] (what handlers share), [`api`] (routes and errors),
-//! [`sessions`] (lifecycle, limits, warm pool), [`terminals`] (shared shells over
-//! WebSockets), [`foreground`] (Killercoda scripts run in a terminal), [`events`]
-//! (SSE), [`store`] (SQLite), [`auth`] (identity cookie, admin token), [`metrics`],
-//! [`content`] (lessons), [`checks`].
+//! environment; the parts `test` and `lint` share are in [`crate::settings`]),
+//! [`state`] (what handlers share), [`api`] (routes and errors), [`sessions`]
+//! (lifecycle, limits, warm pool), [`terminals`] (shared shells over WebSockets),
+//! [`foreground`] (Killercoda scripts run in a terminal), [`events`] (SSE), [`store`]
+//! (SQLite), [`auth`] (identity cookie, admin token), [`metrics`], [`content`] (the
+//! served [`crate::catalog`], pages as HTML), [`checks`].
 
 pub mod api;
 pub mod assets;
