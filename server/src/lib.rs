@@ -1,4 +1,7 @@
 //! The `playlab` server as a library, so integration tests and benchmarks drive the
-//! real server in-process (`serve::run` on a listener they bind).
+//! real server in-process (`serve::run` on a listener they bind). [`settings`] and
+//! [`catalog`] hold what `serve`, `test` and `lint` share.
 
+pub mod catalog;
 pub mod serve;
+pub mod settings;

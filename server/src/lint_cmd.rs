@@ -1,25 +1,19 @@
-//! `playlab lint [DIR...]`: load every lesson under the content directories, print
+//! `playlab lint [PATH...]`: load every lesson under the paths, print
 //! every diagnostic as `path:line:col: severity: message` (plus a `hint:` line), and
 //! exit 1 when any of them is an error.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
+
+use playlab::settings::LessonPaths;
 
 #[derive(clap::Args)]
 pub struct LintArgs {
-    /// Content directories (or single lesson folders) to check.
-    #[arg(default_value = "content")]
-    pub dirs: Vec<PathBuf>,
-    /// A JSON file replacing the table that maps Killercoda `backend.imageid` values to
-    /// environments (see `scenarios::ImageMap`).
-    #[arg(long, value_name = "FILE")]
-    pub images: Option<PathBuf>,
+    #[command(flatten)]
+    pub lessons: LessonPaths,
 }
 
 pub fn main(args: LintArgs) -> anyhow::Result<ExitCode> {
-    let images = crate::serve::content::image_map(args.images.as_deref())?;
-    let content = scenarios::load_content_dirs_with(&args.dirs, &images);
-    let (lessons, diagnostics) = (content.lessons, content.diagnostics);
+    let (lessons, diagnostics) = args.lessons.load()?;
     let cwd = std::env::current_dir().unwrap_or_default();
     for d in &diagnostics {
         println!("{}", d.display_relative_to(&cwd));
@@ -40,6 +34,8 @@ pub fn main(args: LintArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use playlab::settings::ImageSettings;
+    use std::path::PathBuf;
 
     fn fixture(case: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -47,12 +43,17 @@ mod tests {
             .join(case)
     }
 
+    fn args(dirs: &[PathBuf], images: Option<PathBuf>) -> LintArgs {
+        LintArgs {
+            lessons: LessonPaths {
+                paths: dirs.to_vec(),
+                images: ImageSettings { images },
+            },
+        }
+    }
+
     fn lint(dirs: &[PathBuf]) -> ExitCode {
-        main(LintArgs {
-            dirs: dirs.to_vec(),
-            images: None,
-        })
-        .unwrap()
+        main(args(dirs, None)).unwrap()
     }
 
     #[test]
@@ -89,10 +90,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("images.json:2:"), "{err}");
-        let status = main(LintArgs {
-            dirs: dirs.to_vec(),
-            images: Some(file),
-        });
+        let status = main(args(&dirs, Some(file)));
         assert!(status.is_err());
     }
 }

@@ -6,9 +6,9 @@ mod test_cmd;
 
 use playlab::serve;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Subcommand};
 
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(
     name = "playlab",
     version,
@@ -32,9 +32,15 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
-        Command::Serve(args) => serve::main(*args),
+        // The typed flags cannot tell which of them were given, so which may override
+        // the `--config` file; the matches can.
+        Command::Serve(_) => {
+            let (_, flags) = matches.subcommand().expect("clap parsed a subcommand");
+            serve::main(serve::Settings::load(flags)?)
+        }
         Command::Lint(args) => lint_cmd::main(args),
         Command::Test(args) => test_cmd::main(args),
     }

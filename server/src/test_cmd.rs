@@ -8,11 +8,11 @@
 //! and `--allow-privileged` was not given). Environments are always destroyed, also on
 //! Ctrl-C, unless `--keep` is given.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use playlab::serve::config::{NodePolicy, NodeSettings};
+use playlab::catalog::Catalog;
+use playlab::settings::{BackendKind, LessonPaths, NodePolicy, NodeSettings};
 use runner::checks::{WasmChecker, WasmLimits};
 use runner::docker::{DockerBackend, container_name};
 use runner::local::LocalBackend;
@@ -23,13 +23,8 @@ use runner::{Backend, SessionId};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
-    /// Lesson folders or content directories.
-    #[arg(default_value = "content")]
-    pub paths: Vec<PathBuf>,
-    /// A JSON file replacing the table that maps Killercoda `backend.imageid` values to
-    /// environments (as `serve --images`).
-    #[arg(long, env = "PLAYLAB_IMAGES", value_name = "FILE")]
-    pub images: Option<PathBuf>,
+    #[command(flatten)]
+    pub lessons: LessonPaths,
     /// Leave each environment running afterwards and print how to get a shell on it.
     #[arg(long)]
     pub keep: bool,
@@ -46,13 +41,6 @@ pub struct TestArgs {
     pub nodes: NodeSettings,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BackendKind {
-    Docker,
-    /// Local shells: no isolation, for authors without Docker.
-    Local,
-}
-
 pub fn main(args: TestArgs) -> anyhow::Result<ExitCode> {
     tokio::runtime::Runtime::new()
         .context("starting the async runtime")?
@@ -61,50 +49,20 @@ pub fn main(args: TestArgs) -> anyhow::Result<ExitCode> {
 
 async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let nodes = NodePolicy::validate(args.nodes)?;
-    let images = crate::serve::content::image_map(args.images.as_deref())?;
-    let content = scenarios::load_content_dirs_with(&args.paths, &images);
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let load_errors = content.diagnostics.iter().filter(|d| d.is_error()).count();
-    for d in content.diagnostics.iter().filter(|d| d.is_error()) {
-        eprintln!("{}", d.display_relative_to(&cwd));
-    }
-    if content.lessons.is_empty() {
-        anyhow::bail!(
-            "no lesson to test under {} ({load_errors} error(s) while loading)",
-            args.paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-
-    let backend: Box<dyn Backend> = match args.backend {
-        BackendKind::Docker => Box::new(
-            DockerBackend::connect(nodes.docker_config(None))
-                .await
-                .context("playlab test needs a running Docker engine (see .ci/setup-machine)")?,
-        ),
-        BackendKind::Local => {
-            eprintln!(
-                "warning: the local backend runs every node as a shell on this machine, with no isolation"
-            );
-            Box::new(LocalBackend::new().context("setting up the local backend")?)
-        }
-    };
+    let (lessons, load_errors) = load(&args.lessons)?;
+    let backend = connect(args.backend, &nodes).await?;
     let wasm = WasmChecker::new(WasmLimits::default())?;
     let options = SelfTestOptions { keep: args.keep };
 
-    let width = content
-        .lessons
-        .iter()
+    let width = lessons
+        .lessons()
         .map(|l| l.id.len())
         .max()
         .unwrap_or(6)
         .max(6);
     print!("{}", render_header(width));
     let mut reports = Vec::new();
-    for lesson in &content.lessons {
+    for lesson in lessons.lessons() {
         let session = SessionId::random();
         let report = tokio::select! {
             report = test_lesson(backend.as_ref(), &wasm, lesson, &session, options) => report,
@@ -120,7 +78,46 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         }
         reports.push(report);
     }
+    Ok(summarize(&reports, load_errors, args.require_all))
+}
 
+/// The lessons that loaded, printing the errors of those that did not, and how many
+/// errors there were; none to test at all is an error.
+fn load(paths: &LessonPaths) -> anyhow::Result<(Catalog, usize)> {
+    let (lessons, diagnostics) = paths.load()?;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
+    for d in &errors {
+        eprintln!("{}", d.display_relative_to(&cwd));
+    }
+    if lessons.is_empty() {
+        anyhow::bail!(
+            "no lesson to test under {} ({} error(s) while loading)",
+            paths.describe(),
+            errors.len()
+        );
+    }
+    Ok((lessons, errors.len()))
+}
+
+async fn connect(kind: BackendKind, nodes: &NodePolicy) -> anyhow::Result<Box<dyn Backend>> {
+    Ok(match kind {
+        BackendKind::Docker => Box::new(
+            DockerBackend::connect(nodes.docker_config(None))
+                .await
+                .context("playlab test needs a running Docker engine (see .ci/setup-machine)")?,
+        ),
+        BackendKind::Local => {
+            eprintln!(
+                "warning: the local backend runs every node as a shell on this machine, with no isolation"
+            );
+            Box::new(LocalBackend::new().context("setting up the local backend")?)
+        }
+    })
+}
+
+/// Prints the totals and decides the exit status.
+fn summarize(reports: &[LessonReport], load_errors: usize, require_all: bool) -> ExitCode {
     let count = |f: fn(&LessonResult) -> bool| reports.iter().filter(|r| f(&r.result)).count();
     let passed = count(|r| matches!(r, LessonResult::Passed));
     let failed = count(|r| matches!(r, LessonResult::Failed { .. }));
@@ -133,15 +130,15 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             String::new()
         }
     );
-    if skipped > 0 && args.require_all {
+    if skipped > 0 && require_all {
         println!("--require-all: skipped lessons count as failures");
     }
-    let ok = failed == 0 && load_errors == 0 && (skipped == 0 || !args.require_all);
-    Ok(if ok {
+    let ok = failed == 0 && load_errors == 0 && (skipped == 0 || !require_all);
+    if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    }
 }
 
 fn print_shell_hint(report: &LessonReport, backend: BackendKind) {

@@ -27,137 +27,37 @@
 //! else's session, 404 unknown, 409 not ready, 503 (with `Retry-After`) at capacity or
 //! backend down.
 
+mod error;
+mod extract;
+mod lessons;
+
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path, Query, State, WebSocketUpgrade};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::Router;
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::http::{StatusCode, header};
 use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use futures::{Stream, StreamExt};
 use runner::TermSize;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio_stream::wrappers::BroadcastStream;
 
+pub use self::error::ApiError;
+use self::error::{ApiResult, Json};
+use self::extract::{AuthorizedSession, SessionRequest};
+use self::lessons::{LessonDetail, LessonSummary};
 use super::auth::{self, Identity};
 use super::config::AuthMode;
-use super::content::render_page;
 use super::events::Event;
 use super::sessions::SessionError;
 use super::state::AppState;
-use super::terminals::{self, Role};
+use super::store::Status;
+use super::terminals;
 
 /// An API error: a status and the `{error, message}` body.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            axum::Json(json!({"error": self.code, "message": self.message})),
-        )
-            .into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-        }
-        response
-    }
-}
-
-impl From<SessionError> for ApiError {
-    fn from(e: SessionError) -> ApiError {
-        let (status, code) = match &e {
-            SessionError::LessonNotFound(_) => (StatusCode::NOT_FOUND, "lesson_not_found"),
-            SessionError::NotFound(_) => (StatusCode::NOT_FOUND, "session_not_found"),
-            SessionError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-            SessionError::AtCapacity(_) => (StatusCode::SERVICE_UNAVAILABLE, "at_capacity"),
-            SessionError::NotReady(_) => (StatusCode::CONFLICT, "not_ready"),
-            SessionError::NoNode(_) => (StatusCode::NOT_FOUND, "node_not_found"),
-            SessionError::Answers(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_answers"),
-            SessionError::Backend(_) => (StatusCode::SERVICE_UNAVAILABLE, "backend_error"),
-        };
-        ApiError::new(status, code, e.to_string())
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> ApiError {
-        let code = match rejection.status() {
-            StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "not_json",
-            _ => "bad_body",
-        };
-        ApiError::new(rejection.status(), code, rejection.body_text())
-    }
-}
-
-/// `axum::Json` with errors in the API's shape.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-struct Json<T>(T);
-
-impl<T: Serialize> IntoResponse for Json<T> {
-    fn into_response(self) -> Response {
-        axum::Json(self.0).into_response()
-    }
-}
-
-type ApiResult<T> = Result<T, ApiError>;
-
-impl Identity {
-    fn require_learner(&self) -> ApiResult<&str> {
-        self.learner.as_deref().ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "join_required",
-                "enter the join code first (POST /api/join)",
-            )
-        })
-    }
-
-    /// The lessons are for learners who joined (with `--auth code`, the catalog is
-    /// the instructor's business until then) and for the admin's dashboard.
-    fn require_reader(&self) -> ApiResult<()> {
-        if self.admin {
-            return Ok(());
-        }
-        self.require_learner().map(|_| ())
-    }
-
-    fn require_admin(&self) -> ApiResult<()> {
-        if self.admin {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "admin_required",
-                "this needs the admin token",
-            ))
-        }
-    }
-}
-
 /// The API and operator routes; the web UI is nested as the fallback by the caller.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -183,7 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .nest("/api", api)
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.auth.clone(),
             auth::identify,
         ))
         .with_state(state)
@@ -213,15 +113,22 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn me(
-    State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
-) -> impl IntoResponse {
-    Json(json!({
-        "learner": id.learner,
-        "admin": id.admin,
-        "auth": match state.auth.mode() { AuthMode::Open => "open", AuthMode::Code => "code" },
-    }))
+#[derive(Serialize)]
+struct MeBody {
+    learner: Option<String>,
+    admin: bool,
+    auth: &'static str,
+}
+
+async fn me(State(state): State<AppState>, id: Identity) -> Json<MeBody> {
+    Json(MeBody {
+        learner: id.learner,
+        admin: id.admin,
+        auth: match state.auth.mode() {
+            AuthMode::Open => "open",
+            AuthMode::Code => "code",
+        },
+    })
 }
 
 #[derive(Deserialize)]
@@ -229,9 +136,14 @@ struct JoinBody {
     code: String,
 }
 
+#[derive(Serialize)]
+struct Joined {
+    learner: String,
+}
+
 async fn join(
     State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
+    id: Identity,
     headers: axum::http::HeaderMap,
     Json(body): Json<JoinBody>,
 ) -> ApiResult<Response> {
@@ -243,10 +155,10 @@ async fn join(
         ));
     }
     if let Some(learner) = id.learner {
-        return Ok(Json(json!({"learner": learner})).into_response());
+        return Ok(Json(Joined { learner }).into_response());
     }
     let (jar, learner) = state.auth.new_learner(state.auth.jar(&headers));
-    Ok((jar, Json(json!({"learner": learner}))).into_response())
+    Ok((jar, Json(Joined { learner })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -270,90 +182,29 @@ async fn admin_login(
     Ok((jar, StatusCode::NO_CONTENT).into_response())
 }
 
-fn lesson_summary(lesson: &scenarios::Lesson) -> serde_json::Value {
-    json!({
-        "id": lesson.id,
-        "title": lesson.title,
-        "description": lesson.description,
-        "difficulty": lesson.difficulty.map(|d| d.as_str()),
-        "duration": lesson.duration.map(|d| humantime::format_duration(d).to_string()),
-        "tags": lesson.tags,
-        "steps": lesson.steps.len(),
-    })
-}
-
-async fn list_lessons(
-    State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
-) -> ApiResult<impl IntoResponse> {
+async fn list_lessons(State(state): State<AppState>, id: Identity) -> ApiResult<Response> {
     id.require_reader()?;
     let catalog = state.catalog.get();
-    Ok(Json(
-        catalog
-            .lessons()
-            .map(|l| lesson_summary(l))
-            .collect::<Vec<_>>(),
-    ))
+    let lessons: Vec<_> = catalog.lessons().map(|l| LessonSummary::of(l)).collect();
+    Ok(Json(lessons).into_response())
 }
 
 async fn get_lesson(
     State(state): State<AppState>,
-    Extension(who): Extension<Identity>,
+    who: Identity,
     Path(id): Path<String>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
     who.require_reader()?;
     let catalog = state.catalog.get();
     let lesson = catalog
         .get(&id)
         .ok_or_else(|| ApiError::from(SessionError::LessonNotFound(id.clone())))?;
-    let mut body = lesson_summary(lesson);
-    body["nodes"] = json!(
-        lesson
-            .environment
-            .nodes
-            .iter()
-            .map(|n| &n.name)
-            .collect::<Vec<_>>()
-    );
-    body["steps"] = lesson
-        .steps
-        .iter()
-        .map(|step| {
-            let mut detail = json!({
-                "title": step.title,
-                "html": render_page(lesson, &step.text.markdown),
-                "quiz": step.quiz.iter().map(|q| json!({
-                    "question": q.question,
-                    "choices": q.choices,
-                    "multiple": q.answer.len() > 1,
-                })).collect::<Vec<_>>(),
-                "checks": step.checks.len(),
-            });
-            // Only a step with a hint carries the key: the page offers no hint without it.
-            if let Some(hint) = &step.hint {
-                detail["hint_html"] = json!(render_page(lesson, &hint.markdown));
-            }
-            detail
-        })
-        .collect();
-    body["intro_html"] = json!(
-        lesson
-            .intro
-            .as_ref()
-            .map(|p| render_page(lesson, &p.markdown))
-    );
-    body["finish_html"] = json!(
-        lesson
-            .finish
-            .as_ref()
-            .map(|p| render_page(lesson, &p.markdown))
-    );
-    Ok(Json(body))
+    Ok(Json(LessonDetail::of(lesson)).into_response())
 }
 
 async fn list_sessions(
     State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
+    id: Identity,
 ) -> ApiResult<impl IntoResponse> {
     let learner = id.require_learner()?;
     Ok(Json(state.sessions.list(Some(learner))))
@@ -361,16 +212,20 @@ async fn list_sessions(
 
 async fn admin_sessions(
     State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
+    id: Identity,
 ) -> ApiResult<impl IntoResponse> {
     id.require_admin()?;
     Ok(Json(state.sessions.list(None)))
 }
 
-async fn admin_reload(
-    State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
-) -> ApiResult<impl IntoResponse> {
+#[derive(Serialize)]
+struct Reloaded {
+    /// How many lessons the catalog holds now.
+    lessons: usize,
+    problems: Vec<String>,
+}
+
+async fn admin_reload(State(state): State<AppState>, id: Identity) -> ApiResult<Json<Reloaded>> {
     id.require_admin()?;
     let problems = state.reload_content().await.map_err(|e| {
         ApiError::new(
@@ -379,9 +234,10 @@ async fn admin_reload(
             format!("{e:#}"),
         )
     })?;
-    Ok(Json(
-        json!({"lessons": state.catalog.get().lessons().count(), "problems": problems}),
-    ))
+    Ok(Json(Reloaded {
+        lessons: state.catalog.get().lessons().count(),
+        problems,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -392,7 +248,7 @@ struct CreateBody {
 
 async fn create_session(
     State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
+    id: Identity,
     Json(body): Json<CreateBody>,
 ) -> ApiResult<impl IntoResponse> {
     let learner = id.require_learner()?;
@@ -407,39 +263,28 @@ async fn create_session(
 
 async fn get_session(
     State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
-    Path(session): Path<String>,
-) -> ApiResult<impl IntoResponse> {
-    let learner = id.learner.as_deref();
-    match state.sessions.get(&session, learner, id.admin) {
-        Ok(s) => Ok(Json(s.view())),
-        Err(SessionError::NotFound(_)) => Ok(Json(
-            state.sessions.ended_view(&session, learner, id.admin)?,
-        )),
+    request: SessionRequest,
+) -> ApiResult<Response> {
+    match request.live(&state.sessions) {
+        Ok(session) => Ok(Json(session.view()).into_response()),
+        // Gone from memory: the database still knows how it ended.
+        Err(SessionError::NotFound(_)) => Ok(Json(request.ended(&state.sessions)?).into_response()),
         Err(e) => Err(e.into()),
     }
 }
 
 async fn delete_session(
     State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
-    Path(session): Path<String>,
-) -> ApiResult<StatusCode> {
-    let session = state
-        .sessions
-        .get(&session, id.learner.as_deref(), id.admin)?;
+    AuthorizedSession { session, .. }: AuthorizedSession,
+) -> StatusCode {
     state.sessions.end(&session, "deleted").await;
-    Ok(StatusCode::NO_CONTENT)
+    StatusCode::NO_CONTENT
 }
 
 async fn extend(
     State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
-    Path(session): Path<String>,
+    AuthorizedSession { session, .. }: AuthorizedSession,
 ) -> ApiResult<impl IntoResponse> {
-    let session = state
-        .sessions
-        .get(&session, id.learner.as_deref(), id.admin)?;
     Ok(Json(state.sessions.extend(&session)?))
 }
 
@@ -449,44 +294,40 @@ struct CheckBody {
     answers: Option<Vec<Vec<usize>>>,
 }
 
-async fn check(
-    State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
-    Path(session): Path<String>,
-    body: axum::body::Bytes,
-) -> ApiResult<impl IntoResponse> {
-    let session = state
-        .sessions
-        .get(&session, id.learner.as_deref(), id.admin)?;
-    // An empty body is a plain "Check" click.
-    let body: CheckBody = if body.iter().all(u8::is_ascii_whitespace) {
-        CheckBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
+impl CheckBody {
+    /// An empty body is a plain "Check" click; quiz steps send their answers.
+    fn parse(body: &[u8]) -> ApiResult<CheckBody> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(CheckBody::default());
+        }
+        serde_json::from_slice(body).map_err(|e| {
             let status = if e.is_data() {
                 StatusCode::UNPROCESSABLE_ENTITY
             } else {
                 StatusCode::BAD_REQUEST
             };
             ApiError::new(status, "bad_body", format!("check body: {e}"))
-        })?
-    };
-    Ok(Json(
-        state
-            .sessions
-            .check(&session, body.answers.as_deref())
-            .await?,
-    ))
+        })
+    }
+}
+
+async fn check(
+    State(state): State<AppState>,
+    AuthorizedSession { session, .. }: AuthorizedSession,
+    body: axum::body::Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let body = CheckBody::parse(&body)?;
+    let outcome = state
+        .sessions
+        .check(&session, body.answers.as_deref())
+        .await?;
+    Ok(Json(outcome))
 }
 
 async fn session_events(
     State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
-    Path(session): Path<String>,
-) -> ApiResult<Sse<impl Stream<Item = Result<axum::response::sse::Event, Infallible>>>> {
-    let session = state
-        .sessions
-        .get(&session, id.learner.as_deref(), id.admin)?;
+    AuthorizedSession { session, .. }: AuthorizedSession,
+) -> Sse<impl Stream<Item = Result<axum::response::sse::Event, Infallible>>> {
     let (history, rx) = session.events.subscribe();
     let view = session.view();
     let current = [
@@ -518,7 +359,13 @@ async fn session_events(
                 .json_data(&event)
                 .unwrap_or_default())
         });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// The `{node}` of a terminal's route.
+#[derive(Deserialize)]
+struct NodePath {
+    node: String,
 }
 
 #[derive(Deserialize)]
@@ -527,41 +374,43 @@ struct TerminalQuery {
     rows: Option<u16>,
 }
 
+impl TerminalQuery {
+    /// The browser's terminal size, within what the protocol accepts.
+    fn size(&self) -> TermSize {
+        let default = TermSize::default();
+        let dimension = |given: Option<u16>, default: u16| {
+            given
+                .unwrap_or(default)
+                .clamp(1, terminals::MAX_TERM_DIMENSION)
+        };
+        TermSize {
+            cols: dimension(self.cols, default.cols),
+            rows: dimension(self.rows, default.rows),
+        }
+    }
+}
+
+/// Upgrades to the terminal WebSocket. The session is looked up last, after the
+/// upgrade itself is known to be valid, as the extractors run in order.
 async fn terminal(
     State(state): State<AppState>,
-    Extension(id): Extension<Identity>,
-    Path((session, node)): Path<(String, String)>,
+    Path(NodePath { node }): Path<NodePath>,
     Query(query): Query<TerminalQuery>,
     ws: WebSocketUpgrade,
+    authorized: AuthorizedSession,
 ) -> ApiResult<Response> {
-    let session = state
-        .sessions
-        .get(&session, id.learner.as_deref(), id.admin)?;
+    let role = authorized.role();
+    let session = authorized.session;
     if session.lesson.environment.node(&node).is_none() {
         return Err(SessionError::NoNode(node).into());
     }
     let status = session.status();
-    if status != super::store::Status::Ready {
+    if status != Status::Ready {
         return Err(SessionError::NotReady(status).into());
     }
-    let role = if session.owned_by(id.learner.as_deref()) {
-        Role::Owner
-    } else {
-        Role::Watcher
-    };
-    let size = TermSize {
-        cols: query
-            .cols
-            .unwrap_or(TermSize::default().cols)
-            .clamp(1, 1000),
-        rows: query
-            .rows
-            .unwrap_or(TermSize::default().rows)
-            .clamp(1, 1000),
-    };
     let viewer = session
         .terminals
-        .attach(&node, size, role)
+        .attach(&node, query.size(), role)
         .await
         .map_err(SessionError::from)?;
     let hook = state.sessions.input_hook(&session, &node);

@@ -7,11 +7,14 @@
 //! token as `Authorization: Bearer TOKEN`, as `?token=TOKEN` (WebSockets and
 //! EventSource cannot set headers), or through the cookie `POST /api/admin/login` sets.
 
+use std::convert::Infallible;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::SignedCookieJar;
@@ -19,17 +22,30 @@ use axum_extra::extract::cookie::{Cookie, Key, SameSite};
 use rand::Rng;
 
 use super::config::AuthMode;
-use super::state::AppState;
 
 const LEARNER_COOKIE: &str = "playlab_learner";
 const ADMIN_COOKIE: &str = "playlab_admin";
 
-/// The caller of one request, put in the request's extensions by [`identify`].
+/// The caller of one request, put in the request's extensions by [`identify`];
+/// handlers take it as an extractor.
 #[derive(Debug, Clone, Default)]
 pub struct Identity {
     /// `None` until a learner has joined (`--auth code`).
     pub learner: Option<String>,
     pub admin: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Identity {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Identity, Infallible> {
+        // Outside the middleware nobody is known: no learner, not the admin.
+        Ok(parts
+            .extensions
+            .get::<Identity>()
+            .cloned()
+            .unwrap_or_default())
+    }
 }
 
 pub struct Auth {
@@ -175,9 +191,9 @@ fn query_token(query: Option<&str>) -> Option<&str> {
 }
 
 /// Middleware: works out the [`Identity`] of every request, and in open mode gives a
-/// new visitor its learner cookie.
-pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let auth = &state.auth;
+/// new visitor its learner cookie. It needs only [`Auth`], so that the application
+/// state (which builds `Auth`) stays above this module.
+pub async fn identify(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
     let jar = auth.jar(req.headers());
     let bearer = req
         .headers()

@@ -4,21 +4,28 @@
 //! operator wrote (every field optional, one struct for flags, `PLAYLAB_*` variables and
 //! the TOML file, so the three can never drift apart), and [`Config`] is what the server
 //! runs with (defaults applied, values checked). Precedence: flag, then environment
-//! variable (both handled by clap), then the file, then the default.
+//! variable, then the file, then the default: [`Settings::load`] reads the file first
+//! and lets clap write over it whatever the command line or the environment gave.
+//!
+//! The settings `test` and `lint` take too (node policy, image table) are declared in
+//! [`crate::settings`] and flattened in here.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
-use runner::docker::DockerConfig;
+use anyhow::{Context, bail};
+use clap::{ArgMatches, FromArgMatches as _};
 use scenarios::ImageMap;
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
+
+pub use crate::settings::{BackendKind, ImageSettings, NodePolicy, NodeSettings};
 
 /// `playlab serve` flags; every one can also be set as `PLAYLAB_<NAME>` or in the
 /// `--config` TOML file (same names, with `_` for `-`).
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Settings {
     /// A TOML file with any of these settings.
     #[arg(long, env = "PLAYLAB_CONFIG")]
@@ -30,10 +37,11 @@ pub struct Settings {
     /// The content directory: one folder per lesson [default: content].
     #[arg(long, env = "PLAYLAB_CONTENT")]
     pub content: Option<PathBuf>,
-    /// A JSON file replacing the table that maps Killercoda `backend.imageid` values to
-    /// environments [default: the built-in table, see scenarios/FORMAT.md].
-    #[arg(long, env = "PLAYLAB_IMAGES", value_name = "FILE")]
-    pub images: Option<PathBuf>,
+    // The groups `test` and `lint` share are read from the file on their own (see
+    // `Settings::from_toml`), hence `serde(skip)` here.
+    #[command(flatten)]
+    #[serde(skip)]
+    pub images: ImageSettings,
     /// Where the database, keys and the admin token live [default: ./data].
     #[arg(long, env = "PLAYLAB_DATA")]
     pub data: Option<PathBuf>,
@@ -41,17 +49,16 @@ pub struct Settings {
     /// start and kept in the data directory].
     #[arg(long, env = "PLAYLAB_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
-    /// `open`: anyone who reaches the server is a learner; `code`: learners enter the
-    /// join code first [default: open].
-    #[arg(long, env = "PLAYLAB_AUTH")]
-    pub auth: Option<String>,
+    /// Who may use the server [default: open].
+    #[arg(long, env = "PLAYLAB_AUTH", value_enum)]
+    pub auth: Option<AuthMode>,
     /// The join code learners enter when `--auth code`.
     #[arg(long, env = "PLAYLAB_JOIN_CODE")]
     pub join_code: Option<String>,
-    /// Where environments run: `docker` or `local` (no isolation; loopback only)
+    /// Where environments run; `local` only with a loopback `--listen` address
     /// [default: docker].
-    #[arg(long, env = "PLAYLAB_BACKEND")]
-    pub backend: Option<String>,
+    #[arg(long, env = "PLAYLAB_BACKEND", value_enum)]
+    pub backend: Option<BackendKind>,
     /// Sessions that may be live at once [default: 50].
     #[arg(long, env = "PLAYLAB_MAX_SESSIONS")]
     pub max_sessions: Option<usize>,
@@ -80,150 +87,148 @@ pub struct Settings {
     /// [default: 10m].
     #[arg(long, env = "PLAYLAB_FINISH_GRACE")]
     pub finish_grace: Option<String>,
-    /// On shutdown, `keep` environments (a restart re-adopts them) or `destroy` them
-    /// [default: keep].
-    #[arg(long, env = "PLAYLAB_ON_SHUTDOWN")]
-    pub on_shutdown: Option<String>,
+    /// What becomes of running environments when the server stops [default: keep].
+    #[arg(long, env = "PLAYLAB_ON_SHUTDOWN", value_enum)]
+    pub on_shutdown: Option<OnShutdown>,
     /// HTTPS: `self-signed` generates a certificate at start; else give `--tls-cert`
     /// and `--tls-key`.
-    #[arg(long, env = "PLAYLAB_TLS")]
-    pub tls: Option<String>,
+    #[arg(long, env = "PLAYLAB_TLS", value_enum)]
+    pub tls: Option<TlsSource>,
     /// PEM certificate chain for HTTPS.
     #[arg(long, env = "PLAYLAB_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for HTTPS.
     #[arg(long, env = "PLAYLAB_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
-    // The node policy: the same four as `NodeSettings` (what `playlab test` takes). Not
-    // a flattened `NodeSettings`: serde's `flatten` would cost every TOML error its
-    // line and column. A test keeps the two definitions identical.
-    /// Most memory a node gets, e.g. `2Gi`; a lesson asking for more gets this
-    /// [default: 2Gi].
-    #[arg(long, env = "PLAYLAB_MAX_NODE_MEMORY")]
-    pub max_node_memory: Option<String>,
-    /// Most CPUs a node gets, e.g. `1.5`; a lesson asking for more gets this. Docker
-    /// refuses more than the host has [default: 2].
-    #[arg(long, env = "PLAYLAB_MAX_NODE_CPUS")]
-    pub max_node_cpus: Option<f64>,
-    /// Most processes in one node; a fork bomb stops here [default: 1024].
-    #[arg(long, env = "PLAYLAB_PIDS_LIMIT", allow_negative_numbers = true)]
-    pub pids_limit: Option<i64>,
-    /// Run nodes whose lesson asks for it (`privileged: true`, e.g. kubeadm) with
-    /// `--privileged`, which gives them the host. Without it such lessons do not start
-    /// [default: false].
-    #[arg(
-        long,
-        env = "PLAYLAB_ALLOW_PRIVILEGED",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "true",
-        value_parser = clap::builder::BoolishValueParser::new()
-    )]
-    pub allow_privileged: Option<bool>,
-}
-
-/// The node policy as the operator wrote it: what every node gets whatever its lesson
-/// asks. `playlab test` takes these flags; `playlab serve` has the same in
-/// [`Settings`] (where the TOML file can set them too).
-#[derive(Debug, Default, Clone, clap::Args)]
-pub struct NodeSettings {
-    /// Most memory a node gets, e.g. `2Gi`; a lesson asking for more gets this
-    /// [default: 2Gi].
-    #[arg(long, env = "PLAYLAB_MAX_NODE_MEMORY")]
-    pub max_node_memory: Option<String>,
-    /// Most CPUs a node gets, e.g. `1.5`; a lesson asking for more gets this. Docker
-    /// refuses more than the host has [default: 2].
-    #[arg(long, env = "PLAYLAB_MAX_NODE_CPUS")]
-    pub max_node_cpus: Option<f64>,
-    /// Most processes in one node; a fork bomb stops here [default: 1024].
-    #[arg(long, env = "PLAYLAB_PIDS_LIMIT", allow_negative_numbers = true)]
-    pub pids_limit: Option<i64>,
-    /// Run nodes whose lesson asks for it (`privileged: true`, e.g. kubeadm) with
-    /// `--privileged`, which gives them the host. Without it such lessons do not start
-    /// [default: false].
-    #[arg(
-        long,
-        env = "PLAYLAB_ALLOW_PRIVILEGED",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "true",
-        value_parser = clap::builder::BoolishValueParser::new()
-    )]
-    pub allow_privileged: Option<bool>,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub nodes: NodeSettings,
 }
 
 impl Settings {
-    /// Reads the `--config` file, if any, and fills every setting not given as a flag or
-    /// variable from it.
-    pub fn with_file(self) -> anyhow::Result<Settings> {
-        let Some(path) = &self.config else {
-            return Ok(self);
+    /// The settings of a parsed `playlab serve` command line: the `--config` file's, if
+    /// any, overwritten by every flag and variable that was given.
+    pub fn load(matches: &ArgMatches) -> anyhow::Result<Settings> {
+        let flags = Settings::from_arg_matches(matches)?;
+        let mut settings = match &flags.config {
+            Some(path) => Settings::read_file(path)?,
+            None => Settings::default(),
         };
+        // Writes only the arguments clap found (flag or variable); nothing has a clap
+        // default, so a file's value is never overwritten by one.
+        settings.update_from_arg_matches(matches)?;
+        Ok(settings)
+    }
+
+    fn read_file(path: &Path) -> anyhow::Result<Settings> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config file {}", path.display()))?;
-        let file: Settings = toml::from_str(&text)
-            .with_context(|| format!("parsing config file {}", path.display()))?;
-        Ok(self.or(file))
+        Settings::from_toml(&text)
+            .with_context(|| format!("parsing config file {}", path.display()))
     }
 
-    fn or(self, other: Settings) -> Settings {
-        Settings {
-            config: self.config,
-            listen: self.listen.or(other.listen),
-            content: self.content.or(other.content),
-            images: self.images.or(other.images),
-            data: self.data.or(other.data),
-            admin_token: self.admin_token.or(other.admin_token),
-            auth: self.auth.or(other.auth),
-            join_code: self.join_code.or(other.join_code),
-            backend: self.backend.or(other.backend),
-            max_sessions: self.max_sessions.or(other.max_sessions),
-            session_ttl: self.session_ttl.or(other.session_ttl),
-            idle_timeout: self.idle_timeout.or(other.idle_timeout),
-            expiry_warning: self.expiry_warning.or(other.expiry_warning),
-            extend_by: self.extend_by.or(other.extend_by),
-            warm_pool: self.warm_pool.or(other.warm_pool),
-            terminal_grace: self.terminal_grace.or(other.terminal_grace),
-            finish_grace: self.finish_grace.or(other.finish_grace),
-            on_shutdown: self.on_shutdown.or(other.on_shutdown),
-            tls: self.tls.or(other.tls),
-            tls_cert: self.tls_cert.or(other.tls_cert),
-            tls_key: self.tls_key.or(other.tls_key),
-            max_node_memory: self.max_node_memory.or(other.max_node_memory),
-            max_node_cpus: self.max_node_cpus.or(other.max_node_cpus),
-            pids_limit: self.pids_limit.or(other.pids_limit),
-            allow_privileged: self.allow_privileged.or(other.allow_privileged),
-        }
+    /// The settings a TOML file gives. The shared groups are read from the same table
+    /// by their own structs: serde's `flatten` would buffer the values and cost every
+    /// error its line and column. So the keys are checked here against every setting's
+    /// name, instead of by `deny_unknown_fields`.
+    pub fn from_toml(text: &str) -> Result<Settings, toml::de::Error> {
+        KnownKeys(&Settings::file_keys()).deserialize(toml::de::Deserializer::parse(text)?)?;
+        let settings: Settings = toml::from_str(text)?;
+        Ok(Settings {
+            images: toml::from_str(text)?,
+            nodes: toml::from_str(text)?,
+            ..settings
+        })
     }
 
-    /// The node policy part of these settings.
-    fn node_settings(&self) -> NodeSettings {
-        NodeSettings {
-            max_node_memory: self.max_node_memory.clone(),
-            max_node_cpus: self.max_node_cpus,
-            pids_limit: self.pids_limit,
-            allow_privileged: self.allow_privileged,
-        }
+    /// The keys a file may hold: the flags' names (clap's ids are the field names, as
+    /// are serde's), except `config` (one file does not name another).
+    fn file_keys() -> Vec<String> {
+        use clap::Args as _;
+        Settings::augment_args(clap::Command::new("serve"))
+            .get_arguments()
+            .map(|arg| arg.get_id().to_string())
+            .filter(|id| id != "config")
+            .collect()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Accepts a table whose keys are all in the list; an unknown key is an error at its
+/// own line and column (`toml` places an error raised while reading a key there).
+#[derive(Clone, Copy)]
+struct KnownKeys<'a>(&'a [String]);
+
+impl<'de> DeserializeSeed<'de> for KnownKeys<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, table: D) -> Result<(), D::Error> {
+        table.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KnownKeys<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a table of settings")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut table: A) -> Result<(), A::Error> {
+        while table.next_key_seed(KnownKey(self.0))?.is_some() {
+            table.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+/// One key of [`KnownKeys`].
+struct KnownKey<'a>(&'a [String]);
+
+impl<'de> DeserializeSeed<'de> for KnownKey<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, key: D) -> Result<(), D::Error> {
+        let key = String::deserialize(key)?;
+        if self.0.contains(&key) {
+            return Ok(());
+        }
+        let known: Vec<_> = self.0.iter().map(|k| format!("`{k}`")).collect();
+        Err(D::Error::custom(format!(
+            "unknown setting `{key}`, expected one of {}",
+            known.join(", ")
+        )))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum AuthMode {
+    /// Anyone who reaches the server is a learner.
     Open,
-    /// Learners must present the join code once; their identity cookie then carries it.
+    /// Learners enter the join code (`--join-code`) once; their identity cookie then
+    /// carries it.
     Code,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendKind {
-    Docker,
-    Local,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnShutdown {
+    /// Leave them running; the next start re-adopts them.
+    Keep,
+    /// Remove them.
+    Destroy,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnShutdown {
-    Keep,
-    Destroy,
+/// `--tls` as written; [`Tls`] is the validated choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsSource {
+    /// Generate a certificate for this server at start.
+    SelfSigned,
+    /// The `--tls-cert` and `--tls-key` files (what giving them already says; accepted
+    /// so older configurations that spell it out keep working).
+    #[value(hide = true)]
+    Files,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,80 +254,6 @@ pub struct Config {
     pub on_shutdown: OnShutdown,
     pub tls: Option<Tls>,
     pub nodes: NodePolicy,
-}
-
-/// What every node gets whatever its lesson asks, validated: the operator's half of
-/// [`DockerConfig`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct NodePolicy {
-    pub max_memory_bytes: u64,
-    pub max_cpus: f64,
-    pub pids_limit: i64,
-    pub allow_privileged: bool,
-}
-
-impl Default for NodePolicy {
-    /// The runner's defaults, so the two cannot disagree.
-    fn default() -> Self {
-        let d = DockerConfig::default();
-        NodePolicy {
-            max_memory_bytes: d.max_memory_bytes,
-            max_cpus: d.max_cpus,
-            pids_limit: d.pids_limit,
-            allow_privileged: d.allow_privileged,
-        }
-    }
-}
-
-/// Docker's own floors (`docker run` refuses less): checked at start so a bad setting
-/// is one clear error, not every session failing.
-const MIN_NODE_MEMORY_BYTES: u64 = 6 * 1024 * 1024;
-const MIN_NODE_CPUS: f64 = 0.01;
-
-impl NodePolicy {
-    /// Applies defaults and checks every value; errors name the flag.
-    pub fn validate(s: NodeSettings) -> anyhow::Result<NodePolicy> {
-        let mut policy = NodePolicy::default();
-        if let Some(text) = s.max_node_memory {
-            let bytes = scenarios::units::parse_memory(&text).map_err(|e| {
-                anyhow!("--max-node-memory {text:?}: {e}; write sizes like `512Mi` or `2Gi`")
-            })?;
-            if bytes < MIN_NODE_MEMORY_BYTES {
-                bail!("--max-node-memory {text:?}: Docker needs at least 6Mi per container");
-            }
-            policy.max_memory_bytes = bytes;
-        }
-        if let Some(cpus) = s.max_node_cpus {
-            if !(cpus.is_finite() && cpus >= MIN_NODE_CPUS) {
-                bail!("--max-node-cpus {cpus}: expected a number of CPUs of at least 0.01");
-            }
-            policy.max_cpus = cpus;
-        }
-        if let Some(n) = s.pids_limit {
-            // Docker reads 0 and -1 as "no limit": not what a ceiling is for.
-            if n < 1 {
-                bail!("--pids-limit {n}: must be at least 1");
-            }
-            policy.pids_limit = n;
-        }
-        if let Some(allow) = s.allow_privileged {
-            policy.allow_privileged = allow;
-        }
-        Ok(policy)
-    }
-
-    /// The Docker backend's configuration under this policy; the one place the
-    /// operator's settings become a [`DockerConfig`] (`serve` and `test` alike).
-    pub fn docker_config(&self, owner: Option<String>) -> DockerConfig {
-        DockerConfig {
-            max_memory_bytes: self.max_memory_bytes,
-            max_cpus: self.max_cpus,
-            pids_limit: self.pids_limit,
-            allow_privileged: self.allow_privileged,
-            owner,
-            ..DockerConfig::default()
-        }
-    }
 }
 
 /// The numbers that shape sessions and terminals.
@@ -355,6 +286,66 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Applies defaults and checks every value; errors name the setting.
+    fn validate(s: &Settings) -> anyhow::Result<Limits> {
+        let mut limits = Limits::default();
+        if let Some(n) = s.max_sessions {
+            if n == 0 {
+                bail!("--max-sessions must be at least 1");
+            }
+            limits.max_sessions = n;
+        }
+        let durations = [
+            ("--session-ttl", &s.session_ttl, &mut limits.session_ttl),
+            ("--idle-timeout", &s.idle_timeout, &mut limits.idle_timeout),
+            (
+                "--expiry-warning",
+                &s.expiry_warning,
+                &mut limits.expiry_warning,
+            ),
+            ("--extend-by", &s.extend_by, &mut limits.extend_by),
+            (
+                "--terminal-grace",
+                &s.terminal_grace,
+                &mut limits.terminal_grace,
+            ),
+            ("--finish-grace", &s.finish_grace, &mut limits.finish_grace),
+        ];
+        for (flag, value, slot) in durations {
+            if let Some(text) = value {
+                *slot = parse_duration(flag, text)?;
+            }
+        }
+        if let Some(n) = s.warm_pool {
+            limits.warm_pool = n;
+        }
+        Ok(limits)
+    }
+}
+
+impl Tls {
+    /// `--tls`, `--tls-cert` and `--tls-key` together: HTTPS or not, and how.
+    fn validate(s: &Settings) -> anyhow::Result<Option<Tls>> {
+        use TlsSource::{Files, SelfSigned};
+        let tls = match (s.tls, s.tls_cert.clone(), s.tls_key.clone()) {
+            (None, None, None) => None,
+            (Some(SelfSigned), None, None) => Some(Tls::SelfSigned),
+            (Some(SelfSigned), _, _) => {
+                bail!("--tls self-signed generates its own certificate; drop --tls-cert/--tls-key")
+            }
+            (None | Some(Files), Some(cert), Some(key)) => Some(Tls::Files { cert, key }),
+            (None | Some(Files), _, _) => bail!("HTTPS needs both --tls-cert and --tls-key"),
+        };
+        if let Some(Tls::Files { cert, key }) = &tls {
+            for path in [cert, key] {
+                ensure_file(path)?;
+            }
+        }
+        Ok(tls)
+    }
+}
+
 impl Config {
     /// Defaults that work on a laptop, for the given content and data directories.
     pub fn new(content: impl Into<PathBuf>, data: impl Into<PathBuf>) -> Config {
@@ -376,32 +367,26 @@ impl Config {
 
     /// Applies defaults and checks every value; errors name the setting.
     pub fn validate(s: Settings) -> anyhow::Result<Config> {
-        let nodes = NodePolicy::validate(s.node_settings())?;
+        let nodes = NodePolicy::validate(s.nodes.clone())?;
         let mut config = Config::new(
-            s.content.unwrap_or_else(|| PathBuf::from("content")),
-            s.data.unwrap_or_else(|| PathBuf::from("data")),
+            s.content
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("content")),
+            s.data.clone().unwrap_or_else(|| PathBuf::from("data")),
         );
-        config.images = super::content::image_map(s.images.as_deref())?;
-        if let Some(listen) = s.listen {
+        config.images = s.images.load()?;
+        if let Some(listen) = &s.listen {
             config.listen = listen
                 .parse()
                 .with_context(|| format!("--listen {listen:?}: expected ADDRESS:PORT"))?;
         }
-        config.admin_token = s.admin_token.filter(|t| !t.is_empty());
-        config.auth = match s.auth.as_deref() {
-            None | Some("open") => AuthMode::Open,
-            Some("code") => AuthMode::Code,
-            Some(other) => bail!("--auth {other:?}: expected `open` or `code`"),
-        };
-        config.join_code = s.join_code.filter(|c| !c.is_empty());
+        config.admin_token = s.admin_token.clone().filter(|t| !t.is_empty());
+        config.auth = s.auth.unwrap_or(AuthMode::Open);
+        config.join_code = s.join_code.clone().filter(|c| !c.is_empty());
         if config.auth == AuthMode::Code && config.join_code.is_none() {
             bail!("--auth code needs --join-code (the code learners enter)");
         }
-        config.backend = match s.backend.as_deref() {
-            None | Some("docker") => BackendKind::Docker,
-            Some("local") => BackendKind::Local,
-            Some(other) => bail!("--backend {other:?}: expected `docker` or `local`"),
-        };
+        config.backend = s.backend.unwrap_or(BackendKind::Docker);
         if config.backend == BackendKind::Local && !config.listen.ip().is_loopback() {
             bail!(
                 "--backend local gives learners a shell on this machine with no isolation; \
@@ -409,59 +394,9 @@ impl Config {
                 config.listen
             );
         }
-        let limits = &mut config.limits;
-        if let Some(n) = s.max_sessions {
-            if n == 0 {
-                bail!("--max-sessions must be at least 1");
-            }
-            limits.max_sessions = n;
-        }
-        let durations = [
-            ("--session-ttl", s.session_ttl, &mut limits.session_ttl),
-            ("--idle-timeout", s.idle_timeout, &mut limits.idle_timeout),
-            (
-                "--expiry-warning",
-                s.expiry_warning,
-                &mut limits.expiry_warning,
-            ),
-            ("--extend-by", s.extend_by, &mut limits.extend_by),
-            (
-                "--terminal-grace",
-                s.terminal_grace,
-                &mut limits.terminal_grace,
-            ),
-            ("--finish-grace", s.finish_grace, &mut limits.finish_grace),
-        ];
-        for (flag, value, slot) in durations {
-            if let Some(text) = value {
-                *slot = parse_duration(flag, &text)?;
-            }
-        }
-        if let Some(n) = s.warm_pool {
-            limits.warm_pool = n;
-        }
-        config.on_shutdown = match s.on_shutdown.as_deref() {
-            None | Some("keep") => OnShutdown::Keep,
-            Some("destroy") => OnShutdown::Destroy,
-            Some(other) => bail!("--on-shutdown {other:?}: expected `keep` or `destroy`"),
-        };
-        config.tls = match (s.tls.as_deref(), s.tls_cert, s.tls_key) {
-            (None, None, None) => None,
-            (Some("self-signed"), None, None) => Some(Tls::SelfSigned),
-            (Some("self-signed"), _, _) => {
-                bail!("--tls self-signed generates its own certificate; drop --tls-cert/--tls-key")
-            }
-            (None | Some("files"), Some(cert), Some(key)) => Some(Tls::Files { cert, key }),
-            (None | Some("files"), _, _) => bail!("HTTPS needs both --tls-cert and --tls-key"),
-            (Some(other), _, _) => {
-                bail!("--tls {other:?}: expected `self-signed`, or give --tls-cert and --tls-key")
-            }
-        };
-        if let Some(Tls::Files { cert, key }) = &config.tls {
-            for path in [cert, key] {
-                ensure_file(path)?;
-            }
-        }
+        config.limits = Limits::validate(&s)?;
+        config.on_shutdown = s.on_shutdown.unwrap_or(OnShutdown::Keep);
+        config.tls = Tls::validate(&s)?;
         config.nodes = nodes;
         Ok(config)
     }
@@ -486,9 +421,36 @@ fn ensure_file(path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::{CommandFactory as _, Parser};
 
     fn settings(toml_text: &str) -> Settings {
-        toml::from_str(toml_text).unwrap()
+        Settings::from_toml(toml_text).unwrap()
+    }
+
+    /// A file's text through parsing and validation, its error as the operator sees it.
+    fn load(toml_text: &str) -> Result<Config, String> {
+        Settings::from_toml(toml_text)
+            .map_err(anyhow::Error::from)
+            .and_then(Config::validate)
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    #[derive(clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    /// `playlab serve ARGS` with `--config` pointing at a file holding `toml_text`.
+    fn serve(command: clap::Command, args: &[&str], toml_text: &str) -> Settings {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("playlab.toml");
+        std::fs::write(&file, toml_text).unwrap();
+        let config = ["--config", file.to_str().unwrap()];
+        let matches = command
+            .try_get_matches_from([&["serve"], &config[..], args].concat())
+            .unwrap();
+        Settings::load(&matches).unwrap()
     }
 
     #[test]
@@ -502,36 +464,70 @@ mod tests {
         assert_eq!(c.limits.warm_pool, 0);
         assert_eq!(c.limits.finish_grace, Duration::from_secs(600));
         assert_eq!(c.auth, AuthMode::Open);
+        assert_eq!(c.on_shutdown, OnShutdown::Keep);
+        assert_eq!(c.tls, None);
     }
 
     #[test]
     fn flags_win_over_the_file() {
-        let flags = Settings {
-            listen: Some("127.0.0.1:9000".into()),
-            ..Settings::default()
-        };
-        let file = settings(
-            "listen = \"0.0.0.0:1\"\nmax_sessions = 7\nsession_ttl = \"90s\"\nfinish_grace = \"2m\"",
+        let s = serve(
+            Serve::command(),
+            &["--listen", "127.0.0.1:9000", "--backend", "local"],
+            "listen = \"0.0.0.0:1\"\nmax_sessions = 7\nsession_ttl = \"90s\"\n\
+             finish_grace = \"2m\"\nbackend = \"docker\"\nauth = \"code\"\njoin_code = \"J\"",
         );
-        let c = Config::validate(flags.or(file)).unwrap();
+        let c = Config::validate(s).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.backend, BackendKind::Local);
         assert_eq!(c.limits.max_sessions, 7);
         assert_eq!(c.limits.session_ttl, Duration::from_secs(90));
         assert_eq!(c.limits.finish_grace, Duration::from_secs(120));
+        assert_eq!(c.auth, AuthMode::Code);
+        assert_eq!(c.join_code.as_deref(), Some("J"));
+    }
+
+    /// A `PLAYLAB_*` variable sits between the flag and the file. The variable is
+    /// renamed for this test so no other test (or the caller's shell) sees it.
+    #[test]
+    fn variables_win_over_the_file_and_lose_to_flags() {
+        const VAR: &str = "PLAYLAB_CONFIG_TEST_ONLY_MAX_SESSIONS";
+        // SAFETY: no other code reads or writes this variable.
+        unsafe { std::env::set_var(VAR, "9") };
+        let command = || Serve::command().mut_arg("max_sessions", |a| a.env(VAR));
+        let from_env = serve(command(), &[], "max_sessions = 7");
+        let from_flag = serve(command(), &["--max-sessions", "8"], "max_sessions = 7");
+        // SAFETY: as above.
+        unsafe { std::env::remove_var(VAR) };
+        let from_file = serve(command(), &[], "max_sessions = 7");
+        assert_eq!(from_env.max_sessions, Some(9));
+        assert_eq!(from_flag.max_sessions, Some(8));
+        assert_eq!(from_file.max_sessions, Some(7));
     }
 
     #[test]
     fn bad_values_name_the_setting() {
         let cases = [
             ("listen = \"nowhere\"", "--listen"),
-            ("auth = \"maybe\"", "--auth"),
+            (
+                "auth = \"maybe\"",
+                "auth = \"maybe\"\n  |        ^^^^^^^\nunknown variant `maybe`, expected `open` or `code`",
+            ),
             ("auth = \"code\"", "--join-code"),
-            ("backend = \"k8s\"", "--backend"),
+            (
+                "backend = \"k8s\"",
+                "backend = \"k8s\"\n  |           ^^^^^\nunknown variant `k8s`, expected `docker` or `local`",
+            ),
+            (
+                "on_shutdown = \"later\"",
+                "on_shutdown = \"later\"\n  |               ^^^^^^^\nunknown variant `later`, expected `keep` or `destroy`",
+            ),
+            ("tls = \"yes\"", "tls = \"yes\""),
             ("session_ttl = \"soon\"", "--session-ttl"),
             ("finish_grace = \"0s\"", "--finish-grace"),
             ("max_sessions = 0", "--max-sessions"),
             ("tls = \"self-signed\"\ntls_cert = \"x\"", "--tls-cert"),
             ("tls_cert = \"x\"", "--tls-key"),
+            ("tls = \"files\"", "--tls-key"),
             ("backend = \"local\"\nlisten = \"0.0.0.0:8080\"", "loopback"),
             (
                 "max_node_memory = \"2GB\"",
@@ -555,14 +551,106 @@ mod tests {
             ),
         ];
         for (text, expected) in cases {
-            let err = Config::validate(settings(text)).unwrap_err().to_string();
+            let err = load(text).unwrap_err();
             assert!(err.contains(expected), "{text}: {err}");
         }
     }
 
+    /// On the command line clap checks the choices; its message names the flag and
+    /// lists what it takes.
     #[test]
-    fn unknown_file_keys_are_rejected() {
-        assert!(toml::from_str::<Settings>("listn = \"x\"").is_err());
+    fn bad_choices_on_the_command_line_name_the_flag() {
+        let cases = [
+            (
+                ["--auth", "maybe"],
+                "'--auth <AUTH>'",
+                "[possible values: open, code]",
+            ),
+            (
+                ["--backend", "k8s"],
+                "'--backend <BACKEND>'",
+                "docker, local",
+            ),
+            (
+                ["--on-shutdown", "x"],
+                "'--on-shutdown <ON_SHUTDOWN>'",
+                "keep, destroy",
+            ),
+            (
+                ["--tls", "yes"],
+                "'--tls <TLS>'",
+                "[possible values: self-signed]",
+            ),
+        ];
+        for (args, flag, values) in cases {
+            let err = Serve::try_parse_from([&["serve"], &args[..]].concat())
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains(flag) && err.contains(values),
+                "{args:?}: {err}"
+            );
+        }
+        let tls = Serve::try_parse_from(["serve", "--tls", "self-signed"]).unwrap();
+        assert_eq!(tls.settings.tls, Some(TlsSource::SelfSigned));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected_where_they_are() {
+        let err = Settings::from_toml("listen = \"127.0.0.1:1\"\nlistn = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2, column 1"), "{err}");
+        assert!(
+            err.contains("unknown setting `listn`, expected one of `listen`"),
+            "{err}"
+        );
+        // The shared groups' keys are settings too; `config` is not one.
+        assert!(
+            err.contains("`max_node_memory`") && err.contains("`images`"),
+            "{err}"
+        );
+        assert!(!err.contains("`config`"), "{err}");
+        assert!(Settings::from_toml("config = \"other.toml\"").is_err());
+        assert!(Settings::from_toml("[nodes]\npids_limit = 5").is_err());
+    }
+
+    /// The node settings and the image table are read by their own structs, yet a bad
+    /// value keeps the line and column of where the operator wrote it.
+    #[test]
+    fn bad_values_in_the_file_keep_their_line() {
+        let cases = [
+            (
+                "listen = \"127.0.0.1:1\"\n\npids_limit = \"many\"\n",
+                "line 3, column 14",
+            ),
+            (
+                "auth = \"open\"\nallow_privileged = \"yes\"",
+                "line 2, column 20",
+            ),
+            ("max_node_cpus = \"two\"", "line 1, column 17"),
+            ("warm_pool = 1\nimages = 5", "line 2, column 10"),
+            ("pids_limit = 5\nwarm_pool = -1", "line 2, column 13"),
+        ];
+        for (text, place) in cases {
+            let err = Settings::from_toml(text).unwrap_err().to_string();
+            assert!(err.contains(place), "{text}: {err}");
+        }
+    }
+
+    /// Every key the file may hold is read by one of the structs: a value no setting
+    /// accepts is an error for each of them, never silently dropped.
+    #[test]
+    fn every_file_key_is_read() {
+        let keys = Settings::file_keys();
+        assert_eq!(keys.len(), 24, "{keys:?}");
+        for key in keys {
+            assert!(
+                Settings::from_toml(&format!("{key} = [[1]]")).is_err(),
+                "{key}"
+            );
+        }
     }
 
     #[test]
@@ -615,60 +703,22 @@ mod tests {
                 "{text}"
             );
         }
-        assert!(toml::from_str::<Settings>("allow_privileged = \"yes\"").is_err());
-    }
-
-    /// The policy reaches the Docker backend unchanged, and nothing else about it moves.
-    #[test]
-    fn node_policy_becomes_the_docker_config() {
-        let policy = NodePolicy {
-            max_memory_bytes: 300 << 20,
-            max_cpus: 0.5,
-            pids_limit: 99,
-            allow_privileged: true,
-        };
-        let docker = policy.docker_config(Some("me".into()));
-        assert_eq!(
-            docker,
-            DockerConfig {
-                max_memory_bytes: 300 << 20,
-                max_cpus: 0.5,
-                pids_limit: 99,
-                allow_privileged: true,
-                owner: Some("me".into()),
-                ..DockerConfig::default()
-            }
-        );
-    }
-
-    #[derive(clap::Parser)]
-    struct Serve {
-        #[command(flatten)]
-        settings: Settings,
-    }
-
-    #[derive(clap::Parser)]
-    struct Test {
-        #[command(flatten)]
-        nodes: NodeSettings,
-        paths: Vec<PathBuf>,
+        assert!(Settings::from_toml("allow_privileged = \"yes\"").is_err());
     }
 
     #[test]
     fn node_flags_on_the_command_line() {
-        use clap::Parser;
-        let parse = |args: &[&str]| {
-            let flags = Serve::try_parse_from([&["serve"], args].concat())
+        // A flag wins over the file.
+        let file = "allow_privileged = true\npids_limit = 5";
+        let nodes = |args: &[&str]| {
+            Config::validate(serve(Serve::command(), args, file))
                 .unwrap()
-                .settings;
-            // A flag wins over the file.
-            let file = settings("allow_privileged = true\npids_limit = 5");
-            Config::validate(flags.or(file)).unwrap().nodes
+                .nodes
         };
-        let from_file = parse(&[]);
+        let from_file = nodes(&[]);
         assert!(from_file.allow_privileged);
         assert_eq!(from_file.pids_limit, 5);
-        let flags = parse(&[
+        let flags = nodes(&[
             "--allow-privileged=false",
             "--pids-limit",
             "300",
@@ -686,39 +736,28 @@ mod tests {
                 allow_privileged: false,
             }
         );
-        // `playlab test` takes lesson paths after the flags: a bare
-        // `--allow-privileged` must not swallow one as its value.
-        let test =
-            Test::try_parse_from(["test", "--allow-privileged", "content/kubeadm-init"]).unwrap();
-        assert_eq!(test.nodes.allow_privileged, Some(true));
-        assert_eq!(test.paths, [PathBuf::from("content/kubeadm-init")]);
-        assert!(Test::try_parse_from(["test", "--allow-privileged=maybe"]).is_err());
+        let images = serve(
+            Serve::command(),
+            &["--images", "b.json"],
+            "images = \"a.json\"",
+        );
+        assert_eq!(images.images.images, Some(PathBuf::from("b.json")));
     }
 
-    /// `Settings` repeats `NodeSettings` field for field (see the comment there); the
-    /// two must offer the very same flags, variables and help.
+    /// `playlab serve --help` documents every setting, the shared ones included.
     #[test]
-    fn serve_and_test_offer_the_same_node_flags() {
-        use clap::Args;
-        let serve = Settings::augment_args(clap::Command::new("serve"));
-        let test = NodeSettings::augment_args(clap::Command::new("test"));
-        let describe = |arg: &clap::Arg| {
-            format!(
-                "{:?} {:?} {:?} {:?}",
-                arg.get_long(),
-                arg.get_env(),
-                arg.get_help().map(ToString::to_string),
-                arg.get_num_args()
-            )
-        };
-        let node_args: Vec<_> = test.get_arguments().collect();
-        assert_eq!(node_args.len(), 4);
-        for arg in node_args {
-            let twin = serve
-                .get_arguments()
-                .find(|a| a.get_id() == arg.get_id())
-                .unwrap_or_else(|| panic!("serve has no --{}", arg.get_id()));
-            assert_eq!(describe(twin), describe(arg));
+    fn every_setting_has_help() {
+        let command = Serve::command();
+        let mut count = 0;
+        for arg in command.get_arguments().filter(|a| a.get_long().is_some()) {
+            assert!(arg.get_help().is_some(), "--{} has no help", arg.get_id());
+            assert!(
+                arg.get_env().is_some(),
+                "--{} has no variable",
+                arg.get_id()
+            );
+            count += 1;
         }
+        assert_eq!(count, 25);
     }
 }

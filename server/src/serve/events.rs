@@ -7,7 +7,7 @@
 //! the progress so far (bounded) and the current status, so nothing depends on timing.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use runner::Progress;
 use serde::Serialize;
@@ -70,7 +70,7 @@ impl EventLog {
     pub fn send(&self, event: Event) {
         // Sent under the history lock so a subscriber sees each event exactly once:
         // either in its history snapshot or on its receiver.
-        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
         if matches!(event, Event::Progress { .. }) {
             if history.len() == HISTORY {
                 history.pop_front();
@@ -82,7 +82,7 @@ impl EventLog {
 
     /// The progress so far and a receiver for everything after it.
     pub fn subscribe(&self) -> (Vec<Event>, broadcast::Receiver<Event>) {
-        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
         (history.iter().cloned().collect(), self.tx.subscribe())
     }
 }

@@ -3,11 +3,12 @@
 //! [`main`] turns flags into a [`Config`], connects the backend, loads the content and
 //! calls [`run`], which serves any listener until a shutdown future resolves (tests
 //! bind `127.0.0.1:0` and pass their own). Module map: [`config`] (flags, file,
-//! environment), [`state`] (what handlers share), [`api`] (routes and errors),
-//! [`sessions`] (lifecycle, limits, warm pool), [`terminals`] (shared shells over
-//! WebSockets), [`foreground`] (Killercoda scripts run in a terminal), [`events`]
-//! (SSE), [`store`] (SQLite), [`auth`] (identity cookie, admin token), [`metrics`],
-//! [`content`] (lessons), [`checks`].
+//! environment; the parts `test` and `lint` share are in [`crate::settings`]),
+//! [`state`] (what handlers share), [`api`] (routes and errors), [`sessions`]
+//! (lifecycle, limits, warm pool), [`terminals`] (shared shells over WebSockets),
+//! [`foreground`] (Killercoda scripts run in a terminal), [`events`] (SSE), [`store`]
+//! (SQLite), [`auth`] (identity cookie, admin token), [`metrics`], [`content`] (the
+//! served [`crate::catalog`], pages as HTML), [`checks`].
 
 pub mod api;
 pub mod assets;
@@ -40,7 +41,7 @@ pub use state::AppState;
 
 use config::{BackendKind, OnShutdown, Tls};
 
-/// The flags of `playlab serve` (see [`Settings`]).
+/// The flags of `playlab serve` (see [`Settings`]; [`Settings::load`] adds the file's).
 pub type ServeArgs = Settings;
 
 /// How often expiry, idle timeouts and warnings are looked at.
@@ -48,14 +49,16 @@ const TICK: Duration = Duration::from_secs(1);
 /// How long a graceful shutdown waits for open connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
+/// Serves with `settings`: the command line's over the `--config` file's (see
+/// [`Settings::load`]).
+pub fn main(settings: Settings) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=info".into()),
         )
         .init();
-    let config = Config::validate(args.with_file()?)?;
+    let config = Config::validate(settings)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let backend = connect_backend(&config).await?;

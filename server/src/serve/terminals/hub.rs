@@ -1,5 +1,4 @@
-//! Terminals that survive the network: one shell per node, shared by its viewers,
-//! streamed over WebSockets.
+//! The transport-free half of terminals: one shell per node, shared by its viewers.
 //!
 //! A [`TerminalHub`] owns the backend's [`Terminal`] for one node of one session. A
 //! pump task reads the shell's output into a ring buffer (the replay a reconnecting
@@ -14,41 +13,37 @@
 //! running command is not frozen by a dropped connection. When the last owner leaves,
 //! a grace timer starts; if nobody reconnects in time the shell is closed.
 //!
-//! The WebSocket protocol: binary frames are raw terminal bytes both ways; text frames
-//! are JSON control: client → `{"type":"resize","cols","rows"}`, `{"type":"pause"}`,
-//! `{"type":"resume"}`; server → `{"type":"exit","code"}`, `{"type":"error","message"}`.
+//! Nothing here knows how viewers are connected: the session core (which starts
+//! shells for the warm pool and types foreground scripts) depends on this module only,
+//! and the WebSocket protocol in [`super::ws`] is one client of it.
 
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use runner::{Backend, RunnerError, SessionId, TermSize, Terminal, TerminalControl};
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::metrics::Metrics;
+use crate::serve::metrics::Metrics;
 
-/// Recent output kept for a reconnecting viewer (the issue asks for at least 64 KiB).
+/// Recent output kept for a reconnecting viewer: enough to repaint a full screen of a
+/// busy program, at least 64 KiB.
 pub const REPLAY_BYTES: usize = 128 * 1024;
 /// Output chunks queued per viewer; with the backend's chunk size this bounds what a
 /// viewer holds in memory.
 const VIEWER_QUEUE: usize = 16;
-/// How long a closing server waits for the client's answer to its Close frame.
-const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
 /// How long typed input waits for a new shell's first output (see
 /// [`Terminals::type_input`]).
 const FIRST_OUTPUT: Duration = Duration::from_secs(10);
 
-/// Largest frame a client may send; bigger ones close the socket with 1009.
-pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
-const MAX_TERM_DIMENSION: u16 = 1000;
+/// Called with every keystroke chunk an owner sends (activity, transcript).
+pub type InputHook = Box<dyn FnMut(&[u8]) + Send>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -242,7 +237,7 @@ impl TerminalHub {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     async fn pump(
@@ -343,6 +338,11 @@ impl TerminalHub {
         state.grace_timer = Some(timer.abort_handle());
     }
 
+    /// Whether the shell is gone (exited, or closed by its session).
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
+    }
+
     fn close(&self) {
         self.closed.cancel();
         let mut state = self.lock();
@@ -357,7 +357,7 @@ impl TerminalHub {
 
     /// Sets the TTY's size; a no-op when it already has it, which spares a reconnect
     /// (and the warm pool's first viewer) a round trip to the backend.
-    async fn resize(&self, size: TermSize) -> Result<(), RunnerError> {
+    pub(super) async fn resize(&self, size: TermSize) -> Result<(), RunnerError> {
         if self.lock().size == size {
             return Ok(());
         }
@@ -366,7 +366,8 @@ impl TerminalHub {
         Ok(())
     }
 
-    async fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+    /// Writes a viewer's keystrokes (or a typed script) into the shell.
+    pub(super) async fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
         let mut input = self.input.lock().await;
         input.write_all(bytes).await?;
         input.flush().await
@@ -381,6 +382,13 @@ pub struct Viewer {
     /// The recent output to paint first.
     pub replay: Bytes,
     pub rx: mpsc::Receiver<Out>,
+}
+
+impl Viewer {
+    /// The shell this viewer is attached to, for the transport to type and resize.
+    pub(super) fn hub(&self) -> &Arc<TerminalHub> {
+        &self.hub
+    }
 }
 
 impl Drop for Viewer {
@@ -419,194 +427,6 @@ impl Ring {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-enum ClientControl {
-    Resize { cols: u16, rows: u16 },
-    Pause,
-    Resume,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-enum ServerControl {
-    Exit { code: Option<i64> },
-    Error { message: String },
-}
-
-impl ServerControl {
-    fn message(&self) -> Message {
-        let json = serde_json::to_string(self).unwrap_or_default();
-        Message::Text(Utf8Bytes::from(json))
-    }
-}
-
-/// What the reader half asks the writer half to send.
-enum Reply {
-    Error(String),
-    Close(u16, &'static str),
-}
-
-/// Called with every keystroke chunk an owner sends (activity, transcript).
-pub type InputHook = Box<dyn FnMut(&[u8]) + Send>;
-
-/// Runs one WebSocket until either side ends it or `shutdown` fires.
-pub async fn serve_socket(
-    socket: WebSocket,
-    mut viewer: Viewer,
-    mut on_input: InputHook,
-    shutdown: CancellationToken,
-) {
-    let (mut sink, mut stream) = socket.split();
-    let (reply_tx, mut reply_rx) = mpsc::channel::<Reply>(8);
-    let (pause_tx, mut pause_rx) = watch::channel(false);
-    let hub = viewer.hub.clone();
-    let writer_hub = hub.clone();
-    let role = viewer.role;
-
-    // The reader may wait on the shell's input (a full TTY buffer); the writer keeps
-    // streaming output meanwhile, so the two never block each other.
-    let reader = tokio::spawn(async move {
-        while let Some(message) = stream.next().await {
-            let reply = match message {
-                Err(_) => Some(Reply::Close(1002, "protocol error")),
-                Ok(Message::Binary(bytes)) if bytes.len() > MAX_CLIENT_FRAME => {
-                    Some(Reply::Close(1009, "frame too large"))
-                }
-                Ok(Message::Text(text)) if text.len() > MAX_CLIENT_FRAME => {
-                    Some(Reply::Close(1009, "frame too large"))
-                }
-                Ok(Message::Binary(bytes)) => match role {
-                    Role::Watcher => Some(Reply::Error("this terminal is read-only".into())),
-                    Role::Owner => {
-                        on_input(&bytes);
-                        match hub.write(&bytes).await {
-                            Ok(()) => None,
-                            Err(e) => Some(Reply::Error(format!("the shell is gone: {e}"))),
-                        }
-                    }
-                },
-                Ok(Message::Text(text)) => {
-                    match serde_json::from_str::<ClientControl>(text.as_str()) {
-                        Err(e) => Some(Reply::Error(format!("bad control message: {e}"))),
-                        Ok(ClientControl::Pause) => {
-                            let _ = pause_tx.send(true);
-                            None
-                        }
-                        Ok(ClientControl::Resume) => {
-                            let _ = pause_tx.send(false);
-                            None
-                        }
-                        Ok(ClientControl::Resize { .. }) if role == Role::Watcher => {
-                            Some(Reply::Error("a read-only viewer cannot resize".into()))
-                        }
-                        Ok(ClientControl::Resize { cols, rows }) => {
-                            let valid = (1..=MAX_TERM_DIMENSION).contains(&cols)
-                                && (1..=MAX_TERM_DIMENSION).contains(&rows);
-                            if !valid {
-                                Some(Reply::Error(format!(
-                                    "resize to {cols}x{rows}: columns and rows must be 1 to {MAX_TERM_DIMENSION}"
-                                )))
-                            } else if let Err(e) = hub.resize(TermSize { cols, rows }).await {
-                                Some(Reply::Error(format!("resize failed: {e}")))
-                            } else {
-                                None
-                            }
-                        }
-                    }
-                }
-                Ok(Message::Close(_)) => break,
-                Ok(Message::Ping(_) | Message::Pong(_)) => None,
-            };
-            if let Some(reply) = reply {
-                let closing = matches!(reply, Reply::Close(..));
-                if reply_tx.send(reply).await.is_err() {
-                    break;
-                }
-                if closing {
-                    // The closing handshake: read until the client answers our Close.
-                    // Dropping the socket with its frames unread would make the kernel
-                    // reset the connection, and the client would never see our code.
-                    while let Some(Ok(message)) = stream.next().await {
-                        if matches!(message, Message::Close(_)) {
-                            break;
-                        }
-                    }
-                    break;
-                }
-            }
-        }
-    });
-    let reader_abort = reader.abort_handle();
-
-    let mut outcome: Option<Message> = None;
-    if !viewer.replay.is_empty() {
-        let replay = std::mem::take(&mut viewer.replay);
-        if sink.send(Message::Binary(replay)).await.is_err() {
-            reader_abort.abort();
-            return;
-        }
-    }
-    loop {
-        let paused = *pause_rx.borrow();
-        let message = tokio::select! {
-            _ = shutdown.cancelled() => {
-                outcome = Some(close(1001, "server shutting down"));
-                break;
-            }
-            reply = reply_rx.recv() => match reply {
-                Some(Reply::Error(message)) => ServerControl::Error { message }.message(),
-                Some(Reply::Close(code, reason)) => {
-                    outcome = Some(close(code, reason));
-                    break;
-                }
-                // The reader ended: the client closed the socket.
-                None => break,
-            },
-            changed = pause_rx.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                continue;
-            }
-            out = viewer.rx.recv(), if !paused => match out {
-                Some(Out::Data(bytes)) => Message::Binary(bytes),
-                Some(Out::Exit(code)) => {
-                    let _ = sink.send(ServerControl::Exit { code }.message()).await;
-                    outcome = Some(close(1000, "shell exited"));
-                    break;
-                }
-                None => {
-                    let message = if writer_hub.closed.is_cancelled() {
-                        "the terminal was closed"
-                    } else {
-                        "this viewer fell too far behind and was disconnected"
-                    };
-                    let _ = sink.send(ServerControl::Error { message: message.into() }.message()).await;
-                    outcome = Some(close(1011, "terminal closed"));
-                    break;
-                }
-            },
-        };
-        if sink.send(message).await.is_err() {
-            break;
-        }
-    }
-    if let Some(message) = outcome {
-        let _ = sink.send(message).await;
-        // Give the reader the client's answer to our Close (see the reader).
-        let _ = tokio::time::timeout(CLOSE_HANDSHAKE, reader).await;
-    }
-    reader_abort.abort();
-}
-
-fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(reason),
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,29 +440,5 @@ mod tests {
         assert_eq!(&ring.snapshot()[..], b"lo world");
         ring.push(b"0123456789abc");
         assert_eq!(&ring.snapshot()[..], b"56789abc");
-    }
-
-    #[test]
-    fn control_messages_parse_strictly() {
-        let ok: ClientControl =
-            serde_json::from_str(r#"{"type":"resize","cols":100,"rows":30}"#).unwrap();
-        assert!(matches!(
-            ok,
-            ClientControl::Resize {
-                cols: 100,
-                rows: 30
-            }
-        ));
-        for bad in [
-            r#"{"type":"resize","cols":-1,"rows":3}"#,
-            r#"{"type":"dance"}"#,
-            "not json",
-        ] {
-            assert!(serde_json::from_str::<ClientControl>(bad).is_err(), "{bad}");
-        }
-        assert_eq!(
-            serde_json::to_string(&ServerControl::Exit { code: Some(0) }).unwrap(),
-            r#"{"type":"exit","code":0}"#
-        );
     }
 }

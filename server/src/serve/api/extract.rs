@@ -1,0 +1,121 @@
+//! Who may do what: the checks on the caller's [`Identity`] and the
+//! [`AuthorizedSession`] extractor, which every per-session route takes instead of
+//! looking the session up itself.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ApiResult};
+use crate::serve::auth::Identity;
+use crate::serve::sessions::{Session, SessionError, SessionManager};
+use crate::serve::state::AppState;
+use crate::serve::terminals::Role;
+
+/// The `{id}` of a session's routes (others, like `{node}`, are read apart).
+#[derive(Deserialize)]
+struct SessionPath {
+    id: String,
+}
+
+/// The session a request names, and who asks. Resolve it with [`Self::live`] or
+/// [`Self::ended`], which allow its learner and the admin; most handlers take an
+/// [`AuthorizedSession`] instead.
+pub struct SessionRequest {
+    id: String,
+    caller: Identity,
+}
+
+impl FromRequestParts<AppState> for SessionRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path(SessionPath { id }) = Path::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Ok(caller) = Identity::from_request_parts(parts, state).await;
+        Ok(SessionRequest { id, caller })
+    }
+}
+
+impl SessionRequest {
+    /// The running session, if the caller may use it (its use counts as activity).
+    pub fn live(&self, sessions: &SessionManager) -> Result<Arc<Session>, SessionError> {
+        sessions.get(&self.id, self.caller.learner.as_deref(), self.caller.admin)
+    }
+
+    /// The ended session's last state from the database, if the caller may see it.
+    pub fn ended(&self, sessions: &SessionManager) -> Result<impl Serialize, SessionError> {
+        sessions.ended_view(&self.id, self.caller.learner.as_deref(), self.caller.admin)
+    }
+}
+
+/// A running session the caller may act on: its learner, or the admin. Extracting it
+/// answers 404 for an unknown session and 403 for someone else's.
+pub struct AuthorizedSession {
+    pub session: Arc<Session>,
+    caller: Identity,
+}
+
+impl FromRequestParts<AppState> for AuthorizedSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let request = SessionRequest::from_request_parts(parts, state).await?;
+        match request.live(&state.sessions) {
+            Ok(session) => Ok(AuthorizedSession {
+                session,
+                caller: request.caller,
+            }),
+            Err(e) => Err(ApiError::from(e).into_response()),
+        }
+    }
+}
+
+impl AuthorizedSession {
+    /// How the caller joins a terminal: its learner types, the admin watches.
+    pub fn role(&self) -> Role {
+        if self.session.owned_by(self.caller.learner.as_deref()) {
+            Role::Owner
+        } else {
+            Role::Watcher
+        }
+    }
+}
+
+impl Identity {
+    pub fn require_learner(&self) -> ApiResult<&str> {
+        self.learner.as_deref().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "join_required",
+                "enter the join code first (POST /api/join)",
+            )
+        })
+    }
+
+    /// The lessons are for learners who joined (with `--auth code`, the catalog is
+    /// the instructor's business until then) and for the admin's dashboard.
+    pub fn require_reader(&self) -> ApiResult<()> {
+        if self.admin {
+            return Ok(());
+        }
+        self.require_learner().map(|_| ())
+    }
+
+    pub fn require_admin(&self) -> ApiResult<()> {
+        if self.admin {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "admin_required",
+                "this needs the admin token",
+            ))
+        }
+    }
+}

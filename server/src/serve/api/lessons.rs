@@ -1,0 +1,181 @@
+//! The lesson bodies of the API: a catalog entry (`GET /api/lessons`) and a whole
+//! lesson as its page loads it (`GET /api/lessons/{id}`), typed so that the fields the
+//! web UI reads are spelt once. Quiz answers are never part of them.
+
+use scenarios::{Lesson, QuizItem, Step};
+use serde::Serialize;
+
+use crate::serve::content::render_page;
+
+/// What a catalog entry and a lesson page have in common.
+#[derive(Serialize)]
+struct LessonHeader<'a> {
+    id: &'a str,
+    title: &'a str,
+    description: &'a str,
+    difficulty: Option<&'static str>,
+    /// As text like `30m`.
+    duration: Option<String>,
+    tags: &'a [String],
+}
+
+impl<'a> LessonHeader<'a> {
+    fn of(lesson: &'a Lesson) -> LessonHeader<'a> {
+        LessonHeader {
+            id: &lesson.id,
+            title: &lesson.title,
+            description: &lesson.description,
+            difficulty: lesson.difficulty.map(|d| d.as_str()),
+            duration: lesson
+                .duration
+                .map(|d| humantime::format_duration(d).to_string()),
+            tags: &lesson.tags,
+        }
+    }
+}
+
+/// One lesson in the catalog.
+#[derive(Serialize)]
+pub struct LessonSummary<'a> {
+    #[serde(flatten)]
+    header: LessonHeader<'a>,
+    /// How many steps.
+    steps: usize,
+}
+
+impl<'a> LessonSummary<'a> {
+    pub fn of(lesson: &'a Lesson) -> LessonSummary<'a> {
+        LessonSummary {
+            header: LessonHeader::of(lesson),
+            steps: lesson.steps.len(),
+        }
+    }
+}
+
+/// A lesson with its pages rendered to HTML.
+#[derive(Serialize)]
+pub struct LessonDetail<'a> {
+    #[serde(flatten)]
+    header: LessonHeader<'a>,
+    nodes: Vec<&'a str>,
+    steps: Vec<StepDetail<'a>>,
+    intro_html: Option<String>,
+    finish_html: Option<String>,
+}
+
+#[derive(Serialize)]
+struct StepDetail<'a> {
+    title: &'a str,
+    html: String,
+    /// Only a step with a hint carries the key: the page offers no hint without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint_html: Option<String>,
+    quiz: Vec<QuizQuestion<'a>>,
+    /// How many checks (the checks themselves stay on the server).
+    checks: usize,
+}
+
+/// A quiz question without its answer; `multiple` tells the page to offer checkboxes.
+#[derive(Serialize)]
+struct QuizQuestion<'a> {
+    question: &'a str,
+    choices: &'a [String],
+    multiple: bool,
+}
+
+impl<'a> LessonDetail<'a> {
+    pub fn of(lesson: &'a Lesson) -> LessonDetail<'a> {
+        let page = |markdown: &str| render_page(lesson, markdown);
+        LessonDetail {
+            header: LessonHeader::of(lesson),
+            nodes: lesson
+                .environment
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect(),
+            steps: lesson
+                .steps
+                .iter()
+                .map(|step| StepDetail::of(lesson, step))
+                .collect(),
+            intro_html: lesson.intro.as_ref().map(|p| page(&p.markdown)),
+            finish_html: lesson.finish.as_ref().map(|p| page(&p.markdown)),
+        }
+    }
+}
+
+impl<'a> StepDetail<'a> {
+    fn of(lesson: &Lesson, step: &'a Step) -> StepDetail<'a> {
+        StepDetail {
+            title: &step.title,
+            html: render_page(lesson, &step.text.markdown),
+            hint_html: step.hint.as_ref().map(|h| render_page(lesson, &h.markdown)),
+            quiz: step.quiz.iter().map(QuizQuestion::of).collect(),
+            checks: step.checks.len(),
+        }
+    }
+}
+
+impl<'a> QuizQuestion<'a> {
+    fn of(item: &'a QuizItem) -> QuizQuestion<'a> {
+        QuizQuestion {
+            question: &item.question,
+            choices: &item.choices,
+            multiple: item.answer.len() > 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::serve::content::Catalog;
+
+    fn demo() -> std::sync::Arc<Lesson> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content");
+        let (catalog, problems) = Catalog::load(&dir, &scenarios::ImageMap::default()).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        catalog.get("demo").unwrap().clone()
+    }
+
+    #[test]
+    fn a_summary_counts_the_steps() {
+        let lesson = demo();
+        assert_eq!(
+            serde_json::to_value(LessonSummary::of(&lesson)).unwrap(),
+            json!({"id": "demo", "title": "Server test lesson",
+                   "description": "Two plain Debian nodes, a file to create, and a quiz.",
+                   "difficulty": "beginner", "duration": "5m", "tags": ["test"], "steps": 2})
+        );
+    }
+
+    #[test]
+    fn a_detail_renders_the_pages_and_keeps_the_answers() {
+        let lesson = demo();
+        let detail = serde_json::to_value(LessonDetail::of(&lesson)).unwrap();
+        assert_eq!(detail["id"], "demo");
+        assert_eq!(detail["duration"], "5m");
+        assert_eq!(detail["nodes"], json!(["node01", "node02"]));
+        // Absent pages are `null`, not missing: the page tests for them.
+        assert_eq!(detail.get("intro_html"), Some(&json!(null)));
+        assert_eq!(detail.get("finish_html"), Some(&json!(null)));
+        let steps = detail["steps"].as_array().unwrap();
+        assert_eq!(steps[0]["title"], "Make a file");
+        assert_eq!(steps[0]["checks"], 1);
+        assert!(
+            steps[0]["hint_html"]
+                .as_str()
+                .unwrap()
+                .contains("<code>/tmp/done</code>")
+        );
+        assert!(steps[1].get("hint_html").is_none(), "{}", steps[1]);
+        assert_eq!(
+            steps[1]["quiz"],
+            json!([{"question": "What is 6 times 7?", "choices": ["41", "42", "43"],
+                    "multiple": false}])
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! The settings `playlab serve`, `test` and `lint` share, each declared once: where
+//! environments run ([`BackendKind`]), what every node gets ([`NodeSettings`], validated
+//! into a [`NodePolicy`]), the Killercoda image table ([`ImageSettings`]) and the lesson
+//! folders to load ([`LessonPaths`], into a [`Catalog`]).
+//!
+//! Each group is a clap argument group (flags and `PLAYLAB_*` variables) that a command
+//! flattens in, and a serde struct, because `serve` also reads its groups' keys from its
+//! TOML file (see [`crate::serve::config::Settings`]). Validation errors name the flag, so
+//! an operator finds the setting whichever of the three ways it was given.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow, bail};
+use runner::docker::DockerConfig;
+use scenarios::{Diagnostic, ImageMap};
+use serde::Deserialize;
+
+use crate::catalog::Catalog;
+
+/// Where environments run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendKind {
+    /// One container per node, on the Docker engine.
+    Docker,
+    /// Local shells: no isolation, for authors without Docker.
+    Local,
+}
+
+/// The node policy as the operator wrote it: what every node gets whatever its lesson
+/// asks. `serve` and `test` take the same flags, so lessons are self-tested under the
+/// ceilings of the server they are for.
+#[derive(Debug, Default, Clone, PartialEq, clap::Args, Deserialize)]
+pub struct NodeSettings {
+    /// Most memory a node gets, e.g. `2Gi`; a lesson asking for more gets this
+    /// [default: 2Gi].
+    #[arg(long, env = "PLAYLAB_MAX_NODE_MEMORY")]
+    pub max_node_memory: Option<String>,
+    /// Most CPUs a node gets, e.g. `1.5`; a lesson asking for more gets this. Docker
+    /// refuses more than the host has [default: 2].
+    #[arg(long, env = "PLAYLAB_MAX_NODE_CPUS")]
+    pub max_node_cpus: Option<f64>,
+    /// Most processes in one node; a fork bomb stops here [default: 1024].
+    #[arg(long, env = "PLAYLAB_PIDS_LIMIT", allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    /// Run nodes whose lesson asks for it (`privileged: true`, e.g. kubeadm) with
+    /// `--privileged`, which gives them the host. Without it such lessons do not start
+    /// [default: false].
+    // `require_equals`: `playlab test --allow-privileged LESSON` must not read the
+    // lesson path as the flag's value.
+    #[arg(
+        long,
+        env = "PLAYLAB_ALLOW_PRIVILEGED",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub allow_privileged: Option<bool>,
+}
+
+/// What every node gets whatever its lesson asks, validated: the operator's half of
+/// [`DockerConfig`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePolicy {
+    pub max_memory_bytes: u64,
+    pub max_cpus: f64,
+    pub pids_limit: i64,
+    pub allow_privileged: bool,
+}
+
+impl Default for NodePolicy {
+    /// The runner's defaults, so the two cannot disagree.
+    fn default() -> Self {
+        let d = DockerConfig::default();
+        NodePolicy {
+            max_memory_bytes: d.max_memory_bytes,
+            max_cpus: d.max_cpus,
+            pids_limit: d.pids_limit,
+            allow_privileged: d.allow_privileged,
+        }
+    }
+}
+
+/// Docker's own floors (`docker run` refuses less): checked at start so a bad setting
+/// is one clear error, not every session failing.
+const MIN_NODE_MEMORY_BYTES: u64 = 6 * 1024 * 1024;
+const MIN_NODE_CPUS: f64 = 0.01;
+
+impl NodePolicy {
+    /// Applies defaults and checks every value; errors name the flag.
+    pub fn validate(s: NodeSettings) -> anyhow::Result<NodePolicy> {
+        let mut policy = NodePolicy::default();
+        if let Some(text) = s.max_node_memory {
+            let bytes = scenarios::units::parse_memory(&text).map_err(|e| {
+                anyhow!("--max-node-memory {text:?}: {e}; write sizes like `512Mi` or `2Gi`")
+            })?;
+            if bytes < MIN_NODE_MEMORY_BYTES {
+                bail!("--max-node-memory {text:?}: Docker needs at least 6Mi per container");
+            }
+            policy.max_memory_bytes = bytes;
+        }
+        if let Some(cpus) = s.max_node_cpus {
+            if !(cpus.is_finite() && cpus >= MIN_NODE_CPUS) {
+                bail!("--max-node-cpus {cpus}: expected a number of CPUs of at least 0.01");
+            }
+            policy.max_cpus = cpus;
+        }
+        if let Some(n) = s.pids_limit {
+            // Docker reads 0 and -1 as "no limit": not what a ceiling is for.
+            if n < 1 {
+                bail!("--pids-limit {n}: must be at least 1");
+            }
+            policy.pids_limit = n;
+        }
+        if let Some(allow) = s.allow_privileged {
+            policy.allow_privileged = allow;
+        }
+        Ok(policy)
+    }
+
+    /// The Docker backend's configuration under this policy; the one place the
+    /// operator's settings become a [`DockerConfig`] (`serve` and `test` alike).
+    pub fn docker_config(&self, owner: Option<String>) -> DockerConfig {
+        DockerConfig {
+            max_memory_bytes: self.max_memory_bytes,
+            max_cpus: self.max_cpus,
+            pids_limit: self.pids_limit,
+            allow_privileged: self.allow_privileged,
+            owner,
+            ..DockerConfig::default()
+        }
+    }
+}
+
+/// `--images`: the operator's Killercoda image table.
+#[derive(Debug, Default, Clone, PartialEq, clap::Args, Deserialize)]
+pub struct ImageSettings {
+    /// A JSON file replacing the table that maps Killercoda `backend.imageid` values to
+    /// environments [default: the built-in table, see scenarios/FORMAT.md].
+    #[arg(long, env = "PLAYLAB_IMAGES", value_name = "FILE")]
+    pub images: Option<PathBuf>,
+}
+
+impl ImageSettings {
+    /// The table these settings name, or the built-in one.
+    pub fn load(&self) -> anyhow::Result<ImageMap> {
+        image_map(self.images.as_deref())
+    }
+}
+
+/// The operator's Killercoda image table from `path` (`--images`), or the built-in one;
+/// errors name the flag.
+pub fn image_map(path: Option<&Path>) -> anyhow::Result<ImageMap> {
+    match path {
+        Some(path) => {
+            ImageMap::from_file(path).with_context(|| format!("--images {}", path.display()))
+        }
+        None => Ok(ImageMap::default()),
+    }
+}
+
+/// The lessons `test` and `lint` work on: folders given on the command line, read
+/// through the image table.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LessonPaths {
+    /// Lesson folders or content directories (one folder per lesson).
+    #[arg(default_value = "content")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub images: ImageSettings,
+}
+
+impl LessonPaths {
+    /// Every lesson under the paths, and every diagnostic; only a bad `--images` file is
+    /// an error here (a broken lesson is a diagnostic, so the others still load).
+    pub fn load(&self) -> anyhow::Result<(Catalog, Vec<Diagnostic>)> {
+        let images = self.images.load()?;
+        Ok(Catalog::load_paths(&self.paths, &images))
+    }
+
+    /// The paths as the operator wrote them, for messages.
+    pub fn describe(&self) -> String {
+        let paths: Vec<_> = self.paths.iter().map(|p| p.display().to_string()).collect();
+        paths.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The policy reaches the Docker backend unchanged, and nothing else about it moves.
+    #[test]
+    fn node_policy_becomes_the_docker_config() {
+        let policy = NodePolicy {
+            max_memory_bytes: 300 << 20,
+            max_cpus: 0.5,
+            pids_limit: 99,
+            allow_privileged: true,
+        };
+        let docker = policy.docker_config(Some("me".into()));
+        assert_eq!(
+            docker,
+            DockerConfig {
+                max_memory_bytes: 300 << 20,
+                max_cpus: 0.5,
+                pids_limit: 99,
+                allow_privileged: true,
+                owner: Some("me".into()),
+                ..DockerConfig::default()
+            }
+        );
+    }
+
+    #[derive(clap::Parser)]
+    struct Test {
+        #[command(flatten)]
+        nodes: NodeSettings,
+        #[command(flatten)]
+        lessons: LessonPaths,
+    }
+
+    /// `playlab test` takes lesson paths after the flags: a bare `--allow-privileged`
+    /// must not swallow one as its value.
+    #[test]
+    fn a_bare_allow_privileged_leaves_the_lesson_path_alone() {
+        use clap::Parser;
+        let test =
+            Test::try_parse_from(["test", "--allow-privileged", "content/kubeadm-init"]).unwrap();
+        assert_eq!(test.nodes.allow_privileged, Some(true));
+        assert_eq!(test.lessons.paths, [PathBuf::from("content/kubeadm-init")]);
+        assert!(Test::try_parse_from(["test", "--allow-privileged=maybe"]).is_err());
+        let test = Test::try_parse_from(["test"]).unwrap();
+        assert_eq!(test.lessons.paths, [PathBuf::from("content")]);
+    }
+}
