@@ -13,7 +13,7 @@ use tempfile::TempDir;
 use tokio::sync::broadcast;
 
 use super::*;
-use crate::serve::content::Catalog;
+use crate::catalog::Catalog;
 use crate::serve::store::SessionRecord;
 
 const LESSON: &str = "\
