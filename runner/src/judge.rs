@@ -240,23 +240,43 @@ mod tests {
         }
     }
 
+    /// What judging needs besides the step: a fresh [`Nodes`] backend, a session, an
+    /// empty transcript and a WASM checker.
+    struct Setup {
+        backend: Nodes,
+        session: SessionId,
+        transcript: Transcript,
+        wasm: WasmChecker,
+    }
+
+    impl Setup {
+        fn new() -> Self {
+            Setup {
+                backend: Nodes::default(),
+                session: "judge1".parse().unwrap(),
+                transcript: Transcript::new(),
+                wasm: WasmChecker::new(WasmLimits::default()).unwrap(),
+            }
+        }
+
+        fn ctx(&self) -> CheckContext<'_> {
+            CheckContext {
+                step: 0,
+                transcript: &self.transcript,
+                wasm: &self.wasm,
+                retry: true,
+            }
+        }
+    }
+
     /// Judges `step` on a fresh [`Nodes`]; returns the verdict and the nodes run on.
     async fn judge(
         step: &Step,
         answers: Option<&[Vec<usize>]>,
     ) -> (Result<StepVerdict, JudgeError>, Vec<String>) {
-        let backend = Nodes::default();
-        let session: SessionId = "judge1".parse().unwrap();
-        let transcript = Transcript::new();
-        let wasm = WasmChecker::new(WasmLimits::default()).unwrap();
-        let ctx = CheckContext {
-            step: 0,
-            transcript: &transcript,
-            wasm: &wasm,
-            retry: true,
-        };
-        let verdict = judge_step(&backend, &session, step, answers, &ctx).await;
-        (verdict, backend.ran())
+        let setup = Setup::new();
+        let verdict = judge_step(&setup.backend, &setup.session, step, answers, &setup.ctx()).await;
+        (verdict, setup.backend.ran())
     }
 
     #[tokio::test]
@@ -324,18 +344,10 @@ mod tests {
 
     #[tokio::test]
     async fn items_go_on_past_a_check_that_cannot_run() {
-        let backend = Nodes::default();
-        let session: SessionId = "judge1".parse().unwrap();
-        let transcript = Transcript::new();
-        let wasm = WasmChecker::new(WasmLimits::default()).unwrap();
-        let ctx = CheckContext {
-            step: 0,
-            transcript: &transcript,
-            wasm: &wasm,
-            retry: false,
-        };
+        let setup = Setup::new();
+        let ctx = setup.ctx();
         let step = step(0, &["gone", "fail"]);
-        let items: Vec<_> = judge_items(&backend, &session, &step, None, &ctx)
+        let items: Vec<_> = judge_items(&setup.backend, &setup.session, &step, None, &ctx)
             .unwrap()
             .collect()
             .await;

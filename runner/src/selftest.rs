@@ -196,10 +196,6 @@ struct LessonRun<'a> {
     session: &'a SessionId,
 }
 
-/// The quiz items' outcomes and each check's outcome (or why it could not run), on
-/// one side of a step's solution.
-type Judged = (Vec<CheckOutcome>, Vec<Result<CheckOutcome, RunnerError>>);
-
 impl LessonRun<'_> {
     /// Runs the intro's foreground scripts, then tests the steps in order.
     async fn test(&self, lesson: &Lesson, reports: &mut Vec<StepReport>) -> LessonResult {
@@ -252,7 +248,7 @@ impl LessonRun<'_> {
         }
         let judged = !step.checks.is_empty() || !step.quiz.is_empty();
         report.before = if judged {
-            self.before_solve(index, step, transcript, &mut report.problems)
+            self.judge(index, step, transcript, false, &mut report.problems)
                 .await
         } else {
             Phase::Nothing
@@ -270,111 +266,107 @@ impl LessonRun<'_> {
             return;
         }
         report.after = if judged {
-            self.after_solve(index, step, transcript, &mut report.problems)
+            self.judge(index, step, transcript, true, &mut report.problems)
                 .await
         } else {
             Phase::Nothing
         };
     }
 
-    /// Judges the step with no answer given and no waiting: every check must fail.
-    async fn before_solve(
-        &self,
-        index: usize,
-        step: &Step,
-        transcript: &Transcript,
-        problems: &mut Vec<String>,
-    ) -> Phase {
-        let unanswered = vec![Vec::new(); step.quiz.len()];
-        let (quiz, checks) = match self
-            .judge(index, step, transcript, &unanswered, false)
-            .await
-        {
-            Ok(judged) => judged,
-            Err(problem) => {
-                problems.push(problem);
-                return Phase::Error;
-            }
-        };
-        let mut phase = read_checks(&checks, problems, |n, outcome| {
-            outcome
-                .passed
-                .then(|| format!("check {n} passes before the solution ran: it is too weak"))
-        });
-        if !quiz.is_empty() && quiz.iter().all(|q| q.passed) {
-            phase = Phase::Wrong;
-            problems.push("the quiz passes with no answer given: it is too weak".into());
-        }
-        phase
-    }
-
-    /// Judges the step with the quiz's declared answers, as a learner's check would be
-    /// (with retries): every check must pass.
-    async fn after_solve(
-        &self,
-        index: usize,
-        step: &Step,
-        transcript: &Transcript,
-        problems: &mut Vec<String>,
-    ) -> Phase {
-        let answers = correct_answers(&step.quiz);
-        let (quiz, checks) = match self.judge(index, step, transcript, &answers, true).await {
-            Ok(judged) => judged,
-            Err(problem) => {
-                problems.push(problem);
-                return Phase::Error;
-            }
-        };
-        let mut phase = read_checks(&checks, problems, |n, outcome| {
-            (!outcome.passed).then(|| {
-                let mut problem = format!(
-                    "check {n} fails after the solution ran: {}",
-                    outcome.message
-                );
-                if !outcome.output.is_empty() {
-                    let _ = write!(problem, "\n{}", indent(&outcome.output));
-                }
-                problem
-            })
-        });
-        for (n, question) in quiz.iter().enumerate().filter(|(_, q)| !q.passed) {
-            phase = Phase::Wrong;
-            problems.push(format!(
-                "quiz question {} fails with its own answer: {}",
-                n + 1,
-                question.message
-            ));
-        }
-        phase
-    }
-
-    /// Judges every item of the step, going on past a check that could not run so
-    /// that each such check is named.
+    /// Judges every item of the step on one side of its solution (`solved`) and reads
+    /// the result into a phase. It goes on past a check that could not run, so that
+    /// each such check is named.
     async fn judge(
         &self,
         index: usize,
         step: &Step,
         transcript: &Transcript,
-        answers: &[Vec<usize>],
-        retry: bool,
-    ) -> Result<Judged, String> {
+        solved: bool,
+        problems: &mut Vec<String>,
+    ) -> Phase {
+        // Before the solution nothing is answered and nothing waited for: a check is
+        // expected to fail, and waiting would only slow the self-test down. After it,
+        // the quiz gets its declared answers and checks retry, as a learner's would.
+        let answers = if solved {
+            correct_answers(&step.quiz)
+        } else {
+            vec![Vec::new(); step.quiz.len()]
+        };
         let ctx = CheckContext {
             step: index,
             transcript,
             wasm: self.wasm,
-            retry,
+            retry: solved,
         };
-        let items = judge_items(self.backend, self.session, step, Some(answers), &ctx)
-            .map_err(|e| format!("the quiz's answers do not fit its questions: {e}"))?;
+        let items = match judge_items(self.backend, self.session, step, Some(&answers), &ctx) {
+            Ok(items) => items,
+            Err(e) => {
+                problems.push(format!("the quiz's answers do not fit its questions: {e}"));
+                return Phase::Error;
+            }
+        };
         let mut quiz: Vec<_> = items.collect().await;
         let checks = quiz.split_off(step.quiz.len());
         // Quiz items are judged without a node, so none of them is an error.
-        Ok((quiz.into_iter().flatten().collect(), checks))
+        let quiz: Vec<CheckOutcome> = quiz.into_iter().flatten().collect();
+        if solved {
+            after_solve(&quiz, &checks, problems)
+        } else {
+            before_solve(&quiz, &checks, problems)
+        }
     }
 
     async fn run_scripts(&self, scripts: &[Script], what: &str) -> Result<(), String> {
         run_scripts(self.backend, self.session, scripts, what).await
     }
+}
+
+/// Before the solution every item must fail: one that passes lets a learner through
+/// without doing the work.
+fn before_solve(
+    quiz: &[CheckOutcome],
+    checks: &[Result<CheckOutcome, RunnerError>],
+    problems: &mut Vec<String>,
+) -> Phase {
+    let mut phase = read_checks(checks, problems, |n, outcome| {
+        outcome
+            .passed
+            .then(|| format!("check {n} passes before the solution ran: it is too weak"))
+    });
+    if !quiz.is_empty() && quiz.iter().all(|q| q.passed) {
+        phase = Phase::Wrong;
+        problems.push("the quiz passes with no answer given: it is too weak".into());
+    }
+    phase
+}
+
+/// After the solution every item must pass.
+fn after_solve(
+    quiz: &[CheckOutcome],
+    checks: &[Result<CheckOutcome, RunnerError>],
+    problems: &mut Vec<String>,
+) -> Phase {
+    let mut phase = read_checks(checks, problems, |n, outcome| {
+        (!outcome.passed).then(|| {
+            let mut problem = format!(
+                "check {n} fails after the solution ran: {}",
+                outcome.message
+            );
+            if !outcome.output.is_empty() {
+                let _ = write!(problem, "\n{}", indent(&outcome.output));
+            }
+            problem
+        })
+    });
+    for (n, question) in quiz.iter().enumerate().filter(|(_, q)| !q.passed) {
+        phase = Phase::Wrong;
+        problems.push(format!(
+            "quiz question {} fails with its own answer: {}",
+            n + 1,
+            question.message
+        ));
+    }
+    phase
 }
 
 /// Reads the checks' results on one side of the solution into a phase: a check that
