@@ -110,8 +110,9 @@ fn validate_answers<'a>(
     Ok(answers)
 }
 
+/// A fake backend and steps for unit tests of judging, here and in the self-test.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fake {
     use std::sync::{Mutex, PoisonError};
     use std::time::Duration;
 
@@ -127,12 +128,12 @@ mod tests {
     /// prints `fine`, node `fail` exits 1 and prints `nope`, any other node does not
     /// exist. It remembers which nodes it ran on, in order.
     #[derive(Default)]
-    struct Nodes {
+    pub(crate) struct Nodes {
         ran: Mutex<Vec<String>>,
     }
 
     impl Nodes {
-        fn ran(&self) -> Vec<String> {
+        pub(crate) fn ran(&self) -> Vec<String> {
             self.ran
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -209,7 +210,7 @@ mod tests {
         }
     }
 
-    fn check(node: &str) -> Check {
+    pub(crate) fn check(node: &str) -> Check {
         Check::Shell(ShellCheck {
             node: node.into(),
             run: "true".into(),
@@ -219,7 +220,9 @@ mod tests {
         })
     }
 
-    fn step(quiz: usize, checks: &[&str]) -> Step {
+    /// A step with `quiz` questions (each answered by choice 1) and a shell check on
+    /// each of `checks`' nodes.
+    pub(crate) fn step(quiz: usize, checks: &[&str]) -> Step {
         let item = |i| QuizItem {
             question: format!("q{i}"),
             choices: vec!["a".into(), "b".into()],
@@ -242,15 +245,15 @@ mod tests {
 
     /// What judging needs besides the step: a fresh [`Nodes`] backend, a session, an
     /// empty transcript and a WASM checker.
-    struct Setup {
-        backend: Nodes,
-        session: SessionId,
-        transcript: Transcript,
-        wasm: WasmChecker,
+    pub(crate) struct Setup {
+        pub(crate) backend: Nodes,
+        pub(crate) session: SessionId,
+        pub(crate) transcript: Transcript,
+        pub(crate) wasm: WasmChecker,
     }
 
     impl Setup {
-        fn new() -> Self {
+        pub(crate) fn new() -> Self {
             Setup {
                 backend: Nodes::default(),
                 session: "judge1".parse().unwrap(),
@@ -259,7 +262,7 @@ mod tests {
             }
         }
 
-        fn ctx(&self) -> CheckContext<'_> {
+        pub(crate) fn ctx(&self) -> CheckContext<'_> {
             CheckContext {
                 step: 0,
                 transcript: &self.transcript,
@@ -268,6 +271,12 @@ mod tests {
             }
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::{Setup, step};
+    use super::*;
 
     /// Judges `step` on a fresh [`Nodes`]; returns the verdict and the nodes run on.
     async fn judge(

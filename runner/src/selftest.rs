@@ -621,6 +621,49 @@ mod tests {
         );
     }
 
+    /// Judges `step` as the self-test does on one side of its solution, on nodes that
+    /// pass, fail or do not exist (see [`crate::judge::fake::Nodes`]).
+    async fn judge_side(step: &Step, solved: bool) -> (Phase, Vec<String>) {
+        let setup = crate::judge::fake::Setup::new();
+        let run = LessonRun {
+            backend: &setup.backend,
+            wasm: &setup.wasm,
+            session: &setup.session,
+        };
+        let mut problems = Vec::new();
+        let phase = run
+            .judge(0, step, &setup.transcript, solved, &mut problems)
+            .await;
+        (phase, problems)
+    }
+
+    #[tokio::test]
+    async fn every_check_that_cannot_run_is_named_and_the_others_still_judged() {
+        use crate::judge::fake::step;
+        let missing = "session judge1 has no node named \"gone\"";
+        let (phase, problems) = judge_side(&step(0, &["gone", "pass", "fail"]), false).await;
+        assert_eq!(phase, Phase::Wrong, "the last problem found sets the phase");
+        assert_eq!(
+            problems,
+            [
+                format!("check 1 could not run: {missing}"),
+                "check 2 passes before the solution ran: it is too weak".into(),
+            ]
+        );
+        let (phase, problems) = judge_side(&step(1, &["fail", "gone"]), true).await;
+        assert_eq!(phase, Phase::Error);
+        assert_eq!(
+            problems,
+            [
+                "check 1 fails after the solution ran: fail failed\n    nope".to_owned(),
+                format!("check 2 could not run: {missing}"),
+            ],
+            "the quiz passes with its own answers"
+        );
+        let (phase, problems) = judge_side(&step(1, &["fail"]), false).await;
+        assert_eq!((phase, problems.len()), (Phase::AsExpected, 0));
+    }
+
     fn step(index: usize, title: &str, before: Phase, after: Phase) -> StepReport {
         StepReport {
             index,
