@@ -6,8 +6,9 @@
 //! lets a lesson check the *order* of commands, something no script inside a node can
 //! see reliably.
 //!
-//! [`run_check`] is the one entry point the server and `playlab test` share, so a
-//! check behaves the same for a learner and in a lesson's self-test. A check never
+//! [`run_check`] runs one check; [`crate::judge`] runs a step's quiz and checks through
+//! it for both the server and `playlab test`, so a check behaves the same for a
+//! learner and in a lesson's self-test. A check never
 //! hangs (every exec has a timeout, every module a deadline) and never "passes" by
 //! accident: a timeout, a crashed module or garbage output is a failure with a reason.
 
