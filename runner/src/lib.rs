@@ -12,6 +12,7 @@ pub mod backend;
 pub mod checks;
 pub mod docker;
 pub mod image;
+pub mod judge;
 pub mod local;
 pub mod pki;
 pub mod selftest;

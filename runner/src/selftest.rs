@@ -19,12 +19,13 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+
 use scenarios::{Lesson, Script, Step};
 
 use crate::backend::{Backend, ExecRequest, ProgressSender, RunnerError, SessionId};
-use crate::checks::{
-    CheckContext, Transcript, WasmChecker, correct_answers, judge_quiz, run_check,
-};
+use crate::checks::{CheckContext, CheckOutcome, Transcript, WasmChecker, correct_answers};
+use crate::judge::judge_items;
 
 /// How long one setup or solve script may run in a self-test.
 pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -128,43 +129,18 @@ pub async fn test_lesson(
         nodes: Vec::new(),
         kept: false,
     };
-    match start_result {
+    report.result = match start_result {
         Ok(info) => {
             report.nodes = info.nodes.into_iter().map(|n| n.name).collect();
-            // A learner's session types the intro's foreground scripts into the terminal
-            // once it is ready; nobody watches a self-test's terminal, so they run out of
-            // sight, but they run: later steps may depend on what they do.
-            let foreground: Vec<Script> = lesson
-                .setup
-                .iter()
-                .filter(|s| s.foreground)
-                .cloned()
-                .collect();
-            report.result = match run_scripts(backend, session, &foreground, "foreground").await {
-                Ok(()) => test_steps(backend, wasm, session, lesson, &mut report.steps).await,
-                Err(problem) => LessonResult::Failed {
-                    step: None,
-                    problems: vec![problem],
-                },
+            let run = LessonRun {
+                backend,
+                wasm,
+                session,
             };
+            run.test(lesson, &mut report.steps).await
         }
-        Err(RunnerError::ImageUnavailable { image, reason }) => {
-            report.result = LessonResult::Skipped {
-                reason: format!("image unavailable: {image}: {reason}"),
-            };
-        }
-        Err(e @ RunnerError::PrivilegedNotAllowed { .. }) => {
-            report.result = LessonResult::Skipped {
-                reason: e.to_string(),
-            };
-        }
-        Err(e) => {
-            report.result = LessonResult::Failed {
-                step: None,
-                problems: vec![format!("the environment did not start: {e}")],
-            };
-        }
-    }
+        Err(e) => not_started(e),
+    };
     let started_up = matches!(
         report.result,
         LessonResult::Passed | LessonResult::Failed { step: Some(_), .. }
@@ -172,8 +148,35 @@ pub async fn test_lesson(
     if options.keep && started_up {
         report.kept = true;
     } else if let Err(e) = backend.destroy(session).await {
+        report.result.add_cleanup_problem(e);
+    }
+    report
+}
+
+/// The result of a lesson whose environment did not start: a skip when this machine
+/// cannot run it (the image is unavailable, privileged nodes are not allowed), which
+/// says nothing about the lesson; otherwise a failure.
+fn not_started(e: RunnerError) -> LessonResult {
+    match e {
+        RunnerError::ImageUnavailable { image, reason } => LessonResult::Skipped {
+            reason: format!("image unavailable: {image}: {reason}"),
+        },
+        e @ RunnerError::PrivilegedNotAllowed { .. } => LessonResult::Skipped {
+            reason: e.to_string(),
+        },
+        e => LessonResult::Failed {
+            step: None,
+            problems: vec![format!("the environment did not start: {e}")],
+        },
+    }
+}
+
+impl LessonResult {
+    /// A failed destroy fails the lesson's run even if it passed: it leaves an
+    /// environment behind on the author's machine or in CI.
+    fn add_cleanup_problem(&mut self, e: RunnerError) {
         let cleanup = format!("destroying the environment failed: {e}");
-        match &mut report.result {
+        match self {
             LessonResult::Failed { problems, .. } => problems.push(cleanup),
             other => {
                 *other = LessonResult::Failed {
@@ -183,154 +186,215 @@ pub async fn test_lesson(
             }
         }
     }
-    report
 }
 
-async fn test_steps(
-    backend: &dyn Backend,
-    wasm: &WasmChecker,
-    session: &SessionId,
-    lesson: &Lesson,
-    reports: &mut Vec<StepReport>,
-) -> LessonResult {
-    let mut transcript = Transcript::new();
-    for (index, step) in lesson.steps.iter().enumerate() {
-        let started = Instant::now();
-        let mut report = StepReport::new(index, step);
-        test_step(
-            backend,
-            wasm,
-            session,
-            index,
-            step,
-            &mut transcript,
-            &mut report,
-        )
-        .await;
-        report.duration = started.elapsed();
-        let problems = report.problems.clone();
-        reports.push(report);
-        if !problems.is_empty() {
+/// What every step of one lesson's self-test runs against: its environment, on its
+/// backend.
+struct LessonRun<'a> {
+    backend: &'a dyn Backend,
+    wasm: &'a WasmChecker,
+    session: &'a SessionId,
+}
+
+impl LessonRun<'_> {
+    /// Runs the intro's foreground scripts, then tests the steps in order.
+    async fn test(&self, lesson: &Lesson, reports: &mut Vec<StepReport>) -> LessonResult {
+        // A learner's session types the intro's foreground scripts into the terminal
+        // once it is ready; nobody watches a self-test's terminal, so they run out of
+        // sight, but they run: later steps may depend on what they do.
+        let foreground: Vec<Script> = lesson
+            .setup
+            .iter()
+            .filter(|s| s.foreground)
+            .cloned()
+            .collect();
+        if let Err(problem) = self.run_scripts(&foreground, "foreground").await {
             return LessonResult::Failed {
-                step: Some(index),
-                problems,
+                step: None,
+                problems: vec![problem],
             };
         }
+        let mut transcript = Transcript::new();
+        for (index, step) in lesson.steps.iter().enumerate() {
+            let started = Instant::now();
+            let mut report = StepReport::new(index, step);
+            self.test_step(index, step, &mut transcript, &mut report)
+                .await;
+            report.duration = started.elapsed();
+            let problems = report.problems.clone();
+            reports.push(report);
+            if !problems.is_empty() {
+                return LessonResult::Failed {
+                    step: Some(index),
+                    problems,
+                };
+            }
+        }
+        LessonResult::Passed
     }
-    LessonResult::Passed
-}
 
-async fn test_step(
-    backend: &dyn Backend,
-    wasm: &WasmChecker,
-    session: &SessionId,
-    index: usize,
-    step: &Step,
-    transcript: &mut Transcript,
-    report: &mut StepReport,
-) {
-    if let Err(problem) = run_scripts(backend, session, &step.setup, "setup").await {
-        report.problems.push(problem);
-        return;
+    /// Setup, checks (all must fail), solve, checks again (all must pass); the first
+    /// part with a problem ends the step.
+    async fn test_step(
+        &self,
+        index: usize,
+        step: &Step,
+        transcript: &mut Transcript,
+        report: &mut StepReport,
+    ) {
+        if let Err(problem) = self.run_scripts(&step.setup, "setup").await {
+            report.problems.push(problem);
+            return;
+        }
+        let judged = !step.checks.is_empty() || !step.quiz.is_empty();
+        report.before = if judged {
+            self.judge(index, step, transcript, false, &mut report.problems)
+                .await
+        } else {
+            Phase::Nothing
+        };
+        if !report.problems.is_empty() {
+            return;
+        }
+        for script in &step.solve {
+            for line in script_lines(&script.run) {
+                transcript.record(&script.node, line);
+            }
+        }
+        if let Err(problem) = self.run_scripts(&step.solve, "solve").await {
+            report.problems.push(problem);
+            return;
+        }
+        report.after = if judged {
+            self.judge(index, step, transcript, true, &mut report.problems)
+                .await
+        } else {
+            Phase::Nothing
+        };
     }
-    let has_checks = !step.checks.is_empty() || !step.quiz.is_empty();
 
-    // Before the solution: every check must fail.
-    if has_checks {
+    /// Judges every item of the step on one side of its solution (`solved`) and reads
+    /// the result into a phase. It goes on past a check that could not run, so that
+    /// each such check is named.
+    async fn judge(
+        &self,
+        index: usize,
+        step: &Step,
+        transcript: &Transcript,
+        solved: bool,
+        problems: &mut Vec<String>,
+    ) -> Phase {
+        // Before the solution nothing is answered and nothing waited for: a check is
+        // expected to fail, and waiting would only slow the self-test down. After it,
+        // the quiz gets its declared answers and checks retry, as a learner's would.
+        let answers = if solved {
+            correct_answers(&step.quiz)
+        } else {
+            vec![Vec::new(); step.quiz.len()]
+        };
         let ctx = CheckContext {
             step: index,
             transcript,
-            wasm,
-            retry: false,
+            wasm: self.wasm,
+            retry: solved,
         };
-        report.before = Phase::AsExpected;
-        for (n, check) in step.checks.iter().enumerate() {
-            match run_check(backend, session, check, &ctx).await {
-                Ok(outcome) if outcome.passed => {
-                    report.before = Phase::Wrong;
-                    report.problems.push(format!(
-                        "check {} passes before the solution ran: it is too weak",
-                        n + 1
-                    ));
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    report.before = Phase::Error;
-                    report
-                        .problems
-                        .push(format!("check {} could not run: {e}", n + 1));
-                }
-            }
-        }
-        if !step.quiz.is_empty() && judge_quiz(&step.quiz, &[]).iter().all(|r| r.passed) {
-            report.before = Phase::Wrong;
-            report
-                .problems
-                .push("the quiz passes with no answer given: it is too weak".into());
-        }
-    } else {
-        report.before = Phase::Nothing;
-    }
-    if !report.problems.is_empty() {
-        return;
-    }
-
-    for script in &step.solve {
-        for line in script_lines(&script.run) {
-            transcript.record(&script.node, line);
-        }
-    }
-    if let Err(problem) = run_scripts(backend, session, &step.solve, "solve").await {
-        report.problems.push(problem);
-        return;
-    }
-
-    // After the solution: every check must pass.
-    if !has_checks {
-        report.after = Phase::Nothing;
-        return;
-    }
-    let ctx = CheckContext {
-        step: index,
-        transcript,
-        wasm,
-        retry: true,
-    };
-    report.after = Phase::AsExpected;
-    for (n, check) in step.checks.iter().enumerate() {
-        match run_check(backend, session, check, &ctx).await {
-            Ok(outcome) if outcome.passed => {}
-            Ok(outcome) => {
-                report.after = Phase::Wrong;
-                let mut problem = format!(
-                    "check {} fails after the solution ran: {}",
-                    n + 1,
-                    outcome.message
-                );
-                if !outcome.output.is_empty() {
-                    let _ = write!(problem, "\n{}", indent(&outcome.output));
-                }
-                report.problems.push(problem);
-            }
+        let items = match judge_items(self.backend, self.session, step, Some(&answers), &ctx) {
+            Ok(items) => items,
             Err(e) => {
-                report.after = Phase::Error;
-                report
-                    .problems
-                    .push(format!("check {} could not run: {e}", n + 1));
+                problems.push(format!("the quiz's answers do not fit its questions: {e}"));
+                return Phase::Error;
             }
+        };
+        let mut quiz: Vec<_> = items.collect().await;
+        let checks = quiz.split_off(step.quiz.len());
+        // Quiz items are judged without a node, so none of them is an error.
+        let quiz: Vec<CheckOutcome> = quiz.into_iter().flatten().collect();
+        if solved {
+            after_solve(&quiz, &checks, problems)
+        } else {
+            before_solve(&quiz, &checks, problems)
         }
     }
-    let quiz = judge_quiz(&step.quiz, &correct_answers(&step.quiz));
-    for (n, result) in quiz.iter().enumerate() {
-        if !result.passed {
-            report.after = Phase::Wrong;
-            report.problems.push(format!(
-                "quiz question {} fails with its own answer: {}",
-                n + 1,
-                result.message
-            ));
-        }
+
+    async fn run_scripts(&self, scripts: &[Script], what: &str) -> Result<(), String> {
+        run_scripts(self.backend, self.session, scripts, what).await
     }
+}
+
+/// Before the solution every item must fail: one that passes lets a learner through
+/// without doing the work.
+fn before_solve(
+    quiz: &[CheckOutcome],
+    checks: &[Result<CheckOutcome, RunnerError>],
+    problems: &mut Vec<String>,
+) -> Phase {
+    let mut phase = read_checks(checks, problems, |n, outcome| {
+        outcome
+            .passed
+            .then(|| format!("check {n} passes before the solution ran: it is too weak"))
+    });
+    if !quiz.is_empty() && quiz.iter().all(|q| q.passed) {
+        phase = Phase::Wrong;
+        problems.push("the quiz passes with no answer given: it is too weak".into());
+    }
+    phase
+}
+
+/// After the solution every item must pass.
+fn after_solve(
+    quiz: &[CheckOutcome],
+    checks: &[Result<CheckOutcome, RunnerError>],
+    problems: &mut Vec<String>,
+) -> Phase {
+    let mut phase = read_checks(checks, problems, |n, outcome| {
+        (!outcome.passed).then(|| {
+            let mut problem = format!(
+                "check {n} fails after the solution ran: {}",
+                outcome.message
+            );
+            if !outcome.output.is_empty() {
+                let _ = write!(problem, "\n{}", indent(&outcome.output));
+            }
+            problem
+        })
+    });
+    for (n, question) in quiz.iter().enumerate().filter(|(_, q)| !q.passed) {
+        phase = Phase::Wrong;
+        problems.push(format!(
+            "quiz question {} fails with its own answer: {}",
+            n + 1,
+            question.message
+        ));
+    }
+    phase
+}
+
+/// Reads the checks' results on one side of the solution into a phase: a check that
+/// could not run is an error; `wrong` says what is wrong with one that ran (given its
+/// number, from 1), if anything.
+fn read_checks(
+    results: &[Result<CheckOutcome, RunnerError>],
+    problems: &mut Vec<String>,
+    wrong: impl Fn(usize, &CheckOutcome) -> Option<String>,
+) -> Phase {
+    let mut phase = Phase::AsExpected;
+    for (n, result) in results.iter().enumerate() {
+        let problem = match result {
+            Ok(outcome) => match wrong(n + 1, outcome) {
+                Some(problem) => {
+                    phase = Phase::Wrong;
+                    problem
+                }
+                None => continue,
+            },
+            Err(e) => {
+                phase = Phase::Error;
+                format!("check {} could not run: {e}", n + 1)
+            }
+        };
+        problems.push(problem);
+    }
+    phase
 }
 
 /// Runs scripts in order on their nodes; the first that fails ends the run with a
@@ -555,6 +619,49 @@ mod tests {
                 "kubeadm upgrade apply v1.31.0 -y"
             ]
         );
+    }
+
+    /// Judges `step` as the self-test does on one side of its solution, on nodes that
+    /// pass, fail or do not exist (see [`crate::judge::fake::Nodes`]).
+    async fn judge_side(step: &Step, solved: bool) -> (Phase, Vec<String>) {
+        let setup = crate::judge::fake::Setup::new();
+        let run = LessonRun {
+            backend: &setup.backend,
+            wasm: &setup.wasm,
+            session: &setup.session,
+        };
+        let mut problems = Vec::new();
+        let phase = run
+            .judge(0, step, &setup.transcript, solved, &mut problems)
+            .await;
+        (phase, problems)
+    }
+
+    #[tokio::test]
+    async fn every_check_that_cannot_run_is_named_and_the_others_still_judged() {
+        use crate::judge::fake::step;
+        let missing = "session judge1 has no node named \"gone\"";
+        let (phase, problems) = judge_side(&step(0, &["gone", "pass", "fail"]), false).await;
+        assert_eq!(phase, Phase::Wrong, "the last problem found sets the phase");
+        assert_eq!(
+            problems,
+            [
+                format!("check 1 could not run: {missing}"),
+                "check 2 passes before the solution ran: it is too weak".into(),
+            ]
+        );
+        let (phase, problems) = judge_side(&step(1, &["fail", "gone"]), true).await;
+        assert_eq!(phase, Phase::Error);
+        assert_eq!(
+            problems,
+            [
+                "check 1 fails after the solution ran: fail failed\n    nope".to_owned(),
+                format!("check 2 could not run: {missing}"),
+            ],
+            "the quiz passes with its own answers"
+        );
+        let (phase, problems) = judge_side(&step(1, &["fail"]), false).await;
+        assert_eq!((phase, problems.len()), (Phase::AsExpected, 0));
     }
 
     fn step(index: usize, title: &str, before: Phase, after: Phase) -> StepReport {

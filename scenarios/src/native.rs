@@ -679,94 +679,9 @@ impl Resolver<'_> {
     }
 
     fn check(&mut self, c: &CheckFile, path: &str) -> Option<Check> {
-        let fail = c.fail.clone();
         match (&c.run, &c.wasm) {
-            (Some(run), None) => {
-                if !c.probes.is_empty() {
-                    self.error_at_key(
-                        &field(path, "probes"),
-                        "`probes` belong to `wasm` checks; a shell check has only `run`",
-                    )
-                    .hint = Some("remove `probes`, or replace `run` with `wasm: FILE.wat`".into());
-                }
-                let timeout = c
-                    .timeout
-                    .as_deref()
-                    .and_then(|t| self.duration(t, &field(path, "timeout")))
-                    .unwrap_or(DEFAULT_CHECK_TIMEOUT);
-                let wait = c
-                    .wait
-                    .as_deref()
-                    .and_then(|t| self.duration(t, &field(path, "wait")))
-                    .unwrap_or(Duration::ZERO);
-                Some(Check::Shell(ShellCheck {
-                    node: self.node_ref(c.node.as_deref(), path),
-                    run: self.run_text(run, &field(path, "run")),
-                    fail,
-                    timeout,
-                    wait,
-                }))
-            }
-            (None, Some(wasm)) => {
-                let p = field(path, "wasm");
-                let module = self.lesson_path(wasm, &p)?;
-                if !module.is_file() {
-                    self.error(&p, format!("WASM module `{wasm}` not found"));
-                } else if !matches!(
-                    module.extension().and_then(|e| e.to_str()),
-                    Some("wasm" | "wat")
-                ) {
-                    self.error(&p, format!("`{wasm}` must be a `.wasm` or `.wat` file"));
-                }
-                if c.probes.is_empty() {
-                    self.error(path, "a `wasm` check needs at least one probe")
-                        .hint = Some("add `probes: [{node: node01, run: \"...\"}]`".into());
-                }
-                // What to do instead differs per key, so each carries its own advice.
-                let shell_only = [
-                    (
-                        "node",
-                        c.node.is_some(),
-                        "give each probe its `node` instead",
-                    ),
-                    (
-                        "timeout",
-                        c.timeout.is_some(),
-                        &format!(
-                            "a WASM check's probes each get {} s",
-                            DEFAULT_CHECK_TIMEOUT.as_secs()
-                        ),
-                    ),
-                    (
-                        "wait",
-                        c.wait.is_some(),
-                        "a WASM check runs once; use a shell check to wait for something",
-                    ),
-                ];
-                for (key, _, advice) in shell_only.into_iter().filter(|(_, set, _)| *set) {
-                    self.error_at_key(
-                        &field(path, key),
-                        format!("`{key}` belongs to shell checks: {advice}"),
-                    );
-                }
-                let probes = c
-                    .probes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        let s = self.script(p, &index(&field(path, "probes"), i));
-                        Probe {
-                            node: s.node,
-                            run: s.run,
-                        }
-                    })
-                    .collect();
-                Some(Check::Wasm(WasmCheck {
-                    module,
-                    probes,
-                    fail,
-                }))
-            }
+            (Some(run), None) => Some(Check::Shell(self.shell_check(c, run, path))),
+            (None, Some(wasm)) => self.wasm_check(c, wasm, path).map(Check::Wasm),
             (Some(_), Some(_)) => {
                 self.error(
                     &field(path, "wasm"),
@@ -781,6 +696,99 @@ impl Resolver<'_> {
                 );
                 None
             }
+        }
+    }
+
+    fn shell_check(&mut self, c: &CheckFile, run: &str, path: &str) -> ShellCheck {
+        if !c.probes.is_empty() {
+            self.error_at_key(
+                &field(path, "probes"),
+                "`probes` belong to `wasm` checks; a shell check has only `run`",
+            )
+            .hint = Some("remove `probes`, or replace `run` with `wasm: FILE.wat`".into());
+        }
+        let timeout = c
+            .timeout
+            .as_deref()
+            .and_then(|t| self.duration(t, &field(path, "timeout")))
+            .unwrap_or(DEFAULT_CHECK_TIMEOUT);
+        let wait = c
+            .wait
+            .as_deref()
+            .and_then(|t| self.duration(t, &field(path, "wait")))
+            .unwrap_or(Duration::ZERO);
+        ShellCheck {
+            node: self.node_ref(c.node.as_deref(), path),
+            run: self.run_text(run, &field(path, "run")),
+            fail: c.fail.clone(),
+            timeout,
+            wait,
+        }
+    }
+
+    fn wasm_check(&mut self, c: &CheckFile, wasm: &str, path: &str) -> Option<WasmCheck> {
+        let p = field(path, "wasm");
+        let module = self.lesson_path(wasm, &p)?;
+        if !module.is_file() {
+            self.error(&p, format!("WASM module `{wasm}` not found"));
+        } else if !matches!(
+            module.extension().and_then(|e| e.to_str()),
+            Some("wasm" | "wat")
+        ) {
+            self.error(&p, format!("`{wasm}` must be a `.wasm` or `.wat` file"));
+        }
+        if c.probes.is_empty() {
+            self.error(path, "a `wasm` check needs at least one probe")
+                .hint = Some("add `probes: [{node: node01, run: \"...\"}]`".into());
+        }
+        self.reject_shell_keys(c, path);
+        let probes = c
+            .probes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let s = self.script(p, &index(&field(path, "probes"), i));
+                Probe {
+                    node: s.node,
+                    run: s.run,
+                }
+            })
+            .collect();
+        Some(WasmCheck {
+            module,
+            probes,
+            fail: c.fail.clone(),
+        })
+    }
+
+    /// Errors for the keys only a shell check has, set on a `wasm` check.
+    fn reject_shell_keys(&mut self, c: &CheckFile, path: &str) {
+        // What to do instead differs per key, so each carries its own advice.
+        let shell_only = [
+            (
+                "node",
+                c.node.is_some(),
+                "give each probe its `node` instead",
+            ),
+            (
+                "timeout",
+                c.timeout.is_some(),
+                &format!(
+                    "a WASM check's probes each get {} s",
+                    DEFAULT_CHECK_TIMEOUT.as_secs()
+                ),
+            ),
+            (
+                "wait",
+                c.wait.is_some(),
+                "a WASM check runs once; use a shell check to wait for something",
+            ),
+        ];
+        for (key, _, advice) in shell_only.into_iter().filter(|(_, set, _)| *set) {
+            self.error_at_key(
+                &field(path, key),
+                format!("`{key}` belongs to shell checks: {advice}"),
+            );
         }
     }
 

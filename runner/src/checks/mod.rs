@@ -6,11 +6,13 @@
 //! lets a lesson check the *order* of commands, something no script inside a node can
 //! see reliably.
 //!
-//! [`run_check`] is the one entry point the server and `playlab test` share, so a
-//! check behaves the same for a learner and in a lesson's self-test. A check never
+//! [`run_check`] runs one check; [`crate::judge`] runs a step's quiz and checks through
+//! it for both the server and `playlab test`, so a check behaves the same for a
+//! learner and in a lesson's self-test. A check never
 //! hangs (every exec has a timeout, every module a deadline) and never "passes" by
 //! accident: a timeout, a crashed module or garbage output is a failure with a reason.
 
+mod outcome;
 pub mod quiz;
 pub mod transcript;
 pub mod wasm;
@@ -20,10 +22,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::future::try_join_all;
 use scenarios::{Check, DEFAULT_CHECK_TIMEOUT, ShellCheck, WasmCheck};
-use serde::Serialize;
 
 use crate::backend::{Backend, ExecOutput, ExecRequest, RunnerError, SessionId};
-pub use quiz::{QuizResult, correct_answers, judge_quiz};
+pub use outcome::CheckOutcome;
+pub use quiz::{correct_answers, judge_quiz};
 pub use transcript::{LineAssembler, Transcript, TranscriptEntry};
 pub use wasm::{
     ProbeResult, SandboxFailure, SandboxFailureKind, WasmChecker, WasmError, WasmInput, WasmLimits,
@@ -49,29 +51,6 @@ pub struct CheckContext<'a> {
     /// before a step's solution, where a check is expected to fail and waiting for it
     /// would only slow the self-test down.
     pub retry: bool,
-}
-
-/// The verdict on one check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CheckOutcome {
-    pub passed: bool,
-    /// The headline for the learner: on a failure the check's `fail` text (or a
-    /// sentence saying what went wrong); on a pass the WASM module's first line, if any.
-    pub message: String,
-    /// Shown below the message: the shell check's stdout, or the module's stdout.
-    pub output: String,
-    pub timed_out: bool,
-    pub attempts: u32,
-    #[serde(with = "millis")]
-    pub duration: Duration,
-}
-
-mod millis {
-    use std::time::Duration;
-
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
 }
 
 /// Runs one check of a session's step. `Err` means the check could not be run at all

@@ -4,40 +4,38 @@
 //! passes in the self-test exactly when it would pass for a learner.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use scenarios::QuizItem;
-use serde::Serialize;
 
-/// The verdict on one question.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QuizResult {
-    pub passed: bool,
-    /// Empty on a pass; on a wrong answer the item's `explain`, or a generic hint.
-    pub message: String,
-}
+use super::outcome::CheckOutcome;
 
 /// Judges `answers` (for each question, the indices the learner chose) against the
 /// quiz. A question is right when exactly its correct choices are chosen, in any
-/// order; a missing answer is wrong.
-pub fn judge_quiz(items: &[QuizItem], answers: &[Vec<usize>]) -> Vec<QuizResult> {
+/// order; a missing answer is wrong. A wrong answer's message is the item's
+/// `explain`, or a generic hint; a question has no output.
+pub fn judge_quiz(items: &[QuizItem], answers: &[Vec<usize>]) -> Vec<CheckOutcome> {
     items
         .iter()
         .enumerate()
         .map(|(i, item)| {
             let chosen: BTreeSet<usize> = answers.get(i).into_iter().flatten().copied().collect();
             let correct: BTreeSet<usize> = item.answer.iter().copied().collect();
-            if chosen == correct {
-                QuizResult {
-                    passed: true,
-                    message: String::new(),
-                }
+            let passed = chosen == correct;
+            let message = if passed {
+                String::new()
             } else {
-                QuizResult {
-                    passed: false,
-                    message: item.explain.clone().unwrap_or_else(|| {
-                        format!("Question {} is not answered correctly yet.", i + 1)
-                    }),
-                }
+                item.explain
+                    .clone()
+                    .unwrap_or_else(|| format!("Question {} is not answered correctly yet.", i + 1))
+            };
+            CheckOutcome {
+                passed,
+                message,
+                output: String::new(),
+                timed_out: false,
+                attempts: 1,
+                duration: Duration::ZERO,
             }
         })
         .collect()

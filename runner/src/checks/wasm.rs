@@ -243,27 +243,16 @@ impl WasmChecker {
     /// ticks (for computation) and by a timer around the whole run (for a module
     /// blocked in a WASI call such as `poll_oneoff`, where no tick is observed).
     pub async fn run(&self, module_path: &Path, input: Vec<u8>) -> WasmVerdict {
-        let (checker, path) = (self.clone(), module_path.to_owned());
-        let module = match tokio::task::spawn_blocking(move || checker.module(&path)).await {
-            Ok(Ok(module)) => module,
-            Ok(Err(reason)) => return failed(SandboxFailureKind::BadModule, reason, String::new()),
-            Err(e) => {
-                return failed(
-                    SandboxFailureKind::BadModule,
-                    format!("compiling the check module failed: {e}"),
-                    String::new(),
-                );
-            }
+        let module = match self.compile(module_path).await {
+            Ok(module) => module,
+            Err(reason) => return failed(SandboxFailureKind::BadModule, reason, String::new()),
         };
         let limits = &self.inner.limits;
         let stdout = MemoryOutputPipe::new(limits.output_bytes);
         let stderr = MemoryOutputPipe::new(limits.output_bytes);
-        let name = module_path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "check".into());
+        let deadline = Instant::now() + limits.deadline;
         let wasi = WasiCtxBuilder::new()
-            .arg(&name)
+            .arg(module_name(module_path))
             .stdin(MemoryInputPipe::new(input))
             .stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -271,6 +260,36 @@ impl WasmChecker {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build_p1();
+        let mut store = match self.store(wasi, deadline) {
+            Ok(store) => store,
+            Err(reason) => return failed(SandboxFailureKind::BadModule, reason, String::new()),
+        };
+        let result = self.execute(&mut store, &module, deadline).await;
+        let memory_refused = store.data().limiter.memory_refused;
+        drop(store);
+        verdict(
+            result,
+            memory_refused,
+            &stdout.contents(),
+            &stderr.contents(),
+            limits,
+        )
+    }
+
+    /// Compiles (or finds in the cache) the module on a blocking thread, so a large
+    /// module does not hold up the async runtime.
+    async fn compile(&self, module_path: &Path) -> Result<Module, String> {
+        let (checker, path) = (self.clone(), module_path.to_owned());
+        match tokio::task::spawn_blocking(move || checker.module(&path)).await {
+            Ok(result) => result,
+            Err(e) => Err(format!("compiling the check module failed: {e}")),
+        }
+    }
+
+    /// A store for one run: the memory limiter, the fuel, and the epoch callback that
+    /// interrupts the module at the deadline and otherwise yields at every tick.
+    fn store(&self, wasi: WasiP1Ctx, deadline: Instant) -> Result<Store<RunState>, String> {
+        let limits = &self.inner.limits;
         let mut store = Store::new(
             &self.inner.engine,
             RunState {
@@ -288,14 +307,9 @@ impl WasmChecker {
             },
         );
         store.limiter(|state| &mut state.limiter);
-        if let Err(e) = store.set_fuel(limits.fuel) {
-            return failed(
-                SandboxFailureKind::BadModule,
-                format!("cannot give the check module fuel: {e}"),
-                String::new(),
-            );
-        }
-        let deadline = Instant::now() + limits.deadline;
+        store
+            .set_fuel(limits.fuel)
+            .map_err(|e| format!("cannot give the check module fuel: {e}"))?;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
@@ -304,15 +318,25 @@ impl WasmChecker {
                 Ok(UpdateDeadline::Yield(1))
             }
         });
+        Ok(store)
+    }
 
+    /// Instantiates the module and calls `_start`, bounded by `deadline`. An error
+    /// comes with whether it happened while loading (before the module's own code ran).
+    async fn execute(
+        &self,
+        store: &mut Store<RunState>,
+        module: &Module,
+        deadline: Instant,
+    ) -> Result<(), (wasmtime::Error, bool)> {
         let linker = &self.inner.linker;
         let run = async {
             let instance = linker
-                .instantiate_async(&mut store, &module)
+                .instantiate_async(&mut *store, module)
                 .await
                 .map_err(|e| (e, true))?;
             let start = instance
-                .get_typed_func::<(), ()>(&mut store, "_start")
+                .get_typed_func::<(), ()>(&mut *store, "_start")
                 .map_err(|_| {
                     (
                         wasmtime::format_err!(
@@ -323,53 +347,13 @@ impl WasmChecker {
                     )
                 })?;
             start
-                .call_async(&mut store, ())
+                .call_async(&mut *store, ())
                 .await
                 .map_err(|e| (e, false))
         };
-        let result = match tokio::time::timeout_at(deadline.into(), run).await {
+        match tokio::time::timeout_at(deadline.into(), run).await {
             Ok(result) => result,
             Err(_elapsed) => Err((wasmtime::Error::from(Trap::Interrupt), false)),
-        };
-
-        let memory_refused = store.data().limiter.memory_refused;
-        drop(store);
-        let out = stdout.contents();
-        let err = stderr.contents();
-        let stdout_text = String::from_utf8_lossy(&out).into_owned();
-        let output_full = out.len() >= limits.output_bytes || err.len() >= limits.output_bytes;
-
-        let code = match result {
-            Ok(()) => 0,
-            Err((e, _)) if e.downcast_ref::<I32Exit>().is_some() => {
-                e.downcast_ref::<I32Exit>().map(|x| x.0).unwrap_or(1)
-            }
-            Err((e, loading)) => {
-                let kind = classify(&e, loading, memory_refused, output_full);
-                return failed(kind, describe(kind, &e, limits), stdout_text);
-            }
-        };
-        if output_full {
-            return failed(
-                SandboxFailureKind::Output,
-                output_limit_reason(limits),
-                stdout_text,
-            );
-        }
-        match (
-            String::from_utf8(out.to_vec()),
-            String::from_utf8(err.to_vec()),
-        ) {
-            (Ok(stdout), Ok(stderr)) => WasmVerdict::Exited {
-                code,
-                stdout,
-                stderr,
-            },
-            _ => failed(
-                SandboxFailureKind::Output,
-                "the check module wrote output that is not UTF-8 text".into(),
-                stdout_text,
-            ),
         }
     }
 
@@ -409,6 +393,59 @@ impl WasmChecker {
             .cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The name the module sees as its `argv[0]`: the file's stem.
+fn module_name(module_path: &Path) -> String {
+    module_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "check".into())
+}
+
+/// How the run ended, from its result and what it wrote: an exit code (`_start`
+/// returning is exit 0), or a failure of the sandbox's making.
+fn verdict(
+    result: Result<(), (wasmtime::Error, bool)>,
+    memory_refused: bool,
+    out: &[u8],
+    err: &[u8],
+    limits: &WasmLimits,
+) -> WasmVerdict {
+    let stdout_text = String::from_utf8_lossy(out).into_owned();
+    let output_full = out.len() >= limits.output_bytes || err.len() >= limits.output_bytes;
+    let code = match result {
+        Ok(()) => 0,
+        Err((e, _)) if e.downcast_ref::<I32Exit>().is_some() => {
+            e.downcast_ref::<I32Exit>().map(|x| x.0).unwrap_or(1)
+        }
+        Err((e, loading)) => {
+            let kind = classify(&e, loading, memory_refused, output_full);
+            return failed(kind, describe(kind, &e, limits), stdout_text);
+        }
+    };
+    if output_full {
+        return failed(
+            SandboxFailureKind::Output,
+            output_limit_reason(limits),
+            stdout_text,
+        );
+    }
+    match (
+        String::from_utf8(out.to_vec()),
+        String::from_utf8(err.to_vec()),
+    ) {
+        (Ok(stdout), Ok(stderr)) => WasmVerdict::Exited {
+            code,
+            stdout,
+            stderr,
+        },
+        _ => failed(
+            SandboxFailureKind::Output,
+            "the check module wrote output that is not UTF-8 text".into(),
+            stdout_text,
+        ),
     }
 }
 
