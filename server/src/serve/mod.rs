@@ -8,12 +8,12 @@
 //! (lifecycle, limits, warm pool), [`terminals`] (shared shells over WebSockets),
 //! [`foreground`] (Killercoda scripts run in a terminal), [`events`] (SSE), [`store`]
 //! (SQLite), [`auth`] (identity cookie, admin token), [`metrics`], [`content`] (the
-//! served [`crate::catalog`], pages as HTML), [`checks`].
+//! served [`crate::catalog`], pages as HTML). Judging a step is runner's
+//! ([`runner::judge`]).
 
 pub mod api;
 pub mod assets;
 pub mod auth;
-pub mod checks;
 pub mod config;
 pub mod content;
 pub mod events;

@@ -1,9 +1,9 @@
 //! What a session operation can refuse, for the HTTP edge to map onto status codes.
 
 use runner::RunnerError;
+use runner::judge::{AnswerError, JudgeError};
 
 use super::status::Status;
-use crate::serve::checks::AnswerError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -23,4 +23,15 @@ pub enum SessionError {
     Answers(#[from] AnswerError),
     #[error(transparent)]
     Backend(#[from] RunnerError),
+}
+
+/// A step that could not be judged: bad answers are the client's mistake (a 422), a
+/// check that could not run is the backend's (a 503).
+impl From<JudgeError> for SessionError {
+    fn from(e: JudgeError) -> SessionError {
+        match e {
+            JudgeError::Answers(e) => SessionError::Answers(e),
+            JudgeError::Runner(e) => SessionError::Backend(e),
+        }
+    }
 }

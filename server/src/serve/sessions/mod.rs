@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use self::error::SessionError;
-pub use self::progress::CheckOutcome;
+pub use self::progress::CheckResponse;
 pub use self::session::{Session, SessionView};
 pub use self::status::{EndReason, Status};
 
@@ -316,7 +316,7 @@ impl SessionManager {
         &self,
         session: &Arc<Session>,
         answers: Option<&[Vec<usize>]>,
-    ) -> Result<CheckOutcome, SessionError> {
+    ) -> Result<CheckResponse, SessionError> {
         self.steps.check(session, answers).await
     }
 

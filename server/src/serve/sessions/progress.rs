@@ -9,7 +9,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use runner::checks::{LineAssembler, TranscriptEntry, WasmChecker, WasmLimits};
+use runner::checks::{
+    CheckContext, CheckOutcome, LineAssembler, TranscriptEntry, WasmChecker, WasmLimits,
+};
+use runner::judge::judge_step;
 use runner::{Backend, ExecRequest};
 use scenarios::Script;
 use serde::Serialize;
@@ -18,7 +21,6 @@ use super::error::SessionError;
 use super::session::{Session, rfc3339};
 use super::shared::Shared;
 use super::status::Status;
-use crate::serve::checks::{self, CheckResult, JudgeError};
 use crate::serve::events::Event;
 use crate::serve::foreground;
 use crate::serve::metrics::ResultLabel;
@@ -28,15 +30,16 @@ use crate::serve::terminals::InputHook;
 /// Step setup scripts are killed after this long.
 const STEP_SETUP_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// What a check returns.
+/// What a check returns to the learner.
 #[derive(Debug, Clone, Serialize)]
-pub struct CheckOutcome {
+pub struct CheckResponse {
     pub passed: bool,
     pub step: usize,
     pub completed: bool,
     /// RFC 3339; brought forward when this check completed the lesson.
     pub expires_at: String,
-    pub results: Vec<CheckResult>,
+    /// One per quiz question, then one per check.
+    pub results: Vec<CheckOutcome>,
 }
 
 /// Runs page scripts and checks; see the module documentation.
@@ -91,7 +94,7 @@ impl StepRunner {
         &self,
         session: &Arc<Session>,
         answers: Option<&[Vec<usize>]>,
-    ) -> Result<CheckOutcome, SessionError> {
+    ) -> Result<CheckResponse, SessionError> {
         let _one_at_a_time = session.check_turn().await;
         let (status, step) = {
             let st = session.lock();
@@ -101,7 +104,7 @@ impl StepRunner {
             return Err(SessionError::NotReady(status));
         }
         let Some(lesson_step) = session.lesson.steps.get(step) else {
-            return Ok(CheckOutcome {
+            return Ok(CheckResponse {
                 passed: true,
                 step,
                 completed: true,
@@ -117,30 +120,23 @@ impl StepRunner {
                 tracing::error!(session = %session.id, error = %e, "could not read the transcript");
                 Default::default()
             });
-        let backend = self.shared.backend.as_ref();
-        let results = checks::judge_step(
-            backend,
-            &self.wasm,
-            &session.id,
+        let ctx = CheckContext {
             step,
-            lesson_step,
-            answers,
-            &transcript,
-        )
-        .await
-        .map_err(|e| match e {
-            JudgeError::Answers(e) => SessionError::Answers(e),
-            JudgeError::Runner(e) => SessionError::Backend(e),
-        })?;
-        let passed = results.iter().all(|r| r.passed);
+            transcript: &transcript,
+            wasm: &self.wasm,
+            retry: true,
+        };
+        let backend = self.shared.backend.as_ref();
+        let verdict = judge_step(backend, &session.id, lesson_step, answers, &ctx).await?;
+        let passed = verdict.passed;
         self.record_attempt(session, step, passed);
         let (step, completed, expires_at) = self.advance(session, step, passed);
-        Ok(CheckOutcome {
+        Ok(CheckResponse {
             passed,
             step,
             completed,
             expires_at,
-            results,
+            results: verdict.checks,
         })
     }
 

@@ -262,7 +262,12 @@ async fn a_check_records_attempts_and_a_pass_moves_to_the_next_step() {
     let failed = lab.manager.check(&session, None).await.unwrap();
     assert!(!failed.passed);
     assert_eq!(failed.step, 0);
-    assert_eq!(failed.results[0].message, "/tmp/done does not exist yet");
+    let json = serde_json::to_value(&failed).unwrap();
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["step"], 0);
+    let result = &json["results"][0];
+    assert_eq!(result["message"], "/tmp/done does not exist yet");
+    assert!(result["passed"] == false && result["output"] == "", "{json}");
 
     done.store(true, Ordering::SeqCst);
     let passed = lab.manager.check(&session, None).await.unwrap();
