@@ -267,7 +267,10 @@ async fn a_check_records_attempts_and_a_pass_moves_to_the_next_step() {
     assert_eq!(json["step"], 0);
     let result = &json["results"][0];
     assert_eq!(result["message"], "/tmp/done does not exist yet");
-    assert!(result["passed"] == false && result["output"] == "", "{json}");
+    assert!(
+        result["passed"] == false && result["output"] == "",
+        "{json}"
+    );
 
     done.store(true, Ordering::SeqCst);
     let passed = lab.manager.check(&session, None).await.unwrap();
