@@ -19,7 +19,8 @@ use futures::StreamExt;
 use scenarios::NodeImage;
 use sha2::{Digest, Sha256};
 
-use crate::backend::{Progress, ProgressSender, RunnerError};
+use crate::backend::{Progress, ProgressSender};
+use crate::error::RunnerError;
 
 /// The default image for lessons imported from Killercoda's `ubuntu` environment, built
 /// from `content/images/base` by [`ImageStore::build_base`].
@@ -282,7 +283,10 @@ impl BuildContext {
         let dir = dir.to_owned();
         tokio::task::spawn_blocking(move || BuildContext::read_blocking(&dir))
             .await
-            .map_err(|e| RunnerError::Other(format!("hashing a build folder: {e}")))?
+            .map_err(|source| RunnerError::BlockingTask {
+                task: "hashing a build folder",
+                source,
+            })?
     }
 
     fn read_blocking(dir: &Path) -> Result<BuildContext, RunnerError> {
@@ -362,7 +366,10 @@ impl BuildContext {
             builder.into_inner()
         })
         .await
-        .map_err(|e| RunnerError::Other(format!("packing a build folder: {e}")))?
+        .map_err(|source| RunnerError::BlockingTask {
+            task: "packing a build folder",
+            source,
+        })?
         .map_err(|source| RunnerError::Io {
             context: format!("packing {}", self.dir.display()),
             source,
