@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bollard::Docker;
 use bollard::query_parameters::{BuildImageOptions, CreateImageOptions, TagImageOptions};
@@ -37,7 +37,7 @@ pub struct ImageStore {
 }
 
 impl ImageStore {
-    pub fn new(docker: Docker) -> ImageStore {
+    pub(crate) fn new(docker: Docker) -> ImageStore {
         ImageStore {
             docker,
             builds: Mutex::new(HashMap::new()),
@@ -45,7 +45,7 @@ impl ImageStore {
     }
 
     /// The local reference for a node image, pulling or building it first if needed.
-    pub async fn ensure(
+    pub(crate) async fn ensure(
         &self,
         image: &NodeImage,
         progress: &ProgressSender,
@@ -57,7 +57,7 @@ impl ImageStore {
     }
 
     /// Uses a local image as is; pulls it when missing.
-    pub async fn ensure_reference(
+    pub(crate) async fn ensure_reference(
         &self,
         reference: &str,
         progress: &ProgressSender,
@@ -99,7 +99,7 @@ impl ImageStore {
 
     /// Builds a Dockerfile folder unless an image for its current content exists;
     /// returns the content-hash tag.
-    pub async fn build(
+    pub(crate) async fn build(
         &self,
         dir: &Path,
         progress: &ProgressSender,
@@ -109,7 +109,7 @@ impl ImageStore {
         let lock = self
             .builds
             .lock()
-            .expect("build lock map poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .entry(tag.clone())
             .or_default()
             .clone();
@@ -270,16 +270,16 @@ impl Tail {
 }
 
 /// A `build:` folder: its files in a stable order, and the tag its content hashes to.
-pub struct BuildContext {
+pub(crate) struct BuildContext {
     dir: PathBuf,
     /// Paths relative to `dir`, sorted.
     entries: Vec<PathBuf>,
-    pub tag: String,
+    pub(crate) tag: String,
 }
 
 impl BuildContext {
     /// Lists and hashes the folder (on a blocking thread: it reads every file).
-    pub async fn read(dir: &Path) -> Result<BuildContext, RunnerError> {
+    pub(crate) async fn read(dir: &Path) -> Result<BuildContext, RunnerError> {
         let dir = dir.to_owned();
         tokio::task::spawn_blocking(move || BuildContext::read_blocking(&dir))
             .await
@@ -353,7 +353,7 @@ impl BuildContext {
     }
 
     /// The folder as the tar archive Docker builds from.
-    pub async fn archive(&self) -> Result<Vec<u8>, RunnerError> {
+    pub(crate) async fn archive(&self) -> Result<Vec<u8>, RunnerError> {
         let dir = self.dir.clone();
         let entries = self.entries.clone();
         tokio::task::spawn_blocking(move || {

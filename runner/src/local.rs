@@ -580,7 +580,7 @@ impl TerminalControl for LocalTerminal {
 /// Where a node's absolute path lands: under the node's directory, never on the host's
 /// own `/etc` or `/root`, since a local node has no filesystem of its own. A path with
 /// `..` could climb out of the node's directory, so it is refused.
-pub fn node_path(root: &Path, path: &str) -> io::Result<PathBuf> {
+pub(crate) fn node_path(root: &Path, path: &str) -> io::Result<PathBuf> {
     let relative = Path::new(path.trim_start_matches('/'));
     if relative
         .components()
