@@ -11,7 +11,7 @@
 //! What a node is here: a directory under one temporary root per backend
 //! (`<root>/<session>/<node>`), which is the shell's working directory and `HOME`, with
 //! `NODE=<name>` set. Absolute paths of assets and PKI files land under the node's
-//! directory (see [`node_path`]), not on the host. `exec` runs `bash -c` (or `sh -c`)
+//! directory (see `node_path`), not on the host. `exec` runs `bash -c` (or `sh -c`)
 //! in its own process group so a timeout kills everything the script started;
 //! `attach` runs `bash -l` (or `sh`) in a pseudo-terminal from `portable-pty`.
 //! `destroy` kills every process group the session started and removes its directory.
@@ -594,7 +594,7 @@ pub(crate) fn node_path(root: &Path, path: &str) -> io::Result<PathBuf> {
     Ok(root.join(relative))
 }
 
-/// Writes `files` under `root` (see [`node_path`]) with their modes, creating parent
+/// Writes `files` under `root` (see `node_path`) with their modes, creating parent
 /// directories.
 pub fn write_node_files(root: &Path, files: &[NodeFile]) -> io::Result<()> {
     for file in files {

@@ -10,10 +10,10 @@
 //! What starting means (checks, files, setup scripts) is the [`crate::environment`]
 //! plan's; this backend supplies images, the network, containers and uploads.
 //!
-//! Submodules: [`config`] (the operator's limits), [`labels`] (names and labels),
-//! [`engine`] (reading the engine's errors), [`network`] (the session network),
-//! [`node`] (container settings, file uploads), [`exec`] (non-interactive commands),
-//! [`terminal`] (interactive TTYs).
+//! Submodules: `config` (the operator's limits), `labels` (names and labels),
+//! `engine` (reading the engine's errors), `network` (the session network), `node`
+//! (container settings, file uploads), `exec` (non-interactive commands), `terminal`
+//! (interactive TTYs).
 
 mod config;
 mod engine;
