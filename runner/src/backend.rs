@@ -1,9 +1,7 @@
 //! The contract between playlab and the places environments run.
 
 use std::collections::HashSet;
-use std::fmt;
 use std::pin::Pin;
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,50 +12,10 @@ use serde::Serialize;
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 
-/// Identifies a session, and so its environment. Lowercase ASCII letters and digits,
-/// 1 to 32 characters: it is part of container and network names.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct SessionId(String);
-
-impl SessionId {
-    /// A fresh random id.
-    pub fn random() -> SessionId {
-        use rand::Rng;
-        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        let mut rng = rand::rng();
-        SessionId(
-            (0..12)
-                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-                .collect(),
-        )
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for SessionId {
-    type Err = RunnerError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let valid = (1..=32).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        if valid {
-            Ok(SessionId(s.to_owned()))
-        } else {
-            Err(RunnerError::InvalidSessionId(s.to_owned()))
-        }
-    }
-}
+// The contract's error and key travel with it: whoever implements or calls the trait
+// imports them from here.
+pub use crate::error::RunnerError;
+pub use crate::session::SessionId;
 
 /// What a running environment looks like from outside.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -241,41 +199,4 @@ pub trait Backend: Send + Sync + 'static {
         }
         Ok(removed)
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RunnerError {
-    #[error("invalid session id {0:?}: use 1 to 32 lowercase letters and digits")]
-    InvalidSessionId(String),
-    #[error("no environment for session {0}")]
-    NoEnvironment(SessionId),
-    #[error("session {session} has no node named {node:?}")]
-    NoNode { session: SessionId, node: String },
-    #[error("image {image} is unavailable: {reason}")]
-    ImageUnavailable { image: String, reason: String },
-    /// The lesson asks for a privileged node and the operator has not allowed it:
-    /// like an unavailable image, the lesson cannot run on this host as configured.
-    #[error(
-        "node {node} must run privileged (`privileged: true` in the lesson), which this \
-         host's operator has not allowed (playlab's --allow-privileged)"
-    )]
-    PrivilegedNotAllowed { node: String },
-    #[error("setup script on node {node} failed with exit code {exit_code:?}:\n{output}")]
-    SetupFailed {
-        node: String,
-        exit_code: Option<i64>,
-        output: String,
-    },
-    #[error("pki: {0}")]
-    Pki(#[from] crate::pki::PkiError),
-    #[error("docker: {0}")]
-    Docker(#[from] bollard::errors::Error),
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Other(String),
 }

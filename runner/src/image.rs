@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bollard::Docker;
 use bollard::query_parameters::{BuildImageOptions, CreateImageOptions, TagImageOptions};
@@ -19,7 +19,8 @@ use futures::StreamExt;
 use scenarios::NodeImage;
 use sha2::{Digest, Sha256};
 
-use crate::backend::{Progress, ProgressSender, RunnerError};
+use crate::backend::{Progress, ProgressSender};
+use crate::error::RunnerError;
 
 /// The default image for lessons imported from Killercoda's `ubuntu` environment, built
 /// from `content/images/base` by [`ImageStore::build_base`].
@@ -36,7 +37,7 @@ pub struct ImageStore {
 }
 
 impl ImageStore {
-    pub fn new(docker: Docker) -> ImageStore {
+    pub(crate) fn new(docker: Docker) -> ImageStore {
         ImageStore {
             docker,
             builds: Mutex::new(HashMap::new()),
@@ -44,7 +45,7 @@ impl ImageStore {
     }
 
     /// The local reference for a node image, pulling or building it first if needed.
-    pub async fn ensure(
+    pub(crate) async fn ensure(
         &self,
         image: &NodeImage,
         progress: &ProgressSender,
@@ -56,7 +57,7 @@ impl ImageStore {
     }
 
     /// Uses a local image as is; pulls it when missing.
-    pub async fn ensure_reference(
+    pub(crate) async fn ensure_reference(
         &self,
         reference: &str,
         progress: &ProgressSender,
@@ -98,7 +99,7 @@ impl ImageStore {
 
     /// Builds a Dockerfile folder unless an image for its current content exists;
     /// returns the content-hash tag.
-    pub async fn build(
+    pub(crate) async fn build(
         &self,
         dir: &Path,
         progress: &ProgressSender,
@@ -108,7 +109,7 @@ impl ImageStore {
         let lock = self
             .builds
             .lock()
-            .expect("build lock map poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .entry(tag.clone())
             .or_default()
             .clone();
@@ -269,20 +270,23 @@ impl Tail {
 }
 
 /// A `build:` folder: its files in a stable order, and the tag its content hashes to.
-pub struct BuildContext {
+pub(crate) struct BuildContext {
     dir: PathBuf,
     /// Paths relative to `dir`, sorted.
     entries: Vec<PathBuf>,
-    pub tag: String,
+    pub(crate) tag: String,
 }
 
 impl BuildContext {
     /// Lists and hashes the folder (on a blocking thread: it reads every file).
-    pub async fn read(dir: &Path) -> Result<BuildContext, RunnerError> {
+    pub(crate) async fn read(dir: &Path) -> Result<BuildContext, RunnerError> {
         let dir = dir.to_owned();
         tokio::task::spawn_blocking(move || BuildContext::read_blocking(&dir))
             .await
-            .map_err(|e| RunnerError::Other(format!("hashing a build folder: {e}")))?
+            .map_err(|source| RunnerError::BlockingTask {
+                task: "hashing a build folder",
+                source,
+            })?
     }
 
     fn read_blocking(dir: &Path) -> Result<BuildContext, RunnerError> {
@@ -349,7 +353,7 @@ impl BuildContext {
     }
 
     /// The folder as the tar archive Docker builds from.
-    pub async fn archive(&self) -> Result<Vec<u8>, RunnerError> {
+    pub(crate) async fn archive(&self) -> Result<Vec<u8>, RunnerError> {
         let dir = self.dir.clone();
         let entries = self.entries.clone();
         tokio::task::spawn_blocking(move || {
@@ -362,7 +366,10 @@ impl BuildContext {
             builder.into_inner()
         })
         .await
-        .map_err(|e| RunnerError::Other(format!("packing a build folder: {e}")))?
+        .map_err(|source| RunnerError::BlockingTask {
+            task: "packing a build folder",
+            source,
+        })?
         .map_err(|source| RunnerError::Io {
             context: format!("packing {}", self.dir.display()),
             source,

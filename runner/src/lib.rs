@@ -6,17 +6,26 @@
 //! destroy the environment. Every operation is keyed by [`SessionId`], not by a handle,
 //! so a restarted server can re-adopt environments it did not start.
 //!
+//! Its public face: the [`Backend`] contract and its types, the backend-neutral
+//! [`environment`] plan, [`checks`], [`selftest`], and the two backends ([`docker`],
+//! [`local`]); backend internals stay inside the crate. Other crates' unit tests get
+//! a fake backend in `testing` (feature `testing`).
+//!
 //! It knows nothing of HTTP: the `server` crate maps these operations onto the API.
 
-pub mod backend;
+mod backend;
 pub mod checks;
 pub mod docker;
+pub mod environment;
+mod error;
 pub mod image;
 pub mod judge;
 pub mod local;
 pub mod pki;
 pub mod selftest;
+mod session;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use backend::*;
+pub use error::BoxError;

@@ -11,7 +11,7 @@
 //! What a node is here: a directory under one temporary root per backend
 //! (`<root>/<session>/<node>`), which is the shell's working directory and `HOME`, with
 //! `NODE=<name>` set. Absolute paths of assets and PKI files land under the node's
-//! directory (see [`node_path`]), not on the host. `exec` runs `bash -c` (or `sh -c`)
+//! directory (see `node_path`), not on the host. `exec` runs `bash -c` (or `sh -c`)
 //! in its own process group so a timeout kills everything the script started;
 //! `attach` runs `bash -l` (or `sh`) in a pseudo-terminal from `portable-pty`.
 //! `destroy` kills every process group the session started and removes its directory.
@@ -21,23 +21,25 @@ use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt as _;
+use futures::stream::BoxStream;
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
-use scenarios::{Lesson, Pki};
+use scenarios::Lesson;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
 
 use crate::backend::{
     Backend, EXEC_OUTPUT_LIMIT, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, Progress,
-    ProgressSender, RunnerError, SessionId, TermSize, Terminal, TerminalControl,
+    ProgressSender, TermSize, Terminal, TerminalControl,
 };
-use crate::docker::NodeFile;
-use crate::pki::{ClusterIdentity, ClusterNode, kubernetes_pki};
+use crate::environment::{NodeFile, Plan, Provision};
+use crate::error::{BoxError, RunnerError};
+use crate::session::SessionId;
 
 /// How long one setup script may run.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(300);
@@ -92,8 +94,30 @@ impl LocalEnvironment {
         vars
     }
 
+    /// Remembers a process group, so destroy can kill it.
+    fn track(&self, group: i32) {
+        self.groups
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(group);
+    }
+
+    /// Kills a process group and forgets it.
+    fn end(&self, group: i32) {
+        kill_group(group);
+        self.groups
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&group);
+    }
+
     fn kill_all(&self) {
-        for group in self.groups.lock().unwrap().drain() {
+        for group in self
+            .groups
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
+        {
             kill_group(group);
         }
     }
@@ -104,11 +128,6 @@ fn kill_group(group: i32) {
     unsafe {
         libc::kill(-group, libc::SIGKILL);
     }
-}
-
-fn io_error(context: impl Into<String>) -> impl FnOnce(io::Error) -> RunnerError {
-    let context = context.into();
-    move |source| RunnerError::Io { context, source }
 }
 
 /// `bash` when this machine has it, else `sh`.
@@ -124,7 +143,7 @@ impl LocalBackend {
         let root = tempfile::Builder::new()
             .prefix("playlab-local-")
             .tempdir()
-            .map_err(io_error("creating the local backend's directory"))?;
+            .map_err(RunnerError::io("creating the local backend's directory"))?;
         Ok(LocalBackend {
             root,
             sessions: Mutex::new(HashMap::new()),
@@ -136,118 +155,94 @@ impl LocalBackend {
         self.root.path()
     }
 
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Arc<LocalEnvironment>>> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn environment(&self, session: &SessionId) -> Result<Arc<LocalEnvironment>, RunnerError> {
-        self.sessions
-            .lock()
-            .unwrap()
+        self.sessions()
             .get(session)
             .cloned()
             .ok_or_else(|| RunnerError::NoEnvironment(session.clone()))
     }
+}
 
-    /// Creates the node directories and copies assets and the PKI in.
-    async fn create(
+#[async_trait]
+impl Provision for LocalBackend {
+    type Prepared = ();
+
+    /// Every local node already runs with all the rights of the user running playlab:
+    /// there is no privilege to withhold, so a privileged node is nothing more.
+    fn allow_privileged(&self) -> bool {
+        true
+    }
+
+    fn setup_timeout(&self) -> Duration {
+        SETUP_TIMEOUT
+    }
+
+    async fn prepare(
         &self,
         session: &SessionId,
-        lesson: &Lesson,
-        progress: &ProgressSender,
-    ) -> Result<Arc<LocalEnvironment>, RunnerError> {
-        let dir = self.root.path().join(session.as_str());
-        let mut nodes = Vec::new();
-        for spec in &lesson.environment.nodes {
-            let node_dir = dir.join(&spec.name);
-            std::fs::create_dir_all(&node_dir)
-                .map_err(io_error(format!("creating {}", node_dir.display())))?;
-            progress.send(Progress::Node {
-                node: spec.name.clone(),
-                status: "started".into(),
-            });
-            nodes.push((spec.name.clone(), node_dir));
+        _plan: &Plan<'_>,
+        _progress: &ProgressSender,
+    ) -> Result<(), RunnerError> {
+        if self.sessions().contains_key(session) {
+            return Err(RunnerError::AlreadyStarted(session.clone()));
         }
+        Ok(())
+    }
+
+    /// Registers the environment before anything can fail, so destroy finds and removes
+    /// it, then creates the node directories.
+    async fn create_nodes(
+        &self,
+        session: &SessionId,
+        plan: &Plan<'_>,
+        (): (),
+        progress: &ProgressSender,
+    ) -> Result<Vec<NodeInfo>, RunnerError> {
+        let dir = self.root.path().join(session.as_str());
         let environment = Arc::new(LocalEnvironment {
-            dir,
-            nodes,
-            env: lesson
-                .environment
-                .nodes
+            nodes: plan
+                .nodes()
+                .iter()
+                .map(|n| (n.name.clone(), dir.join(&n.name)))
+                .collect(),
+            env: plan
+                .nodes()
                 .iter()
                 .map(|n| (n.name.clone(), n.env.clone()))
                 .collect(),
+            dir,
             groups: Mutex::new(HashSet::new()),
         });
-        // Registered before anything can fail, so destroy finds and removes it.
-        self.sessions
-            .lock()
-            .unwrap()
-            .insert(session.clone(), environment.clone());
-
-        let mut files: BTreeMap<String, Vec<NodeFile>> = BTreeMap::new();
-        for asset in &lesson.assets {
-            let contents = tokio::fs::read(&asset.from)
-                .await
-                .map_err(io_error(format!("reading asset {}", asset.from.display())))?;
-            files.entry(asset.node.clone()).or_default().push(NodeFile {
-                path: asset.to.clone(),
-                contents,
-                mode: asset.mode,
+        self.sessions().insert(session.clone(), environment.clone());
+        let mut nodes = Vec::new();
+        for (name, node_dir) in &environment.nodes {
+            std::fs::create_dir_all(node_dir)
+                .map_err(RunnerError::io(format!("creating {}", node_dir.display())))?;
+            progress.send(Progress::Node {
+                node: name.clone(),
+                status: "started".into(),
+            });
+            nodes.push(NodeInfo {
+                name: name.clone(),
+                address: None,
             });
         }
-        if let Some(Pki::Kubernetes { short_lived }) = &lesson.environment.pki {
-            let cluster = ClusterIdentity {
-                nodes: environment
-                    .nodes
-                    .iter()
-                    .map(|(name, _)| ClusterNode::new(name.clone(), None))
-                    .collect(),
-            };
-            let pki = kubernetes_pki(&cluster, short_lived)?;
-            for (node, pki_files) in pki.nodes() {
-                files
-                    .entry(node.to_owned())
-                    .or_default()
-                    .extend_from_slice(pki_files);
-            }
-        }
-        for (node, node_files) in &files {
-            let node_dir = environment.node(session, node)?;
-            write_node_files(node_dir, node_files)
-                .map_err(io_error(format!("copying files into node {node}")))?;
-        }
-        Ok(environment)
+        Ok(nodes)
     }
 
-    async fn run_setup(
+    async fn place_files(
         &self,
         session: &SessionId,
-        lesson: &Lesson,
-        progress: &ProgressSender,
+        node: &str,
+        files: &[NodeFile],
     ) -> Result<(), RunnerError> {
-        // Foreground scripts are the server's: it runs them in the learner's terminal
-        // once the session is ready.
-        for script in lesson.setup.iter().filter(|s| !s.foreground) {
-            let out = self
-                .exec(
-                    session,
-                    &script.node,
-                    ExecRequest::new(script.run.clone(), SETUP_TIMEOUT),
-                )
-                .await?;
-            let output = format!("{}{}", out.stdout, out.stderr);
-            for line in output.lines() {
-                progress.send(Progress::Setup {
-                    node: script.node.clone(),
-                    line: line.to_owned(),
-                });
-            }
-            if !out.success() {
-                return Err(RunnerError::SetupFailed {
-                    node: script.node.clone(),
-                    exit_code: out.exit_code,
-                    output,
-                });
-            }
-        }
-        Ok(())
+        let environment = self.environment(session)?;
+        write_node_files(environment.node(session, node)?, files)
+            .map_err(RunnerError::io(format!("copying files into node {node}")))
     }
 }
 
@@ -270,6 +265,71 @@ async fn read_bounded(mut reader: impl AsyncRead + Unpin, limit: usize) -> (Vec<
     (kept, truncated)
 }
 
+/// A command's output streams, read while it runs, so it never blocks on a full pipe.
+struct Outputs {
+    stdout: tokio::task::JoinHandle<(Vec<u8>, bool)>,
+    stderr: tokio::task::JoinHandle<(Vec<u8>, bool)>,
+}
+
+impl Outputs {
+    fn read(child: &mut tokio::process::Child) -> Outputs {
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        Outputs {
+            stdout: tokio::spawn(read_bounded(stdout, EXEC_OUTPUT_LIMIT)),
+            stderr: tokio::spawn(read_bounded(stderr, EXEC_OUTPUT_LIMIT)),
+        }
+    }
+
+    /// What the streams held once the command ended, waiting at most
+    /// [`DRAIN_AFTER_KILL`] for each to close.
+    async fn collect(self, exit_code: Option<i64>, timed_out: bool) -> ExecOutput {
+        let drain = |task: tokio::task::JoinHandle<(Vec<u8>, bool)>| async move {
+            tokio::time::timeout(DRAIN_AFTER_KILL, task)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        };
+        let (stdout, stdout_cut) = drain(self.stdout).await;
+        let (stderr, stderr_cut) = drain(self.stderr).await;
+        ExecOutput {
+            exit_code,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            timed_out,
+            truncated: stdout_cut || stderr_cut,
+        }
+    }
+}
+
+/// The shell command for `request` on a node whose directory is `dir`.
+fn exec_command(
+    environment: &LocalEnvironment,
+    node: &str,
+    dir: &Path,
+    request: &ExecRequest,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(shell());
+    command
+        .arg("-c")
+        .arg(&request.script)
+        .current_dir(dir)
+        .envs(environment.variables(node, dir))
+        .envs(request.env.iter().cloned())
+        .stdin(if request.stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        // Its own process group, so a timeout kills everything the script started.
+        .process_group(0)
+        .kill_on_drop(true);
+    command
+}
+
 #[async_trait]
 impl Backend for LocalBackend {
     fn name(&self) -> &'static str {
@@ -280,10 +340,9 @@ impl Backend for LocalBackend {
         if self.root.path().is_dir() {
             Ok(())
         } else {
-            Err(RunnerError::Other(format!(
-                "the local backend's directory {} is gone",
-                self.root.path().display()
-            )))
+            Err(RunnerError::LocalRootGone {
+                dir: self.root.path().to_owned(),
+            })
         }
     }
 
@@ -293,37 +352,7 @@ impl Backend for LocalBackend {
         lesson: &Lesson,
         progress: ProgressSender,
     ) -> Result<EnvironmentInfo, RunnerError> {
-        if self.sessions.lock().unwrap().contains_key(session) {
-            return Err(RunnerError::Other(format!(
-                "session {session} already has an environment"
-            )));
-        }
-        let started = match self.create(session, lesson, &progress).await {
-            Ok(_) => self.run_setup(session, lesson, &progress).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = started {
-            self.destroy(session).await?;
-            return Err(e);
-        }
-        for spec in &lesson.environment.nodes {
-            progress.send(Progress::Node {
-                node: spec.name.clone(),
-                status: "ready".into(),
-            });
-        }
-        Ok(EnvironmentInfo {
-            session: session.clone(),
-            nodes: lesson
-                .environment
-                .nodes
-                .iter()
-                .map(|n| NodeInfo {
-                    name: n.name.clone(),
-                    address: None,
-                })
-                .collect(),
-        })
+        crate::environment::start(self, session, lesson, &progress).await
     }
 
     async fn exec(
@@ -334,29 +363,12 @@ impl Backend for LocalBackend {
     ) -> Result<ExecOutput, RunnerError> {
         let environment = self.environment(session)?;
         let dir = environment.node(session, node)?;
-        let mut command = tokio::process::Command::new(shell());
-        command
-            .arg("-c")
-            .arg(&request.script)
-            .current_dir(dir)
-            .envs(environment.variables(node, dir))
-            .envs(request.env.iter().cloned())
-            .stdin(if request.stdin.is_some() {
-                std::process::Stdio::piped()
-            } else {
-                std::process::Stdio::null()
-            })
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            // Its own process group, so a timeout kills everything the script started.
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = command
+        let mut child = exec_command(&environment, node, dir, &request)
             .spawn()
-            .map_err(io_error(format!("running a command on node {node}")))?;
+            .map_err(RunnerError::io(format!("running a command on node {node}")))?;
         let group = child.id().map(|pid| pid as i32);
         if let Some(group) = group {
-            environment.groups.lock().unwrap().insert(group);
+            environment.track(group);
         }
         if let (Some(bytes), Some(mut stdin)) = (request.stdin, child.stdin.take()) {
             // A script that never reads its input must not block us: write in the
@@ -365,20 +377,15 @@ impl Backend for LocalBackend {
                 let _ = stdin.write_all(&bytes).await;
             });
         }
-        let stdout = tokio::spawn(read_bounded(
-            child.stdout.take().unwrap(),
-            EXEC_OUTPUT_LIMIT,
-        ));
-        let stderr = tokio::spawn(read_bounded(
-            child.stderr.take().unwrap(),
-            EXEC_OUTPUT_LIMIT,
-        ));
+        let outputs = Outputs::read(&mut child);
 
         let status = tokio::time::timeout(request.timeout, child.wait()).await;
         let timed_out = status.is_err();
         let exit_code = match status {
             Ok(status) => status
-                .map_err(io_error(format!("waiting for a command on node {node}")))?
+                .map_err(RunnerError::io(format!(
+                    "waiting for a command on node {node}"
+                )))?
                 .code()
                 .map(i64::from),
             Err(_) => {
@@ -391,25 +398,9 @@ impl Backend for LocalBackend {
         };
         // Children that outlive the shell in its group die with it too.
         if let Some(group) = group {
-            kill_group(group);
-            environment.groups.lock().unwrap().remove(&group);
+            environment.end(group);
         }
-        let collect = |task: tokio::task::JoinHandle<(Vec<u8>, bool)>| async move {
-            tokio::time::timeout(DRAIN_AFTER_KILL, task)
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default()
-        };
-        let (stdout, stdout_cut) = collect(stdout).await;
-        let (stderr, stderr_cut) = collect(stderr).await;
-        Ok(ExecOutput {
-            exit_code,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            timed_out,
-            truncated: stdout_cut || stderr_cut,
-        })
+        Ok(outputs.collect(exit_code, timed_out).await)
     }
 
     async fn attach(
@@ -442,63 +433,18 @@ impl Backend for LocalBackend {
         drop(pair.slave);
         if let Some(pid) = child.process_id() {
             // portable-pty starts the shell as a session (and group) leader.
-            environment.groups.lock().unwrap().insert(pid as i32);
+            environment.track(pid as i32);
         }
-        let mut reader = pair
+        let reader = pair
             .master
             .try_clone_reader()
             .map_err(|e| pty_error(node, e))?;
-        let mut writer = pair.master.take_writer().map_err(|e| pty_error(node, e))?;
-
-        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(TERMINAL_CHANNEL);
-        std::thread::spawn(move || {
-            let mut buf = vec![0u8; TERMINAL_READ];
-            loop {
-                match reader.read(&mut buf) {
-                    // Linux reports EIO on the master once the shell has exited.
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if tx
-                            .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-        let output = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        })
-        .boxed();
-
-        // Keystrokes: the caller writes into one end of a bounded in-memory pipe; a
-        // thread copies from the other end into the PTY with blocking writes.
-        let (input, mut keys) = tokio::io::duplex(TERMINAL_INPUT_BUFFER);
-        let runtime = tokio::runtime::Handle::current();
-        std::thread::spawn(move || {
-            let mut buf = vec![0u8; TERMINAL_READ];
-            loop {
-                match runtime.block_on(keys.read(&mut buf)) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if writer
-                            .write_all(&buf[..n])
-                            .and_then(|_| writer.flush())
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-
+        let writer = pair.master.take_writer().map_err(|e| pty_error(node, e))?;
         Ok(Terminal {
-            output,
-            input: Box::pin(input) as Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+            output: pty_output(reader),
+            input: pty_input(writer),
             control: Box::new(LocalTerminal {
+                node: node.to_owned(),
                 master: Mutex::new(pair.master),
                 child: Mutex::new(child),
             }),
@@ -506,16 +452,17 @@ impl Backend for LocalBackend {
     }
 
     async fn destroy(&self, session: &SessionId) -> Result<(), RunnerError> {
-        let environment = self.sessions.lock().unwrap().remove(session);
+        let environment = self.sessions().remove(session);
         if let Some(environment) = environment {
             environment.kill_all();
             match std::fs::remove_dir_all(&environment.dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    return Err(io_error(format!("removing {}", environment.dir.display()))(
-                        e,
-                    ));
+                    return Err(RunnerError::io(format!(
+                        "removing {}",
+                        environment.dir.display()
+                    ))(e));
                 }
             }
         }
@@ -523,14 +470,71 @@ impl Backend for LocalBackend {
     }
 
     async fn environments(&self) -> Result<Vec<SessionId>, RunnerError> {
-        let mut sessions: Vec<_> = self.sessions.lock().unwrap().keys().cloned().collect();
+        let mut sessions: Vec<_> = self.sessions().keys().cloned().collect();
         sessions.sort();
         Ok(sessions)
     }
 }
 
-fn pty_error(node: &str, error: impl std::fmt::Display) -> RunnerError {
-    RunnerError::Other(format!("terminal on node {node}: {error}"))
+/// The PTY's output as a stream: a thread does the blocking reads and hands chunks over
+/// a bounded channel, so a consumer that stops reading stops the thread (see
+/// [`TERMINAL_CHANNEL`]).
+fn pty_output(mut reader: Box<dyn io::Read + Send>) -> BoxStream<'static, io::Result<Bytes>> {
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(TERMINAL_CHANNEL);
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; TERMINAL_READ];
+        loop {
+            match reader.read(&mut buf) {
+                // Linux reports EIO on the master once the shell has exited.
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx
+                        .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .boxed()
+}
+
+/// Keystrokes towards the PTY: the caller writes into one end of a bounded in-memory
+/// pipe; a thread copies from the other end into the PTY with blocking writes.
+fn pty_input(mut writer: Box<dyn io::Write + Send>) -> Pin<Box<dyn tokio::io::AsyncWrite + Send>> {
+    let (input, mut keys) = tokio::io::duplex(TERMINAL_INPUT_BUFFER);
+    let runtime = tokio::runtime::Handle::current();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; TERMINAL_READ];
+        loop {
+            match runtime.block_on(keys.read(&mut buf)) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if writer
+                        .write_all(&buf[..n])
+                        .and_then(|_| writer.flush())
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    Box::pin(input)
+}
+
+fn pty_error(node: &str, error: impl Into<BoxError>) -> RunnerError {
+    RunnerError::Terminal {
+        action: "starting",
+        place: format!("on node {node}"),
+        source: error.into(),
+    }
 }
 
 fn pty_size(size: TermSize) -> PtySize {
@@ -543,6 +547,7 @@ fn pty_size(size: TermSize) -> PtySize {
 }
 
 struct LocalTerminal {
+    node: String,
     master: Mutex<Box<dyn MasterPty + Send>>,
     child: Mutex<Box<dyn portable_pty::Child + Send + Sync>>,
 }
@@ -552,18 +557,22 @@ impl TerminalControl for LocalTerminal {
     async fn resize(&self, size: TermSize) -> Result<(), RunnerError> {
         self.master
             .lock()
-            .unwrap()
+            .unwrap_or_else(PoisonError::into_inner)
             .resize(pty_size(size))
-            .map_err(|e| RunnerError::Other(format!("resizing a terminal: {e}")))
+            .map_err(|e| RunnerError::Terminal {
+                action: "resizing",
+                place: format!("on node {}", self.node),
+                source: e.into(),
+            })
     }
 
     async fn exit_code(&self) -> Result<Option<i64>, RunnerError> {
         let status = self
             .child
             .lock()
-            .unwrap()
+            .unwrap_or_else(PoisonError::into_inner)
             .try_wait()
-            .map_err(io_error("waiting for a terminal's shell"))?;
+            .map_err(RunnerError::io("waiting for a terminal's shell"))?;
         Ok(status.map(|s| i64::from(s.exit_code())))
     }
 }
@@ -571,7 +580,7 @@ impl TerminalControl for LocalTerminal {
 /// Where a node's absolute path lands: under the node's directory, never on the host's
 /// own `/etc` or `/root`, since a local node has no filesystem of its own. A path with
 /// `..` could climb out of the node's directory, so it is refused.
-pub fn node_path(root: &Path, path: &str) -> io::Result<PathBuf> {
+pub(crate) fn node_path(root: &Path, path: &str) -> io::Result<PathBuf> {
     let relative = Path::new(path.trim_start_matches('/'));
     if relative
         .components()
@@ -585,7 +594,7 @@ pub fn node_path(root: &Path, path: &str) -> io::Result<PathBuf> {
     Ok(root.join(relative))
 }
 
-/// Writes `files` under `root` (see [`node_path`]) with their modes, creating parent
+/// Writes `files` under `root` (see `node_path`) with their modes, creating parent
 /// directories.
 pub fn write_node_files(root: &Path, files: &[NodeFile]) -> io::Result<()> {
     for file in files {

@@ -38,7 +38,7 @@ use rcgen::{
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::docker::NodeFile;
+use crate::environment::file::NodeFile;
 
 /// Where kubeadm keeps certificates and keys.
 pub const PKI_DIR: &str = "/etc/kubernetes/pki";
@@ -156,136 +156,26 @@ pub fn kubernetes_pki(
 ) -> Result<KubernetesPki, PkiError> {
     let issuing = Issuing::new(short_lived)?;
     let control_plane = cluster.nodes.first().ok_or(PkiError::NoNodes)?;
+    let authorities = Authorities::new(&issuing)?;
 
-    let ca = issuing.ca("ca", "kubernetes")?;
-    let etcd_ca = issuing.ca("etcd-ca", "etcd-ca")?;
-    let front_proxy_ca = issuing.ca("front-proxy-ca", "front-proxy-ca")?;
-
-    let mut cp_files = Vec::new();
-    for (authority, file) in [
-        (&ca, "ca"),
-        (&etcd_ca, "etcd/ca"),
-        (&front_proxy_ca, "front-proxy-ca"),
-    ] {
-        cp_files.extend(pki_pair(file, &authority.cert.pem(), &authority.key_pem));
-    }
-
-    // The API server is reached by its in-cluster Service names, the Service IP, and the
-    // control-plane node's name and address.
-    let mut apiserver_sans = dns_sans(&[
-        "kubernetes",
-        "kubernetes.default",
-        "kubernetes.default.svc",
-        "kubernetes.default.svc.cluster.local",
-        &control_plane.name,
-    ])?;
-    apiserver_sans.push(SanType::IpAddress(KUBERNETES_SERVICE_IP));
-    apiserver_sans.extend(control_plane.ip.map(SanType::IpAddress));
-
-    // etcd serves and peers on the node's own name and address, and on loopback for the
-    // local API server and `etcdctl`.
-    let mut etcd_sans = dns_sans(&[&control_plane.name, "localhost"])?;
-    etcd_sans.extend(control_plane.ip.map(SanType::IpAddress));
-    etcd_sans.push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-    etcd_sans.push(SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)));
-
-    use Usage::{Client, Server, ServerAndClient};
-    let leaves = [
-        Leaf::new("apiserver", "apiserver", &ca, "kube-apiserver", Server).sans(apiserver_sans),
-        Leaf::new(
-            "apiserver-kubelet-client",
-            "apiserver-kubelet-client",
-            &ca,
-            "kube-apiserver-kubelet-client",
-            Client,
-        )
-        .org("kubeadm:cluster-admins"),
-        Leaf::new(
-            "front-proxy-client",
-            "front-proxy-client",
-            &front_proxy_ca,
-            "front-proxy-client",
-            Client,
-        ),
-        Leaf::new(
-            "etcd-server",
-            "etcd/server",
-            &etcd_ca,
-            &control_plane.name,
-            ServerAndClient,
-        )
-        .sans(etcd_sans.clone()),
-        Leaf::new(
-            "etcd-peer",
-            "etcd/peer",
-            &etcd_ca,
-            &control_plane.name,
-            ServerAndClient,
-        )
-        .sans(etcd_sans),
-        Leaf::new(
-            "etcd-healthcheck-client",
-            "etcd/healthcheck-client",
-            &etcd_ca,
-            "kube-etcd-healthcheck-client",
-            Client,
-        ),
-        Leaf::new(
-            "apiserver-etcd-client",
-            "apiserver-etcd-client",
-            &etcd_ca,
-            "kube-apiserver-etcd-client",
-            Client,
-        ),
-    ];
-    for leaf in leaves {
+    let mut cp_files = authorities.files();
+    for leaf in control_plane_leaves(&authorities, control_plane)? {
         let (cert, key) = issuing.leaf(&leaf)?;
         cp_files.extend(pki_pair(leaf.file, &cert, &key));
     }
-
-    // The service-account signing key pair: not a certificate, just the keys.
-    let sa = KeyPair::generate().map_err(|source| PkiError::Certificate {
-        name: "sa".into(),
-        source,
-    })?;
-    cp_files.push(secret(format!("{PKI_DIR}/sa.key"), sa.serialize_pem()));
-    cp_files.push(NodeFile {
-        path: format!("{PKI_DIR}/sa.pub"),
-        contents: sa.public_key_pem().into_bytes(),
-        mode: CERT_MODE,
-    });
-
-    let server = format!("https://{}:{APISERVER_PORT}", control_plane.name);
-    let ca_pem = ca.cert.pem();
-    let kubeconfig = |file: &str, cn: &str, org: Option<&str>| -> Result<NodeFile, PkiError> {
-        let mut leaf = Leaf::new(file, file, &ca, cn, Client);
-        if let Some(org) = org {
-            leaf = leaf.org(org);
-        }
-        let (cert, key) = issuing.leaf(&leaf)?;
-        let yaml = Kubeconfig::new(&server, &ca_pem, cn, &cert, &key).to_yaml(file)?;
-        Ok(secret(format!("{KUBECONFIG_DIR}/{file}"), yaml))
+    cp_files.extend(service_account_keys()?);
+    let kubeconfigs = Kubeconfigs {
+        issuing: &issuing,
+        ca: &authorities.ca,
+        server: format!("https://{}:{APISERVER_PORT}", control_plane.name),
     };
-    cp_files.push(kubeconfig(
-        "admin.conf",
-        "kubernetes-admin",
-        Some("kubeadm:cluster-admins"),
-    )?);
-    cp_files.push(kubeconfig(
-        "super-admin.conf",
-        "kubernetes-super-admin",
-        Some("system:masters"),
-    )?);
-    cp_files.push(kubeconfig(
-        "controller-manager.conf",
-        "system:kube-controller-manager",
-        None,
-    )?);
-    cp_files.push(kubeconfig("scheduler.conf", "system:kube-scheduler", None)?);
+    for (file, user, org) in CONTROL_PLANE_KUBECONFIGS {
+        cp_files.push(kubeconfigs.issue(file, user, org)?);
+    }
 
     let mut files = BTreeMap::new();
     for (index, node) in cluster.nodes.iter().enumerate() {
-        let kubelet = kubeconfig(
+        let kubelet = kubeconfigs.issue(
             "kubelet.conf",
             &format!("system:node:{}", node.name),
             Some("system:nodes"),
@@ -298,7 +188,7 @@ pub fn kubernetes_pki(
             vec![
                 NodeFile {
                     path: format!("{PKI_DIR}/ca.crt"),
-                    contents: ca_pem.clone().into_bytes(),
+                    contents: authorities.ca.cert.pem().into_bytes(),
                     mode: CERT_MODE,
                 },
                 kubelet,
@@ -307,6 +197,167 @@ pub fn kubernetes_pki(
         files.insert(node.name.clone(), node_files);
     }
     Ok(KubernetesPki { files })
+}
+
+/// The control plane's kubeconfigs besides its kubelet's: file, user, organization.
+const CONTROL_PLANE_KUBECONFIGS: [(&str, &str, Option<&str>); 4] = [
+    (
+        "admin.conf",
+        "kubernetes-admin",
+        Some("kubeadm:cluster-admins"),
+    ),
+    (
+        "super-admin.conf",
+        "kubernetes-super-admin",
+        Some("system:masters"),
+    ),
+    (
+        "controller-manager.conf",
+        "system:kube-controller-manager",
+        None,
+    ),
+    ("scheduler.conf", "system:kube-scheduler", None),
+];
+
+/// kubeadm's three certificate authorities.
+struct Authorities {
+    ca: Authority,
+    etcd_ca: Authority,
+    front_proxy_ca: Authority,
+}
+
+impl Authorities {
+    fn new(issuing: &Issuing) -> Result<Authorities, PkiError> {
+        Ok(Authorities {
+            ca: issuing.ca("ca", "kubernetes")?,
+            etcd_ca: issuing.ca("etcd-ca", "etcd-ca")?,
+            front_proxy_ca: issuing.ca("front-proxy-ca", "front-proxy-ca")?,
+        })
+    }
+
+    /// Each authority's certificate and key, where kubeadm puts them.
+    fn files(&self) -> Vec<NodeFile> {
+        [
+            (&self.ca, "ca"),
+            (&self.etcd_ca, "etcd/ca"),
+            (&self.front_proxy_ca, "front-proxy-ca"),
+        ]
+        .into_iter()
+        .flat_map(|(authority, file)| pki_pair(file, &authority.cert.pem(), &authority.key_pem))
+        .collect()
+    }
+}
+
+/// The leaf certificates of the control plane, with the names each is reached by.
+fn control_plane_leaves<'a>(
+    authorities: &'a Authorities,
+    control_plane: &'a ClusterNode,
+) -> Result<[Leaf<'a>; 7], PkiError> {
+    let Authorities {
+        ca,
+        etcd_ca,
+        front_proxy_ca,
+    } = authorities;
+    let name = control_plane.name.as_str();
+    // The API server is reached by its in-cluster Service names, the Service IP, and the
+    // control-plane node's name and address.
+    let mut apiserver_sans = dns_sans(&[
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+        name,
+    ])?;
+    apiserver_sans.push(SanType::IpAddress(KUBERNETES_SERVICE_IP));
+    apiserver_sans.extend(control_plane.ip.map(SanType::IpAddress));
+
+    // etcd serves and peers on the node's own name and address, and on loopback for the
+    // local API server and `etcdctl`.
+    let mut etcd_sans = dns_sans(&[name, "localhost"])?;
+    etcd_sans.extend(control_plane.ip.map(SanType::IpAddress));
+    etcd_sans.push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    etcd_sans.push(SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+
+    use Usage::{Client, Server, ServerAndClient};
+    Ok([
+        Leaf::new("apiserver", "apiserver", ca, "kube-apiserver", Server).sans(apiserver_sans),
+        Leaf::new(
+            "apiserver-kubelet-client",
+            "apiserver-kubelet-client",
+            ca,
+            "kube-apiserver-kubelet-client",
+            Client,
+        )
+        .org("kubeadm:cluster-admins"),
+        Leaf::new(
+            "front-proxy-client",
+            "front-proxy-client",
+            front_proxy_ca,
+            "front-proxy-client",
+            Client,
+        ),
+        Leaf::new("etcd-server", "etcd/server", etcd_ca, name, ServerAndClient)
+            .sans(etcd_sans.clone()),
+        Leaf::new("etcd-peer", "etcd/peer", etcd_ca, name, ServerAndClient).sans(etcd_sans),
+        Leaf::new(
+            "etcd-healthcheck-client",
+            "etcd/healthcheck-client",
+            etcd_ca,
+            "kube-etcd-healthcheck-client",
+            Client,
+        ),
+        Leaf::new(
+            "apiserver-etcd-client",
+            "apiserver-etcd-client",
+            etcd_ca,
+            "kube-apiserver-etcd-client",
+            Client,
+        ),
+    ])
+}
+
+/// The service-account signing key pair: not a certificate, just the keys.
+fn service_account_keys() -> Result<[NodeFile; 2], PkiError> {
+    let sa = KeyPair::generate().map_err(|source| PkiError::Certificate {
+        name: "sa".into(),
+        source,
+    })?;
+    Ok([
+        secret(format!("{PKI_DIR}/sa.key"), sa.serialize_pem()),
+        NodeFile {
+            path: format!("{PKI_DIR}/sa.pub"),
+            contents: sa.public_key_pem().into_bytes(),
+            mode: CERT_MODE,
+        },
+    ])
+}
+
+/// Issues kubeconfigs: a client certificate from the cluster CA, embedded with the CA
+/// in a kubeconfig pointing at the API server.
+struct Kubeconfigs<'a> {
+    issuing: &'a Issuing<'a>,
+    ca: &'a Authority,
+    server: String,
+}
+
+impl Kubeconfigs<'_> {
+    /// `file` under [`KUBECONFIG_DIR`], for user `user` (the certificate's common name)
+    /// in `organization`.
+    fn issue(
+        &self,
+        file: &str,
+        user: &str,
+        organization: Option<&str>,
+    ) -> Result<NodeFile, PkiError> {
+        let mut leaf = Leaf::new(file, file, self.ca, user, Usage::Client);
+        if let Some(org) = organization {
+            leaf = leaf.org(org);
+        }
+        let (cert, key) = self.issuing.leaf(&leaf)?;
+        let ca_pem = self.ca.cert.pem();
+        let yaml = Kubeconfig::new(&self.server, &ca_pem, user, &cert, &key).to_yaml(file)?;
+        Ok(secret(format!("{KUBECONFIG_DIR}/{file}"), yaml))
+    }
 }
 
 /// A certificate authority: its certificate (which signs) and its key in PEM.

@@ -202,10 +202,7 @@ impl LessonRun<'_> {
         // A learner's session types the intro's foreground scripts into the terminal
         // once it is ready; nobody watches a self-test's terminal, so they run out of
         // sight, but they run: later steps may depend on what they do.
-        let foreground: Vec<Script> = lesson
-            .setup
-            .iter()
-            .filter(|s| s.foreground)
+        let foreground: Vec<Script> = crate::environment::foreground_setup(lesson)
             .cloned()
             .collect();
         if let Err(problem) = self.run_scripts(&foreground, "foreground").await {

@@ -430,3 +430,46 @@ async fn reconcile_removes_sessions_that_are_not_live() {
     assert_eq!(removed, vec![orphan]);
     assert_eq!(backend.environments().await.unwrap(), vec![live]);
 }
+
+/// The local backend carries out the same plan as Docker: a lesson no backend can start
+/// is refused before a folder is made, and a session starts once.
+#[tokio::test]
+async fn bad_lessons_and_second_starts_are_refused() {
+    let backend = LocalBackend::new().unwrap();
+    let session = SessionId::random();
+    for (lesson, message) in [
+        (lesson(&[]), "has no nodes"),
+        (lesson(&["../escape"]), "not a DNS label"),
+    ] {
+        let error = backend
+            .start(&session, &lesson, ProgressSender::discard())
+            .await
+            .expect_err(message);
+        assert!(error.to_string().contains(message), "{message}: {error}");
+        assert!(!backend.root().join(session.as_str()).exists());
+    }
+
+    let lesson = lesson(&["node01"]);
+    backend
+        .start(&session, &lesson, ProgressSender::discard())
+        .await
+        .unwrap();
+    match backend
+        .start(&session, &lesson, ProgressSender::discard())
+        .await
+    {
+        Err(RunnerError::AlreadyStarted(id)) => assert_eq!(id, session),
+        other => panic!("expected AlreadyStarted, got {other:?}"),
+    }
+    // The refused second start left the first environment alone.
+    let out = backend
+        .exec(
+            &session,
+            "node01",
+            ExecRequest::new("echo still here", Duration::from_secs(10)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, "still here\n");
+    backend.destroy(&session).await.unwrap();
+}

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use runner::docker::NodeFile;
+use runner::environment::NodeFile;
 use runner::pki::{
     CERTIFICATE_NAMES, ClusterIdentity, ClusterNode, KubernetesPki, PkiError, kubernetes_pki,
 };

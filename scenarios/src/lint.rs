@@ -7,12 +7,7 @@ use crate::render;
 
 /// Diagnostics for the Markdown pages of `lesson`.
 pub(crate) fn lint_pages(lesson: &Lesson) -> Vec<Diagnostic> {
-    let nodes: Vec<String> = lesson
-        .environment
-        .nodes
-        .iter()
-        .map(|n| n.name.clone())
-        .collect();
+    let nodes = lesson.environment.node_names();
     let pages = lesson
         .intro
         .iter()

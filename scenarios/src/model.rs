@@ -117,6 +117,11 @@ impl Environment {
         self.nodes.iter().find(|n| n.name == name)
     }
 
+    /// The nodes' names in environment order: what pages, terminals and the API list.
+    pub fn node_names(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+
     /// The node that commands without an explicit node run on.
     pub fn default_node(&self) -> &str {
         self.nodes.first().map(|n| n.name.as_str()).unwrap_or("")

@@ -67,12 +67,7 @@ pub fn render(markdown: &str, nodes: &[String]) -> String {
 
 /// Renders one page of `lesson` (its intro, a step's text or its finish).
 pub fn render_page(lesson: &Lesson, page: &Page) -> String {
-    let nodes: Vec<String> = lesson
-        .environment
-        .nodes
-        .iter()
-        .map(|n| n.name.clone())
-        .collect();
+    let nodes = lesson.environment.node_names();
     render(&page.markdown, &nodes)
 }
 

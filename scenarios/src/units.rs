@@ -85,10 +85,22 @@ mod tests {
 
     #[test]
     fn dns_labels() {
-        assert!(is_dns_label("node01"));
-        assert!(!is_dns_label("Node01"));
-        assert!(!is_dns_label("-a"));
-        assert!(!is_dns_label("a_b"));
-        assert!(!is_dns_label(&"a".repeat(64)));
+        for good in ["controlplane", "node01", "a", "web-1"] {
+            assert!(is_dns_label(good), "{good}");
+        }
+        // Node names become hostnames and container and folder names: nothing that
+        // could climb out of a folder or split a name.
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "Node01",
+            "a_b",
+            "a.b",
+            "../x",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
     }
 }

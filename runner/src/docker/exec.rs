@@ -14,7 +14,8 @@ use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use crate::backend::{EXEC_OUTPUT_LIMIT, ExecOutput, ExecRequest, RunnerError};
+use crate::backend::{EXEC_OUTPUT_LIMIT, ExecOutput, ExecRequest};
+use crate::error::RunnerError;
 
 /// Runs `$2` with bash (or sh where there is no bash), killed with its process group
 /// after `$1` seconds. `$0` names the process in `ps`.
@@ -37,42 +38,16 @@ pub(super) async fn run(
     request: ExecRequest,
 ) -> Result<ExecOutput, RunnerError> {
     let exec = docker
-        .create_exec(
-            container,
-            CreateExecOptions {
-                cmd: Some(vec![
-                    "sh".to_owned(),
-                    "-c".to_owned(),
-                    EXEC_WRAPPER.to_owned(),
-                    "playlab-exec".to_owned(),
-                    timeout_arg(request.timeout),
-                    request.script.clone(),
-                ]),
-                env: Some(
-                    request
-                        .env
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect(),
-                ),
-                attach_stdin: Some(request.stdin.is_some()),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                // Setup and checks run as root whatever the image's `USER` says: a check
-                // must be able to read what the learner made, wherever it is.
-                user: Some("root".to_owned()),
-                ..Default::default()
-            },
-        )
+        .create_exec(container, exec_options(&request))
         .await?;
     let started = Instant::now();
     let StartExecResults::Attached { output, mut input } = docker
         .start_exec(&exec.id, Some(StartExecOptions::default()))
         .await?
     else {
-        return Err(RunnerError::Other(
-            "docker started the exec detached".to_owned(),
-        ));
+        return Err(RunnerError::ExecDetached {
+            container: container.to_owned(),
+        });
     };
 
     // Feed stdin while reading, so a script that writes before it reads cannot
@@ -125,6 +100,34 @@ pub(super) async fn run(
         stderr: stderr.into_string(),
         timed_out,
     })
+}
+
+/// The exec: the wrapper running the script as root, with the request's variables.
+fn exec_options(request: &ExecRequest) -> CreateExecOptions<String> {
+    CreateExecOptions {
+        cmd: Some(vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            EXEC_WRAPPER.to_owned(),
+            "playlab-exec".to_owned(),
+            timeout_arg(request.timeout),
+            request.script.clone(),
+        ]),
+        env: Some(
+            request
+                .env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
+        attach_stdin: Some(request.stdin.is_some()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        // Setup and checks run as root whatever the image's `USER` says: a check
+        // must be able to read what the learner made, wherever it is.
+        user: Some("root".to_owned()),
+        ..Default::default()
+    }
 }
 
 /// Seconds with millisecond precision; never zero, which `timeout` reads as "none".

@@ -12,8 +12,10 @@ use scenarios::Lesson;
 
 use std::collections::HashMap;
 
-use super::{is_not_found, label_filter, network_name, session_label};
-use crate::backend::{RunnerError, SessionId};
+use super::engine::is_not_found;
+use super::labels::{label_filter, network_name, session_label};
+use crate::error::RunnerError;
+use crate::session::SessionId;
 
 /// Creates the session's network; returns its name.
 pub(super) async fn create(

@@ -8,8 +8,6 @@
 //! reaps the orphans learners leave behind and stops at once; `systemd: true` nodes run
 //! systemd as PID 1 with what a kind node needs.
 
-use std::collections::BTreeMap;
-
 use bollard::Docker;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, HostConfigCgroupnsModeEnum,
@@ -18,18 +16,12 @@ use bollard::models::{
 use bollard::query_parameters::{CreateContainerOptions, UploadToContainerOptions};
 use scenarios::{Lesson, NodeSpec};
 
-use super::{DockerConfig, LABEL_NODE, container_name, environment_labels};
-use crate::backend::{NodeInfo, Progress, ProgressSender, RunnerError, SessionId};
-
-/// A file to place in a node: lesson assets and PKI files alike.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeFile {
-    /// Absolute path inside the node.
-    pub path: String,
-    pub contents: Vec<u8>,
-    /// Unix permission bits.
-    pub mode: u32,
-}
+use super::config::DockerConfig;
+use super::labels::{LABEL_NODE, container_name, environment_labels};
+use crate::backend::{NodeInfo, Progress, ProgressSender};
+use crate::environment::NodeFile;
+use crate::error::RunnerError;
+use crate::session::SessionId;
 
 /// Creates and starts one node on the session network; returns its name and address.
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
@@ -187,27 +179,6 @@ fn systemd_host_config(host: &mut HostConfig) {
     }
 }
 
-/// The lesson's assets, read from disk and grouped by node.
-pub(super) async fn asset_files(
-    lesson: &Lesson,
-) -> Result<BTreeMap<String, Vec<NodeFile>>, RunnerError> {
-    let mut files: BTreeMap<String, Vec<NodeFile>> = BTreeMap::new();
-    for asset in &lesson.assets {
-        let contents = tokio::fs::read(&asset.from)
-            .await
-            .map_err(|source| RunnerError::Io {
-                context: format!("reading asset {}", asset.from.display()),
-                source,
-            })?;
-        files.entry(asset.node.clone()).or_default().push(NodeFile {
-            path: asset.to.clone(),
-            contents,
-            mode: asset.mode,
-        });
-    }
-    Ok(files)
-}
-
 /// Copies files into a container in one tar upload; missing parent directories are
 /// created by Docker. Files are owned by root.
 pub(super) async fn upload(
@@ -218,10 +189,8 @@ pub(super) async fn upload(
     if files.is_empty() {
         return Ok(());
     }
-    let archive = tar_of(files).map_err(|source| RunnerError::Io {
-        context: format!("packing files for {container}"),
-        source,
-    })?;
+    let archive =
+        tar_of(files).map_err(RunnerError::io(format!("packing files for {container}")))?;
     docker
         .upload_to_container(
             container,

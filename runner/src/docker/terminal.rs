@@ -31,7 +31,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 use tokio_util::io::ReaderStream;
 
-use crate::backend::{ExecRequest, RunnerError, SessionId, TermSize, Terminal, TerminalControl};
+use super::exec;
+use crate::backend::{ExecRequest, TermSize, Terminal, TerminalControl};
+use crate::error::{BoxError, RunnerError};
+use crate::session::SessionId;
 
 /// Sets the size before the shell reads it (the resize call can lose that race), then
 /// starts a login shell: bash where there is one, else sh.
@@ -122,18 +125,20 @@ async fn start_raw(
     socket: &Path,
     exec_id: &str,
 ) -> Result<TokioIo<hyper::upgrade::Upgraded>, RunnerError> {
-    let io_error = |context: &str, e: &dyn std::fmt::Display| {
-        RunnerError::Other(format!(
-            "{context} (exec {exec_id} on {}): {e}",
-            socket.display()
-        ))
+    let failed = |e: BoxError| RunnerError::Terminal {
+        action: "starting",
+        place: format!("(exec {exec_id} on {})", socket.display()),
+        source: e,
     };
     let stream = UnixStream::connect(socket)
         .await
-        .map_err(|e| io_error("connecting to the Docker engine", &e))?;
+        .map_err(|e| RunnerError::EngineUnreachable {
+            socket: socket.display().to_string(),
+            source: e.into(),
+        })?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| io_error("starting a terminal", &e))?;
+        .map_err(|e| failed(e.into()))?;
     tokio::spawn(async move {
         if let Err(e) = connection.with_upgrades().await {
             tracing::debug!(error = %e, "terminal connection");
@@ -151,20 +156,19 @@ async fn start_raw(
     .body(Full::new(Bytes::from_static(
         br#"{"Detach":false,"Tty":true}"#,
     )))
-    .map_err(|e| io_error("building the terminal request", &e))?;
+    .map_err(|e| failed(e.into()))?;
     let response = sender
         .send_request(request)
         .await
-        .map_err(|e| io_error("starting a terminal", &e))?;
+        .map_err(|e| failed(e.into()))?;
     if response.status() != http::StatusCode::SWITCHING_PROTOCOLS {
-        return Err(io_error(
-            "starting a terminal",
-            &format!("Docker answered {}", response.status()),
+        return Err(failed(
+            format!("Docker answered {}", response.status()).into(),
         ));
     }
     let upgraded = hyper::upgrade::on(response)
         .await
-        .map_err(|e| io_error("starting a terminal", &e))?;
+        .map_err(|e| failed(e.into()))?;
     Ok(TokioIo::new(upgraded))
 }
 
@@ -202,7 +206,7 @@ impl Drop for HangUp {
             // The marker is letters, digits, `_` and `=`: safe unquoted.
             let script = format!("set -- {marker}\n{HANGUP_SCRIPT}");
             let request = ExecRequest::new(script, Duration::from_secs(10));
-            if let Err(e) = super::exec::run(&docker, &container, request).await {
+            if let Err(e) = exec::run(&docker, &container, request).await {
                 tracing::debug!(%container, error = %e, "hanging up a terminal");
             }
         });

@@ -76,11 +76,12 @@ pub async fn run(
     let staged = stage(&dir, script);
     let out = backend.exec(session, node, staged.copy).await?;
     if !out.success() {
-        return Err(RunnerError::Other(format!(
-            "could not copy the foreground script onto node {node} (exit code {:?}): {}",
-            out.exit_code,
-            out.stderr.trim()
-        )));
+        return Err(RunnerError::CopyFailed {
+            node: node.to_owned(),
+            what: "the foreground script".to_owned(),
+            exit_code: out.exit_code,
+            stderr: out.stderr.trim().to_owned(),
+        });
     }
     terminals.type_input(node, staged.line.as_bytes()).await
 }

@@ -1,0 +1,56 @@
+//! [`DockerConfig`]: what the operator decides about every node, whatever the lesson
+//! asks for.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What the operator decides about every node, whatever the lesson asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DockerConfig {
+    /// The Docker Engine's Unix socket.
+    pub socket: PathBuf,
+    /// Upper bound on a node's memory; a lesson asking for more gets this much.
+    pub max_memory_bytes: u64,
+    /// Upper bound on a node's CPUs.
+    pub max_cpus: f64,
+    /// Maximum number of processes in a node (a fork bomb stops here).
+    pub pids_limit: i64,
+    /// Run nodes whose lesson says `privileged: true` with `--privileged`. Off by
+    /// default, and then such a lesson does not start
+    /// ([`crate::RunnerError::PrivilegedNotAllowed`]): a privileged container can take
+    /// over the host. No other node is ever privileged.
+    pub allow_privileged: bool,
+    /// `json-file` log driver `max-size` for each node (Docker's size syntax).
+    pub log_max_size: String,
+    /// How long one setup script may run before it is killed.
+    pub setup_timeout: Duration,
+    /// Who the environments belong to (a server's instance id). When set, everything
+    /// this backend creates is labelled with it, and `environments` (so `reconcile`)
+    /// sees only environments with the same owner: two servers, or two test runs,
+    /// sharing one Docker engine never remove each other's environments. `None` sees
+    /// every playlab environment on the engine.
+    pub owner: Option<String>,
+}
+
+impl Default for DockerConfig {
+    fn default() -> Self {
+        DockerConfig {
+            socket: default_socket(),
+            max_memory_bytes: 2 * 1024 * 1024 * 1024,
+            max_cpus: 2.0,
+            pids_limit: 1024,
+            allow_privileged: false,
+            log_max_size: "1m".to_owned(),
+            setup_timeout: Duration::from_secs(300),
+            owner: None,
+        }
+    }
+}
+
+/// `DOCKER_HOST` when it names a Unix socket, else the standard socket path.
+fn default_socket() -> PathBuf {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|host| host.strip_prefix("unix://").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/var/run/docker.sock"))
+}

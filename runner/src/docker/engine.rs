@@ -1,0 +1,19 @@
+//! What the Docker engine's error answers mean to the backend.
+
+fn status_code(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// The object (container, network, exec) does not exist.
+pub(super) fn is_not_found(e: &bollard::errors::Error) -> bool {
+    status_code(e) == Some(404)
+}
+
+/// Another request is removing the container already.
+pub(super) fn is_removal_in_progress(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 409, message }
+        if message.contains("already in progress"))
+}

@@ -1,0 +1,24 @@
+//! The backend-neutral plan of an environment: what starting a lesson's environment
+//! means, whatever runs it.
+//!
+//! [`Plan`] checks a lesson before anything starts (node names are DNS labels, there is
+//! a node, a privileged node is allowed), and says which files each node receives
+//! (assets from disk, the session PKI issued for the nodes' names and addresses) and
+//! which setup scripts run, in order. [`run_setup`] runs those scripts with progress
+//! lines. The crate's backends carry a plan out through one sequence (`start`), and
+//! implement only what is their own: where nodes live and how a file lands on one.
+//!
+//! The "foreground or not" split of a lesson's setup scripts is decided here once
+//! ([`background_setup`], [`foreground_setup`]): background scripts run while the
+//! environment starts; foreground scripts are typed in the learner's terminal once the
+//! session is ready, which is the server's business.
+
+pub(crate) mod file;
+mod plan;
+mod setup;
+mod start;
+
+pub use file::NodeFile;
+pub use plan::{Plan, background_setup, foreground_setup};
+pub use setup::run_setup;
+pub(crate) use start::{Provision, start};

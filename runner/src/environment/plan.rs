@@ -1,0 +1,165 @@
+//! [`Plan`]: a lesson checked to start here, with its files and setup scripts.
+
+use std::collections::BTreeMap;
+
+use scenarios::{Lesson, NodeSpec, Script};
+
+use crate::backend::NodeInfo;
+use crate::environment::file::NodeFile;
+use crate::error::RunnerError;
+use crate::pki::{ClusterIdentity, ClusterNode, kubernetes_pki};
+
+/// A lesson's environment as every backend carries it out. Only [`Plan::new`] makes
+/// one, so a backend holding a plan holds a lesson that passed the checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan<'a> {
+    lesson: &'a Lesson,
+}
+
+impl<'a> Plan<'a> {
+    /// Checks `lesson` before anything is created or built: every node name is a DNS
+    /// label (it becomes a hostname and part of container and folder names), there is
+    /// a node, and no node is privileged unless `allow_privileged` (then a lesson this
+    /// host may not run costs no image build).
+    pub fn new(lesson: &'a Lesson, allow_privileged: bool) -> Result<Plan<'a>, RunnerError> {
+        let nodes = &lesson.environment.nodes;
+        if let Some(bad) = nodes
+            .iter()
+            .find(|n| !scenarios::units::is_dns_label(&n.name))
+        {
+            return Err(RunnerError::InvalidNodeName {
+                lesson: lesson.id.clone(),
+                node: bad.name.clone(),
+            });
+        }
+        if nodes.is_empty() {
+            return Err(RunnerError::NoNodes {
+                lesson: lesson.id.clone(),
+            });
+        }
+        if let Some(node) = nodes.iter().find(|n| n.privileged && !allow_privileged) {
+            return Err(RunnerError::PrivilegedNotAllowed {
+                node: node.name.clone(),
+            });
+        }
+        Ok(Plan { lesson })
+    }
+
+    pub fn lesson(&self) -> &'a Lesson {
+        self.lesson
+    }
+
+    /// The nodes to create, in environment order.
+    pub fn nodes(&self) -> &'a [NodeSpec] {
+        &self.lesson.environment.nodes
+    }
+
+    /// The setup scripts a backend runs while starting, in lesson order.
+    pub fn setup(&self) -> impl Iterator<Item = &'a Script> + Send + 'a {
+        background_setup(self.lesson)
+    }
+
+    /// The files each node receives: the lesson's assets, read from disk, then the
+    /// session PKI when the lesson has one. The PKI is issued for `nodes`, the nodes
+    /// as created, because their addresses go into the certificates.
+    pub async fn files(
+        &self,
+        nodes: &[NodeInfo],
+    ) -> Result<BTreeMap<String, Vec<NodeFile>>, RunnerError> {
+        let mut files = asset_files(self.lesson).await?;
+        if let Some(scenarios::Pki::Kubernetes { short_lived }) = &self.lesson.environment.pki {
+            let cluster = ClusterIdentity {
+                nodes: nodes
+                    .iter()
+                    .map(|n| {
+                        let ip = n.address.as_deref().and_then(|a| a.parse().ok());
+                        ClusterNode::new(&n.name, ip)
+                    })
+                    .collect(),
+            };
+            for (node, pki_files) in kubernetes_pki(&cluster, short_lived)?.nodes() {
+                files
+                    .entry(node.to_owned())
+                    .or_default()
+                    .extend_from_slice(pki_files);
+            }
+        }
+        Ok(files)
+    }
+}
+
+/// The lesson's setup scripts that run while its environment starts, in order.
+pub fn background_setup(lesson: &Lesson) -> impl Iterator<Item = &Script> + Send {
+    lesson.setup.iter().filter(|s| !s.foreground)
+}
+
+/// The lesson's foreground setup scripts, in order: typed in the learner's terminal
+/// once the session is ready (so a backend never runs them while starting).
+pub fn foreground_setup(lesson: &Lesson) -> impl Iterator<Item = &Script> + Send {
+    lesson.setup.iter().filter(|s| s.foreground)
+}
+
+/// The lesson's assets, read from disk and grouped by node.
+async fn asset_files(lesson: &Lesson) -> Result<BTreeMap<String, Vec<NodeFile>>, RunnerError> {
+    let mut files: BTreeMap<String, Vec<NodeFile>> = BTreeMap::new();
+    for asset in &lesson.assets {
+        let contents = tokio::fs::read(&asset.from)
+            .await
+            .map_err(RunnerError::io(format!(
+                "reading asset {}",
+                asset.from.display()
+            )))?;
+        files.entry(asset.node.clone()).or_default().push(NodeFile {
+            path: asset.to.clone(),
+            contents,
+            mode: asset.mode,
+        });
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scenarios::{Environment, NodeImage};
+
+    fn lesson(names: &[&str], privileged: bool) -> Lesson {
+        let nodes = names
+            .iter()
+            .map(|name| {
+                let mut spec = NodeSpec::new(*name, NodeImage::Reference("x".to_owned()));
+                spec.privileged = privileged;
+                spec
+            })
+            .collect();
+        Lesson::with_environment("t", "/", Environment::new(nodes))
+    }
+
+    #[test]
+    fn checks_refuse_what_no_backend_can_start() {
+        let refused = |l: &Lesson, allow: bool| Plan::new(l, allow).unwrap_err().to_string();
+        assert!(refused(&lesson(&[], false), true).contains("has no nodes"));
+        assert!(refused(&lesson(&["Bad_Name"], false), true).contains("not a DNS label"));
+        assert!(refused(&lesson(&["../x"], false), true).contains("not a DNS label"));
+        assert!(refused(&lesson(&["node01"], true), false).contains("must run privileged"));
+        assert!(Plan::new(&lesson(&["node01"], true), true).is_ok());
+        assert!(Plan::new(&lesson(&["node01", "web-1"], false), false).is_ok());
+    }
+
+    #[test]
+    fn setup_scripts_split_by_foreground_in_order() {
+        let mut l = lesson(&["node01"], false);
+        for (run, foreground) in [("a", false), ("b", true), ("c", false), ("d", true)] {
+            l.setup.push(Script {
+                node: "node01".to_owned(),
+                run: run.to_owned(),
+                foreground,
+            });
+        }
+        let runs = |s: Vec<&Script>| s.iter().map(|s| s.run.clone()).collect::<Vec<_>>();
+        assert_eq!(runs(background_setup(&l).collect()), ["a", "c"]);
+        assert_eq!(runs(foreground_setup(&l).collect()), ["b", "d"]);
+        let plan = Plan::new(&l, false).unwrap();
+        assert_eq!(runs(plan.setup().collect()), ["a", "c"]);
+    }
+}

@@ -1,0 +1,119 @@
+//! [`RunnerError`]: everything that can go wrong in the runner, one variant per kind of
+//! failure, each saying what happened in words a learner's or operator's log can use.
+//!
+//! It sits below everything else in the crate: it names only the session id and the PKI's
+//! own error, so any module can return it without closing an import loop.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::pki::PkiError;
+use crate::session::SessionId;
+
+/// The error of an underlying library that has no one type (terminals, engine
+/// connections), kept whole as the source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("invalid session id {0:?}: use 1 to 32 lowercase letters and digits")]
+    InvalidSessionId(String),
+    #[error("no environment for session {0}")]
+    NoEnvironment(SessionId),
+    #[error("session {session} has no node named {node:?}")]
+    NoNode { session: SessionId, node: String },
+    /// `start` for a session that has an environment already: starting again would
+    /// mix two environments under one id.
+    #[error("session {0} already has an environment")]
+    AlreadyStarted(SessionId),
+    /// Node names become hostnames and parts of container and folder names.
+    #[error(
+        "lesson {lesson}: node name {node:?} is not a DNS label (lowercase letters, \
+         digits and '-', at most 63)"
+    )]
+    InvalidNodeName { lesson: String, node: String },
+    #[error("lesson {lesson} has no nodes")]
+    NoNodes { lesson: String },
+    #[error("image {image} is unavailable: {reason}")]
+    ImageUnavailable { image: String, reason: String },
+    /// The lesson asks for a privileged node and the operator has not allowed it:
+    /// like an unavailable image, the lesson cannot run on this host as configured.
+    #[error(
+        "node {node} must run privileged (`privileged: true` in the lesson), which this \
+         host's operator has not allowed (playlab's --allow-privileged)"
+    )]
+    PrivilegedNotAllowed { node: String },
+    #[error("setup script on node {node} failed with exit code {exit_code:?}:\n{output}")]
+    SetupFailed {
+        node: String,
+        exit_code: Option<i64>,
+        output: String,
+    },
+    /// A command that puts a file on a node (a staged script) did not succeed.
+    #[error("could not copy {what} onto node {node} (exit code {exit_code:?}): {stderr}")]
+    CopyFailed {
+        node: String,
+        what: String,
+        exit_code: Option<i64>,
+        stderr: String,
+    },
+    #[error("issuing the session PKI: {0}")]
+    Pki(#[from] PkiError),
+    #[error(
+        "cannot reach the Docker engine at {socket}: {source} (install docker.io and start \
+         dockerd; see .ci/setup-machine)"
+    )]
+    EngineUnreachable {
+        socket: String,
+        #[source]
+        source: BoxError,
+    },
+    /// The engine answered an attached exec as a detached one: there is no output to read.
+    #[error("the Docker engine started the command on {container} detached")]
+    ExecDetached { container: String },
+    /// Opening or controlling an interactive terminal failed; `place` says where
+    /// (`on node web`, `(exec 1f2e on /var/run/docker.sock)`).
+    #[error("{action} a terminal {place}: {source}")]
+    Terminal {
+        action: &'static str,
+        place: String,
+        #[source]
+        source: BoxError,
+    },
+    /// The local backend's temporary root was removed under it.
+    #[error("the local backend's directory {} is gone", dir.display())]
+    LocalRootGone { dir: PathBuf },
+    /// Work moved to a blocking thread panicked or was cancelled.
+    #[error("{task}: {source}")]
+    BlockingTask {
+        task: &'static str,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    #[error("docker: {0}")]
+    Docker(#[from] bollard::errors::Error),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl RunnerError {
+    /// A closure for `map_err` that wraps an I/O error with what was being done.
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RunnerError {
+        let context = context.into();
+        move |source| RunnerError::Io { context, source }
+    }
+}
+
+/// Here rather than beside [`SessionId`]: its error is a [`RunnerError`], and the id's
+/// module stays a leaf that this one can name.
+impl FromStr for SessionId {
+    type Err = RunnerError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SessionId::checked(s).ok_or_else(|| RunnerError::InvalidSessionId(s.to_owned()))
+    }
+}
