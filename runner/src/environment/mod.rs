@@ -11,7 +11,8 @@
 //! The "foreground or not" split of a lesson's setup scripts is decided here once
 //! ([`background_setup`], [`foreground_setup`]): background scripts run while the
 //! environment starts; foreground scripts are typed in the learner's terminal once the
-//! session is ready, which is the server's business.
+//! session is ready, which is the server's business; [`PageScripts`] says which
+//! scripts a learner's arrival on a page starts, and where each runs.
 
 pub(crate) mod file;
 mod plan;
@@ -19,6 +20,6 @@ mod setup;
 mod start;
 
 pub use file::NodeFile;
-pub use plan::{Plan, background_setup, foreground_setup};
+pub use plan::{PageScripts, Plan, background_setup, foreground_setup};
 pub use setup::run_setup;
 pub(crate) use start::{Provision, start};

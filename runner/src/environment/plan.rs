@@ -99,6 +99,30 @@ pub fn foreground_setup(lesson: &Lesson) -> impl Iterator<Item = &Script> + Send
     lesson.setup.iter().filter(|s| s.foreground)
 }
 
+/// The scripts that run when a learner reaches a page, split by where they run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageScripts {
+    /// Typed into their node's terminal, in order, where the learner watches them.
+    pub typed: Vec<Script>,
+    /// Run out of sight, in order.
+    pub hidden: Vec<Script>,
+}
+
+impl PageScripts {
+    /// The scripts of step `step` (counting from 0). Reaching the first step also means
+    /// the environment just became ready, so the lesson's foreground setup comes first:
+    /// its background setup already ran while the environment started.
+    pub fn of(lesson: &Lesson, step: usize) -> PageScripts {
+        let intro = foreground_setup(lesson).filter(|_| step == 0);
+        let step_setup = lesson.steps.get(step).map(|s| s.setup.iter());
+        let (typed, hidden) = intro
+            .chain(step_setup.into_iter().flatten())
+            .cloned()
+            .partition(|s| s.foreground);
+        PageScripts { typed, hidden }
+    }
+}
+
 /// The lesson's assets, read from disk and grouped by node.
 async fn asset_files(lesson: &Lesson) -> Result<BTreeMap<String, Vec<NodeFile>>, RunnerError> {
     let mut files: BTreeMap<String, Vec<NodeFile>> = BTreeMap::new();
@@ -161,5 +185,40 @@ mod tests {
         assert_eq!(runs(foreground_setup(&l).collect()), ["b", "d"]);
         let plan = Plan::new(&l, false).unwrap();
         assert_eq!(runs(plan.setup().collect()), ["a", "c"]);
+    }
+
+    #[test]
+    fn a_page_starts_its_scripts_and_the_first_page_the_intro_too() {
+        let script = |run: &str, foreground| Script {
+            node: "node01".to_owned(),
+            run: run.to_owned(),
+            foreground,
+        };
+        let step = |setup: Vec<Script>| scenarios::Step {
+            title: String::new(),
+            text: scenarios::Page {
+                path: Default::default(),
+                markdown: String::new(),
+            },
+            hint: None,
+            setup,
+            checks: Vec::new(),
+            solve: Vec::new(),
+            quiz: Vec::new(),
+        };
+        let mut l = lesson(&["node01"], false);
+        l.setup = vec![script("background", false), script("intro", true)];
+        l.steps = vec![
+            step(vec![script("s1-hidden", false), script("s1-typed", true)]),
+            step(vec![script("s2-hidden", false)]),
+        ];
+        let runs = |s: &[Script]| s.iter().map(|s| s.run.clone()).collect::<Vec<_>>();
+        let first = PageScripts::of(&l, 0);
+        assert_eq!(runs(&first.typed), ["intro", "s1-typed"]);
+        assert_eq!(runs(&first.hidden), ["s1-hidden"]);
+        let second = PageScripts::of(&l, 1);
+        assert!(second.typed.is_empty());
+        assert_eq!(runs(&second.hidden), ["s2-hidden"]);
+        assert_eq!(PageScripts::of(&l, 2), PageScripts::default());
     }
 }

@@ -54,7 +54,7 @@ use super::config::AuthMode;
 use super::events::Event;
 use super::sessions::SessionError;
 use super::state::AppState;
-use super::store::Status;
+use super::status::{EndReason, Status};
 use super::terminals;
 
 /// An API error: a status and the `{error, message}` body.
@@ -277,7 +277,7 @@ async fn delete_session(
     State(state): State<AppState>,
     AuthorizedSession { session, .. }: AuthorizedSession,
 ) -> StatusCode {
-    state.sessions.end(&session, "deleted").await;
+    state.sessions.end(&session, EndReason::Deleted).await;
     StatusCode::NO_CONTENT
 }
 

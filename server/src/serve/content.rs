@@ -14,13 +14,7 @@ pub use crate::settings::image_map;
 
 /// A page's Markdown as HTML, with exec/copy blocks marked up for the browser.
 pub fn render_page(lesson: &Lesson, markdown: &str) -> String {
-    let nodes: Vec<String> = lesson
-        .environment
-        .nodes
-        .iter()
-        .map(|n| n.name.clone())
-        .collect();
-    scenarios::render::render(markdown, &nodes)
+    scenarios::render::render(markdown, &lesson.environment.node_names())
 }
 
 /// The current catalog, swapped whole on reload.

@@ -13,7 +13,7 @@ use runner::Progress;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use super::store::Status;
+use super::status::{EndReason, Status};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -40,9 +40,7 @@ pub enum Event {
         expires_at: String,
     },
     Ended {
-        /// `finished` (the lesson was completed and its finish grace ran out),
-        /// `deleted`, `expired`, `idle`, `shutdown`.
-        reason: String,
+        reason: EndReason,
     },
 }
 

@@ -6,10 +6,10 @@
 //! environment; the parts `test` and `lint` share are in [`crate::settings`]),
 //! [`state`] (what handlers share), [`api`] (routes and errors), [`sessions`]
 //! (lifecycle, limits, warm pool), [`terminals`] (shared shells over WebSockets),
-//! [`foreground`] (Killercoda scripts run in a terminal), [`events`] (SSE), [`store`]
-//! (SQLite), [`auth`] (identity cookie, admin token), [`metrics`], [`content`] (the
-//! served [`crate::catalog`], pages as HTML). Judging a step is runner's
-//! ([`runner::judge`]).
+//! [`foreground`] (Killercoda scripts run in a terminal), [`events`] (SSE),
+//! [`status`] (the words of a session's life and end), [`store`] (SQLite), [`auth`]
+//! (identity cookie, admin token), [`metrics`], [`content`] (the served
+//! [`crate::catalog`], pages as HTML). Judging a step is runner's ([`runner::judge`]).
 
 pub mod api;
 pub mod assets;
@@ -21,6 +21,7 @@ pub mod foreground;
 pub mod metrics;
 pub mod sessions;
 pub mod state;
+pub mod status;
 pub mod store;
 pub mod terminals;
 

@@ -14,9 +14,7 @@ use runner::SessionId;
 use runner::checks::{Transcript, TranscriptEntry};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::sessions::status::EndReason;
-// Sessions own the word; events and the HTTP edge still name it by this path.
-pub use super::sessions::status::Status;
+use super::status::{EndReason, Status};
 
 /// One row of the `sessions` table.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,7 +137,7 @@ impl Store {
             ended_at: row.get::<_, Option<i64>>(9)?.map(from_millis),
             end_reason: row
                 .get::<_, Option<String>>(10)?
-                .map(|text| EndReason::from(text.as_str())),
+                .map(|text| EndReason::parse(&text)),
         })
     }
 

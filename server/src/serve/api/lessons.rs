@@ -57,7 +57,7 @@ impl<'a> LessonSummary<'a> {
 pub struct LessonDetail<'a> {
     #[serde(flatten)]
     header: LessonHeader<'a>,
-    nodes: Vec<&'a str>,
+    nodes: Vec<String>,
     steps: Vec<StepDetail<'a>>,
     intro_html: Option<String>,
     finish_html: Option<String>,
@@ -88,12 +88,7 @@ impl<'a> LessonDetail<'a> {
         let page = |markdown: &str| render_page(lesson, markdown);
         LessonDetail {
             header: LessonHeader::of(lesson),
-            nodes: lesson
-                .environment
-                .nodes
-                .iter()
-                .map(|n| n.name.as_str())
-                .collect(),
+            nodes: lesson.environment.node_names(),
             steps: lesson
                 .steps
                 .iter()

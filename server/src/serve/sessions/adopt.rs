@@ -12,7 +12,7 @@ use scenarios::Lesson;
 
 use super::session::Session;
 use super::shared::Shared;
-use super::status::{EndReason, Status};
+use crate::serve::status::{EndReason, Status};
 use crate::serve::store::SessionRecord;
 
 /// What start-up does with one session the database says was live.

@@ -3,7 +3,7 @@
 use runner::RunnerError;
 use runner::judge::{AnswerError, JudgeError};
 
-use super::status::Status;
+use crate::serve::status::Status;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {

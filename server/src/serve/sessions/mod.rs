@@ -5,9 +5,8 @@
 //! failed start, shutdown) goes through [`SessionManager::end`] and destroys the
 //! environment. This file is the lifecycle: create (one live session per learner per
 //! lesson, within the global capacity), start, get, list, extend, expire and end. Its
-//! rooms: [`session`] (one session's state and views), [`status`] (the words of its
-//! life and end), [`pool`] (the warm pool), [`progress`] (page scripts, the
-//! transcript, check and advance), [`adopt`] (re-adoption on start-up), [`clock`]
+//! rooms: `session` (one session's state and views), `pool` (the warm pool), `progress` (page scripts, the
+//! transcript, check and advance), `adopt` (re-adoption on start-up), `clock`
 //! (deadlines on tokio's clock). State that must survive a restart is written to the
 //! [`Store`].
 
@@ -18,7 +17,6 @@ mod pool;
 mod progress;
 mod session;
 mod shared;
-pub(in crate::serve) mod status;
 #[cfg(test)]
 mod tests;
 
@@ -34,7 +32,7 @@ use tokio_util::task::TaskTracker;
 pub use self::error::SessionError;
 pub use self::progress::CheckResponse;
 pub use self::session::{Session, SessionView};
-pub use self::status::{EndReason, Status};
+pub use crate::serve::status::{EndReason, Status};
 
 use self::clock::Clock;
 use self::pool::Pool;
@@ -257,9 +255,7 @@ impl SessionManager {
     }
 
     /// Ends a session: closes its terminals, destroys its environment, records why.
-    /// `reason` is an [`EndReason`], or its text (the HTTP edge says `"deleted"`).
-    pub async fn end(&self, session: &Arc<Session>, reason: impl Into<EndReason>) {
-        let reason = reason.into();
+    pub async fn end(&self, session: &Arc<Session>, reason: EndReason) {
         if self.sessions().remove(&session.id).is_none() {
             return;
         }
@@ -282,7 +278,7 @@ impl SessionManager {
         };
         metrics.sessions_ended.get_or_create(&label).inc();
         session.events.send(Event::Ended {
-            reason: reason.to_string(),
+            reason: reason.clone(),
         });
         session.terminals.close_all().await;
         self.shared.destroy(&session.id).await;

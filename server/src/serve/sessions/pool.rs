@@ -106,11 +106,10 @@ impl Pool {
     ) -> Result<(), RunnerError> {
         let backend = &self.shared.backend;
         backend.start(id, lesson, ProgressSender::discard()).await?;
-        let shells = lesson
-            .environment
-            .nodes
+        let names = lesson.environment.node_names();
+        let shells = names
             .iter()
-            .map(|node| terminals.open(&node.name, TermSize::default()));
+            .map(|node| terminals.open(node, TermSize::default()));
         futures::future::try_join_all(shells).await.map(drop)
     }
 

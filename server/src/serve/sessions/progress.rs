@@ -12,6 +12,7 @@ use std::time::Duration;
 use runner::checks::{
     CheckContext, CheckOutcome, LineAssembler, TranscriptEntry, WasmChecker, WasmLimits,
 };
+use runner::environment::PageScripts;
 use runner::judge::judge_step;
 use runner::{Backend, ExecRequest};
 use scenarios::Script;
@@ -20,10 +21,10 @@ use serde::Serialize;
 use super::error::SessionError;
 use super::session::{Session, rfc3339};
 use super::shared::Shared;
-use super::status::Status;
 use crate::serve::events::Event;
 use crate::serve::foreground;
 use crate::serve::metrics::ResultLabel;
+use crate::serve::status::Status;
 use crate::serve::store::Store;
 use crate::serve::terminals::InputHook;
 
@@ -55,30 +56,19 @@ impl StepRunner {
         Ok(StepRunner { shared, wasm })
     }
 
-    /// The environment is ready for its learner: the lesson's foreground scripts
-    /// (Killercoda's intro `foreground`; the backend ran the others while starting),
-    /// then the first step's scripts. Not on re-adoption: they ran before the restart.
+    /// The environment is ready for its learner: the first page's scripts run, the
+    /// lesson's foreground setup among them (the backend ran the others while
+    /// starting). Not on re-adoption: they ran before the restart.
     pub fn became_ready(&self, session: &Arc<Session>) {
-        let intro = session.lesson.setup.iter().filter(|s| s.foreground);
-        let first_step = session.lesson.steps.first().map(|s| s.setup.iter());
-        let scripts = intro.chain(first_step.into_iter().flatten()).cloned();
-        self.run_page_scripts(session, 0, scripts.collect());
+        self.run_page_scripts(session, 0);
     }
 
-    /// Runs a step's setup scripts when the learner reaches it.
-    fn enter_step(&self, session: &Arc<Session>, step: usize) {
-        let scripts = session.lesson.steps.get(step).map(|s| s.setup.clone());
-        self.run_page_scripts(session, step, scripts.unwrap_or_default());
-    }
-
-    /// Runs the scripts of the page the learner has reached (`step` is for the log):
-    /// foreground ones are typed into their node's terminal, in order (see
-    /// [`foreground`]); the others run out of sight. The two groups run side by side,
-    /// as in Killercoda, where a foreground script often waits for what a background
-    /// one prepares.
-    fn run_page_scripts(&self, session: &Arc<Session>, step: usize, scripts: Vec<Script>) {
-        let (typed, hidden): (Vec<Script>, Vec<Script>) =
-            scripts.into_iter().partition(|s| s.foreground);
+    /// Runs the scripts of the page the learner has reached: typed ones go into their
+    /// node's terminal, in order (see [`foreground`]); the others run out of sight.
+    /// The two groups run side by side, as in Killercoda, where a foreground script
+    /// often waits for what a background one prepares.
+    fn run_page_scripts(&self, session: &Arc<Session>, step: usize) {
+        let PageScripts { typed, hidden } = PageScripts::of(&session.lesson, step);
         if !typed.is_empty() {
             let backend = self.shared.backend.clone();
             tokio::spawn(type_scripts(backend, session.clone(), step, typed));
@@ -178,7 +168,7 @@ impl StepRunner {
                 completed,
                 expires_at: expires_at.clone(),
             });
-            self.enter_step(session, step);
+            self.run_page_scripts(session, step);
         }
         (step, completed, expires_at)
     }

@@ -15,9 +15,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::status::{EndReason, Status};
 use crate::serve::config::Limits;
 use crate::serve::events::{Event, EventLog};
+use crate::serve::status::{EndReason, Status};
 use crate::serve::store::SessionRecord;
 use crate::serve::terminals::Terminals;
 
@@ -55,7 +55,9 @@ impl SessionView {
             learner: record.learner,
             status: record.status,
             error: record.error,
-            nodes: lesson.map(node_names).unwrap_or_default(),
+            nodes: lesson
+                .map(|l| l.environment.node_names())
+                .unwrap_or_default(),
             step: record.step,
             steps: lesson.map_or(record.step, |l| l.steps.len()),
             completed: record.completed_at.is_some(),
@@ -64,15 +66,6 @@ impl SessionView {
             end_reason: record.end_reason,
         }
     }
-}
-
-fn node_names(lesson: &Lesson) -> Vec<String> {
-    lesson
-        .environment
-        .nodes
-        .iter()
-        .map(|n| n.name.clone())
-        .collect()
 }
 
 pub(super) fn rfc3339(t: SystemTime) -> String {
@@ -160,7 +153,7 @@ impl Session {
             learner: self.learner.clone(),
             status: st.status,
             error: st.error.clone(),
-            nodes: node_names(&self.lesson),
+            nodes: self.lesson.environment.node_names(),
             step: st.step,
             steps: self.lesson.steps.len(),
             completed: st.completed_at.is_some(),

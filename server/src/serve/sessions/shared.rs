@@ -10,10 +10,10 @@ use scenarios::Lesson;
 
 use super::clock::Clock;
 use super::session::Session;
-use super::status::Status;
 use crate::serve::config::Limits;
 use crate::serve::content::SharedCatalog;
 use crate::serve::metrics::Metrics;
+use crate::serve::status::Status;
 use crate::serve::store::Store;
 use crate::serve::terminals::Terminals;
 

@@ -358,7 +358,7 @@ async fn a_session_deleted_while_starting_gives_its_environment_back() {
     lab.backend.hold_starts();
     let (session, _) = lab.manager.create("ann", "demo").unwrap();
     until("the start began", || lab.backend.starts().len() == 1).await;
-    lab.manager.end(&session, "deleted").await;
+    lab.manager.end(&session, EndReason::Deleted).await;
     lab.backend.release_starts();
     until("the environment goes", || lab.backend.destroys().len() == 2).await;
     assert!(!lab.backend.has_environment(&session.id));

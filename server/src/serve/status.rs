@@ -109,9 +109,9 @@ impl EndReason {
     }
 }
 
-impl From<&str> for EndReason {
-    /// Reads [`EndReason::as_str`] back (the database, the HTTP edge's `"deleted"`).
-    fn from(text: &str) -> EndReason {
+impl EndReason {
+    /// Reads [`EndReason::as_str`] back from the database.
+    pub fn parse(text: &str) -> EndReason {
         EndReason::KNOWN
             .into_iter()
             .find(|known| known.as_str() == text)
@@ -138,14 +138,14 @@ mod tests {
     #[test]
     fn end_reasons_keep_their_text_both_ways() {
         for reason in EndReason::KNOWN {
-            assert_eq!(EndReason::from(reason.as_str()), reason);
+            assert_eq!(EndReason::parse(reason.as_str()), reason);
         }
         assert_eq!(
             serde_json::to_value(EndReason::Idle).unwrap(),
             serde_json::json!("idle")
         );
         assert_eq!(
-            EndReason::from("gone fishing"),
+            EndReason::parse("gone fishing"),
             EndReason::Other("gone fishing".into())
         );
     }
