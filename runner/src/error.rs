@@ -63,6 +63,8 @@ pub enum RunnerError {
         "cannot reach the Docker engine at {socket}: {source} (install docker.io and start \
          dockerd; see .ci/setup-machine)"
     )]
+    /// Only when connecting to the engine, where the advice to install it fits; a
+    /// connection that fails later is the failure of what it was for.
     EngineUnreachable {
         socket: String,
         #[source]

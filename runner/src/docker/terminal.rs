@@ -130,12 +130,11 @@ async fn start_raw(
         place: format!("(exec {exec_id} on {})", socket.display()),
         source: e,
     };
+    // Mid-session the engine answered a moment ago, so a failed connect is this
+    // terminal's failure, not a missing engine (`DockerBackend::connect` says that).
     let stream = UnixStream::connect(socket)
         .await
-        .map_err(|e| RunnerError::EngineUnreachable {
-            socket: socket.display().to_string(),
-            source: e.into(),
-        })?;
+        .map_err(|e| failed(e.into()))?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| failed(e.into()))?;
