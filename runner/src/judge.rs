@@ -110,105 +110,18 @@ fn validate_answers<'a>(
     Ok(answers)
 }
 
-/// A fake backend and steps for unit tests of judging, here and in the self-test.
+/// Steps and a fake backend for unit tests of judging, here and in the self-test.
 #[cfg(test)]
 pub(crate) mod fake {
-    use std::sync::{Mutex, PoisonError};
+    use std::sync::Arc;
     use std::time::Duration;
 
-    use async_trait::async_trait;
-    use scenarios::{Check, Lesson, Page, QuizItem, ShellCheck};
+    use scenarios::{Check, Page, QuizItem, ShellCheck};
 
     use super::*;
-    use crate::backend::{EnvironmentInfo, ExecOutput, ExecRequest, ProgressSender};
-    use crate::backend::{TermSize, Terminal};
+    use crate::backend::ExecOutput;
     use crate::checks::{Transcript, WasmChecker, WasmLimits};
-
-    /// A backend whose nodes answer every exec the same way: node `pass` exits 0 and
-    /// prints `fine`, node `fail` exits 1 and prints `nope`, any other node does not
-    /// exist. It remembers which nodes it ran on, in order.
-    #[derive(Default)]
-    pub(crate) struct Nodes {
-        ran: Mutex<Vec<String>>,
-    }
-
-    impl Nodes {
-        pub(crate) fn ran(&self) -> Vec<String> {
-            self.ran
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-        }
-    }
-
-    #[async_trait]
-    impl Backend for Nodes {
-        fn name(&self) -> &'static str {
-            "nodes"
-        }
-
-        async fn ping(&self) -> Result<(), RunnerError> {
-            Ok(())
-        }
-
-        async fn start(
-            &self,
-            session: &SessionId,
-            _: &Lesson,
-            _: ProgressSender,
-        ) -> Result<EnvironmentInfo, RunnerError> {
-            Err(RunnerError::NoEnvironment(session.clone()))
-        }
-
-        async fn exec(
-            &self,
-            session: &SessionId,
-            node: &str,
-            _: ExecRequest,
-        ) -> Result<ExecOutput, RunnerError> {
-            self.ran
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(node.to_owned());
-            let (code, stdout) = match node {
-                "pass" => (0, "fine"),
-                "fail" => (1, "nope"),
-                _ => {
-                    return Err(RunnerError::NoNode {
-                        session: session.clone(),
-                        node: node.to_owned(),
-                    });
-                }
-            };
-            Ok(ExecOutput {
-                exit_code: Some(code),
-                stdout: format!("{stdout}\n"),
-                stderr: String::new(),
-                timed_out: false,
-                truncated: false,
-            })
-        }
-
-        async fn attach(
-            &self,
-            session: &SessionId,
-            node: &str,
-            _: TermSize,
-        ) -> Result<Terminal, RunnerError> {
-            Err(RunnerError::NoNode {
-                session: session.clone(),
-                node: node.to_owned(),
-            })
-        }
-
-        async fn destroy(&self, _: &SessionId) -> Result<(), RunnerError> {
-            Ok(())
-        }
-
-        async fn environments(&self) -> Result<Vec<SessionId>, RunnerError> {
-            Ok(Vec::new())
-        }
-    }
+    use crate::testing::FakeBackend;
 
     pub(crate) fn check(node: &str) -> Check {
         Check::Shell(ShellCheck {
@@ -243,10 +156,11 @@ pub(crate) mod fake {
         }
     }
 
-    /// What judging needs besides the step: a fresh [`Nodes`] backend, a session, an
-    /// empty transcript and a WASM checker.
+    /// What judging needs besides the step: a session on a fresh [`FakeBackend`]
+    /// whose node `pass` exits 0 and prints `fine`, node `fail` exits 1 and prints
+    /// `nope` (any other node does not exist), an empty transcript and a WASM checker.
     pub(crate) struct Setup {
-        pub(crate) backend: Nodes,
+        pub(crate) backend: Arc<FakeBackend>,
         pub(crate) session: SessionId,
         pub(crate) transcript: Transcript,
         pub(crate) wasm: WasmChecker,
@@ -254,12 +168,32 @@ pub(crate) mod fake {
 
     impl Setup {
         pub(crate) fn new() -> Self {
+            let backend = FakeBackend::new();
+            let session: SessionId = "judge1".parse().unwrap();
+            backend.add_environment(&session, &["pass", "fail"]);
+            backend.on_exec(|node, _| {
+                let (code, stdout) = if node == "pass" {
+                    (0, "fine")
+                } else {
+                    (1, "nope")
+                };
+                ExecOutput {
+                    exit_code: Some(code),
+                    stdout: format!("{stdout}\n"),
+                    ..ExecOutput::default()
+                }
+            });
             Setup {
-                backend: Nodes::default(),
-                session: "judge1".parse().unwrap(),
+                backend,
+                session,
                 transcript: Transcript::new(),
                 wasm: WasmChecker::new(WasmLimits::default()).unwrap(),
             }
+        }
+
+        /// The nodes checks ran on, in order.
+        pub(crate) fn ran(&self) -> Vec<String> {
+            self.backend.execs().into_iter().map(|e| e.node).collect()
         }
 
         pub(crate) fn ctx(&self) -> CheckContext<'_> {
@@ -278,14 +212,15 @@ mod tests {
     use super::fake::{Setup, step};
     use super::*;
 
-    /// Judges `step` on a fresh [`Nodes`]; returns the verdict and the nodes run on.
+    /// Judges `step` on a fresh [`Setup`]; returns the verdict and the nodes run on.
     async fn judge(
         step: &Step,
         answers: Option<&[Vec<usize>]>,
     ) -> (Result<StepVerdict, JudgeError>, Vec<String>) {
         let setup = Setup::new();
-        let verdict = judge_step(&setup.backend, &setup.session, step, answers, &setup.ctx()).await;
-        (verdict, setup.backend.ran())
+        let verdict =
+            judge_step(&*setup.backend, &setup.session, step, answers, &setup.ctx()).await;
+        (verdict, setup.ran())
     }
 
     #[tokio::test]
@@ -348,7 +283,7 @@ mod tests {
             Err(JudgeError::Runner(RunnerError::NoNode { node, .. })) => assert_eq!(node, "gone"),
             other => panic!("expected the backend's error, got {other:?}"),
         }
-        assert_eq!(ran, ["pass", "gone"], "no check runs after the error");
+        assert_eq!(ran, ["pass"], "no check runs after the error");
     }
 
     #[tokio::test]
@@ -356,7 +291,7 @@ mod tests {
         let setup = Setup::new();
         let ctx = setup.ctx();
         let step = step(0, &["gone", "fail"]);
-        let items: Vec<_> = judge_items(&setup.backend, &setup.session, &step, None, &ctx)
+        let items: Vec<_> = judge_items(&*setup.backend, &setup.session, &step, None, &ctx)
             .unwrap()
             .collect()
             .await;

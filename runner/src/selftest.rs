@@ -619,11 +619,11 @@ mod tests {
     }
 
     /// Judges `step` as the self-test does on one side of its solution, on nodes that
-    /// pass, fail or do not exist (see [`crate::judge::fake::Nodes`]).
+    /// pass, fail or do not exist (see [`crate::judge::fake::Setup`]).
     async fn judge_side(step: &Step, solved: bool) -> (Phase, Vec<String>) {
         let setup = crate::judge::fake::Setup::new();
         let run = LessonRun {
-            backend: &setup.backend,
+            backend: &*setup.backend,
             wasm: &setup.wasm,
             session: &setup.session,
         };

@@ -2,13 +2,18 @@
 //!
 //! It lets the code above the runner (the server's session manager) be tested in
 //! milliseconds and with tokio's paused clock, where a Docker environment takes seconds
-//! and the wall clock. Exec results come from a rule the test sets; a terminal is a
-//! loopback (what is written to it comes back as its output); every start, destroy,
-//! exec and attach is recorded; a start can be made to fail or to wait until released;
-//! and the environments it holds are listed for re-adoption and reconciliation.
-//! Nothing here is fit for serving learners.
+//! and the wall clock; the runner's own judging tests use it too. Exec results come
+//! from a rule the test sets; a terminal is a loopback (what is written to it comes
+//! back as its output); every start, destroy, exec and attach is recorded; a start can
+//! be made to fail or to wait until released; and the environments it holds are
+//! listed for re-adoption and reconciliation.
+//!
+//! It is as strict as the real backends where a caller could come to rely on leniency:
+//! a start checks the lesson ([`Plan::new`]) and refuses a session that has an
+//! environment, and an exec or attach on a node the environment lacks is
+//! [`RunnerError::NoNode`]. Nothing here is fit for serving learners.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -18,10 +23,13 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tokio_util::io::ReaderStream;
 
-use crate::{
-    Backend, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, ProgressSender, RunnerError,
-    SessionId, TermSize, Terminal, TerminalControl,
+use crate::backend::{
+    Backend, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, Progress, ProgressSender,
+    TermSize, Terminal, TerminalControl,
 };
+use crate::environment::Plan;
+use crate::error::RunnerError;
+use crate::session::SessionId;
 
 /// What a loopback terminal prints first, as a shell prints its prompt.
 pub const PROMPT: &str = "$ ";
@@ -29,7 +37,7 @@ pub const PROMPT: &str = "$ ";
 /// Decides an exec's result from the node and the script.
 pub type ExecRule = dyn Fn(&str, &str) -> ExecOutput + Send + Sync;
 
-/// One exec the backend was asked to run.
+/// One exec the backend ran (one refused for want of an environment or node is not).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecCall {
     pub session: SessionId,
@@ -39,7 +47,8 @@ pub struct ExecCall {
 
 #[derive(Default)]
 struct Record {
-    environments: HashSet<SessionId>,
+    /// Each environment's node names.
+    environments: HashMap<SessionId, Vec<String>>,
     starts: Vec<SessionId>,
     destroys: Vec<SessionId>,
     execs: Vec<ExecCall>,
@@ -103,14 +112,16 @@ impl FakeBackend {
         self.held.send_replace(false);
     }
 
-    /// Pretends an environment exists, as one left by an earlier server would.
-    pub fn add_environment(&self, session: &SessionId) {
-        self.record().environments.insert(session.clone());
+    /// Pretends an environment with these nodes exists, as one left by an earlier
+    /// server would.
+    pub fn add_environment(&self, session: &SessionId, nodes: &[&str]) {
+        let nodes = nodes.iter().map(|&n| n.to_owned()).collect();
+        self.record().environments.insert(session.clone(), nodes);
     }
 
     /// Whether the session has an environment now.
     pub fn has_environment(&self, session: &SessionId) -> bool {
-        self.record().environments.contains(session)
+        self.record().environments.contains_key(session)
     }
 
     /// Every session a start was asked for, in order.
@@ -123,22 +134,29 @@ impl FakeBackend {
         self.record().destroys.clone()
     }
 
-    /// Every exec, in order.
+    /// Every exec run, in order.
     pub fn execs(&self) -> Vec<ExecCall> {
         self.record().execs.clone()
     }
 
-    /// Every terminal attached, as `(session, node)`, in order.
+    /// Every terminal attached, as `(session, node)`, in order (refused ones left out).
     pub fn attaches(&self) -> Vec<(SessionId, String)> {
         self.record().attaches.clone()
     }
 
-    /// Execs and terminals need an environment, as on a real backend.
-    fn require(&self, session: &SessionId) -> Result<(), RunnerError> {
-        if self.record().environments.contains(session) {
+    /// Execs and terminals need an environment with that node, as on a real backend.
+    fn require(record: &Record, session: &SessionId, node: &str) -> Result<(), RunnerError> {
+        let nodes = record
+            .environments
+            .get(session)
+            .ok_or_else(|| RunnerError::NoEnvironment(session.clone()))?;
+        if nodes.iter().any(|n| n == node) {
             Ok(())
         } else {
-            Err(RunnerError::NoEnvironment(session.clone()))
+            Err(RunnerError::NoNode {
+                session: session.clone(),
+                node: node.to_owned(),
+            })
         }
     }
 }
@@ -171,28 +189,39 @@ impl Backend for FakeBackend {
         &self,
         session: &SessionId,
         lesson: &Lesson,
-        _progress: ProgressSender,
+        progress: ProgressSender,
     ) -> Result<EnvironmentInfo, RunnerError> {
         self.record().starts.push(session.clone());
         let mut held = self.held.subscribe();
         // The sender lives as long as `self`, so waiting cannot fail.
         let _ = held.wait_for(|held| !held).await;
+        // Privileged nodes are allowed: that policy is the real backends' to test.
+        let plan = Plan::new(lesson, true)?;
         let mut record = self.record();
+        if record.environments.contains_key(session) {
+            return Err(RunnerError::AlreadyStarted(session.clone()));
+        }
         if record.fail_starts {
             return Err(RunnerError::ImageUnavailable {
                 image: "fake".into(),
                 reason: "the fake backend was told to fail starts".into(),
             });
         }
-        record.environments.insert(session.clone());
+        let names: Vec<String> = plan.nodes().iter().map(|n| n.name.clone()).collect();
+        record.environments.insert(session.clone(), names.clone());
+        drop(record);
+        for node in &names {
+            progress.send(Progress::Node {
+                node: node.clone(),
+                status: "ready".to_owned(),
+            });
+        }
         Ok(EnvironmentInfo {
             session: session.clone(),
-            nodes: lesson
-                .environment
-                .nodes
-                .iter()
-                .map(|n| NodeInfo {
-                    name: n.name.clone(),
+            nodes: names
+                .into_iter()
+                .map(|name| NodeInfo {
+                    name,
                     address: None,
                 })
                 .collect(),
@@ -205,12 +234,15 @@ impl Backend for FakeBackend {
         node: &str,
         request: ExecRequest,
     ) -> Result<ExecOutput, RunnerError> {
-        self.require(session)?;
-        self.record().execs.push(ExecCall {
-            session: session.clone(),
-            node: node.to_owned(),
-            script: request.script.clone(),
-        });
+        {
+            let mut record = self.record();
+            Self::require(&record, session, node)?;
+            record.execs.push(ExecCall {
+                session: session.clone(),
+                node: node.to_owned(),
+                script: request.script.clone(),
+            });
+        }
         let rule = self
             .rule
             .lock()
@@ -225,10 +257,11 @@ impl Backend for FakeBackend {
         node: &str,
         _size: TermSize,
     ) -> Result<Terminal, RunnerError> {
-        self.require(session)?;
-        self.record()
-            .attaches
-            .push((session.clone(), node.to_owned()));
+        {
+            let mut record = self.record();
+            Self::require(&record, session, node)?;
+            record.attaches.push((session.clone(), node.to_owned()));
+        }
         // Written into one end, read from the other: keystrokes come back as output.
         let (mut input, output) = tokio::io::duplex(64 * 1024);
         input
@@ -253,7 +286,7 @@ impl Backend for FakeBackend {
     }
 
     async fn environments(&self) -> Result<Vec<SessionId>, RunnerError> {
-        let mut list: Vec<_> = self.record().environments.iter().cloned().collect();
+        let mut list: Vec<_> = self.record().environments.keys().cloned().collect();
         list.sort();
         Ok(list)
     }
@@ -268,7 +301,7 @@ mod tests {
     async fn a_terminal_echoes_what_is_typed() {
         let backend = FakeBackend::new();
         let id: SessionId = "s1".parse().unwrap();
-        backend.add_environment(&id);
+        backend.add_environment(&id, &["node01"]);
         let mut term = backend
             .attach(&id, "node01", TermSize::default())
             .await
@@ -291,7 +324,7 @@ mod tests {
                 .await,
             Err(RunnerError::NoEnvironment(_))
         ));
-        backend.add_environment(&id);
+        backend.add_environment(&id, &["n"]);
         backend.on_exec(|node, script| {
             exit(if node == "n" && script == "false" {
                 1
@@ -304,8 +337,54 @@ mod tests {
         };
         assert!(!run("false").await.unwrap().success());
         assert!(run("true").await.unwrap().success());
-        assert_eq!(backend.execs().len(), 2);
+        assert!(matches!(
+            backend
+                .exec(&id, "m", ExecRequest::new("true", Default::default()))
+                .await,
+            Err(RunnerError::NoNode { node, .. }) if node == "m"
+        ));
+        assert_eq!(backend.execs().len(), 2, "refused execs are not recorded");
         backend.destroy(&id).await.unwrap();
         assert!(backend.environments().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_start_is_as_strict_as_a_real_backend() {
+        use scenarios::{Environment, NodeImage, NodeSpec};
+        let lesson = |names: &[&str]| {
+            let nodes = names
+                .iter()
+                .map(|&n| NodeSpec::new(n, NodeImage::Reference("x".to_owned())))
+                .collect();
+            Lesson::with_environment("t", "/", Environment::new(nodes))
+        };
+        let backend = FakeBackend::new();
+        let id: SessionId = "s1".parse().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let info = backend
+            .start(&id, &lesson(&["a", "b"]), ProgressSender::new(tx))
+            .await
+            .unwrap();
+        let names: Vec<_> = info.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        for node in ["a", "b"] {
+            assert_eq!(
+                rx.try_recv().unwrap(),
+                Progress::Node {
+                    node: node.into(),
+                    status: "ready".into()
+                }
+            );
+        }
+        let again = backend
+            .start(&id, &lesson(&["a"]), ProgressSender::discard())
+            .await;
+        assert!(matches!(again, Err(RunnerError::AlreadyStarted(_))));
+        let other: SessionId = "s2".parse().unwrap();
+        let bad = backend
+            .start(&other, &lesson(&[]), ProgressSender::discard())
+            .await;
+        assert!(matches!(bad, Err(RunnerError::NoNodes { .. })));
+        assert!(!backend.has_environment(&other));
     }
 }

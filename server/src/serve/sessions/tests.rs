@@ -393,7 +393,7 @@ async fn start_up_re_adopts_what_it_can_and_ends_the_rest_with_the_reason() {
     let starting = record(&lab, "starting", "demo", Status::Starting);
     let orphan: SessionId = "orphan".parse().unwrap();
     for id in [&kept.id, &removed.id, &starting.id, &orphan] {
-        lab.backend.add_environment(id);
+        lab.backend.add_environment(id, &["node01"]);
     }
 
     let orphans = lab.manager.adopt().await.unwrap();
