@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::pki::PkiError;
 use crate::session::SessionId;
@@ -43,11 +44,19 @@ pub enum RunnerError {
          host's operator has not allowed (playlab's --allow-privileged)"
     )]
     PrivilegedNotAllowed { node: String },
-    #[error("setup script on node {node} failed with exit code {exit_code:?}:\n{output}")]
+    /// A setup script did not succeed, which stops the scripts after it. Its output
+    /// keeps the two streams apart so that a report (the self-test's) can lay them out.
+    #[error(
+        "setup script on node {node} failed with exit code {exit_code:?}:\n{stdout}{stderr}{}",
+        killed_note(.killed_after)
+    )]
     SetupFailed {
         node: String,
         exit_code: Option<i64>,
-        output: String,
+        stdout: String,
+        stderr: String,
+        /// The timeout that killed the script, when it ran out of time.
+        killed_after: Option<Duration>,
     },
     /// A command that puts a file on a node (a staged script) did not succeed.
     #[error("could not copy {what} onto node {node} (exit code {exit_code:?}): {stderr}")]
@@ -108,6 +117,13 @@ impl RunnerError {
         let context = context.into();
         move |source| RunnerError::Io { context, source }
     }
+}
+
+/// How [`RunnerError::SetupFailed`] ends when the script was killed at its timeout.
+fn killed_note(killed_after: &Option<Duration>) -> String {
+    killed_after
+        .map(|timeout| format!("(killed after {timeout:?})"))
+        .unwrap_or_default()
 }
 
 /// Here rather than beside [`SessionId`]: its error is a [`RunnerError`], and the id's

@@ -37,12 +37,10 @@ use crate::backend::{
     Backend, EXEC_OUTPUT_LIMIT, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, Progress,
     ProgressSender, TermSize, Terminal, TerminalControl,
 };
-use crate::environment::{NodeFile, Plan, Provision};
+use crate::environment::{DEFAULT_SETUP_TIMEOUT, NodeFile, Plan, Provision};
 use crate::error::{BoxError, RunnerError};
 use crate::session::SessionId;
 
-/// How long one setup script may run.
-const SETUP_TIMEOUT: Duration = Duration::from_secs(300);
 /// Chunks of terminal output in flight between the PTY reader thread and the consumer:
 /// with 8 KiB reads, at most 128 KiB per terminal. When the consumer stops reading, the
 /// thread blocks on the full channel, the PTY fills, and the shell blocks on write.
@@ -178,7 +176,7 @@ impl Provision for LocalBackend {
     }
 
     fn setup_timeout(&self) -> Duration {
-        SETUP_TIMEOUT
+        DEFAULT_SETUP_TIMEOUT
     }
 
     async fn prepare(

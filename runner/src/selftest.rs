@@ -17,18 +17,19 @@
 //! checks that judge the order of commands are tested like any other.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
 use scenarios::{Lesson, Script, Step};
 
-use crate::backend::{Backend, ExecRequest, ProgressSender, RunnerError, SessionId};
+use crate::backend::{Backend, ProgressSender};
 use crate::checks::{CheckContext, CheckOutcome, Transcript, WasmChecker, correct_answers};
+use crate::environment::{DEFAULT_SETUP_TIMEOUT, foreground_setup, run_setup};
+use crate::error::RunnerError;
 use crate::judge::judge_items;
-
-/// How long one setup or solve script may run in a self-test.
-pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
+use crate::session::SessionId;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SelfTestOptions {
@@ -202,10 +203,10 @@ impl LessonRun<'_> {
         // A learner's session types the intro's foreground scripts into the terminal
         // once it is ready; nobody watches a self-test's terminal, so they run out of
         // sight, but they run: later steps may depend on what they do.
-        let foreground: Vec<Script> = crate::environment::foreground_setup(lesson)
-            .cloned()
-            .collect();
-        if let Err(problem) = self.run_scripts(&foreground, "foreground").await {
+        if let Err(problem) = self
+            .run_scripts(foreground_setup(lesson), "foreground")
+            .await
+        {
             return LessonResult::Failed {
                 step: None,
                 problems: vec![problem],
@@ -239,7 +240,7 @@ impl LessonRun<'_> {
         transcript: &mut Transcript,
         report: &mut StepReport,
     ) {
-        if let Err(problem) = self.run_scripts(&step.setup, "setup").await {
+        if let Err(problem) = self.run_scripts(step.setup.iter(), "setup").await {
             report.problems.push(problem);
             return;
         }
@@ -258,7 +259,7 @@ impl LessonRun<'_> {
                 transcript.record(&script.node, line);
             }
         }
-        if let Err(problem) = self.run_scripts(&step.solve, "solve").await {
+        if let Err(problem) = self.run_scripts(step.solve.iter(), "solve").await {
             report.problems.push(problem);
             return;
         }
@@ -313,8 +314,30 @@ impl LessonRun<'_> {
         }
     }
 
-    async fn run_scripts(&self, scripts: &[Script], what: &str) -> Result<(), String> {
-        run_scripts(self.backend, self.session, scripts, what).await
+    /// Runs scripts in order on their nodes, as an environment's setup runs; the first
+    /// that fails ends the run with a sentence naming it (`what` says which scripts
+    /// they are: setup, solve).
+    async fn run_scripts<'s>(
+        &self,
+        scripts: impl Iterator<Item = &'s Script> + Send,
+        what: &str,
+    ) -> Result<(), String> {
+        // `run_setup` takes a script only once the one before it succeeded, so the
+        // count taken when it fails is the failing script's number.
+        let taken = AtomicUsize::new(0);
+        let counted = scripts.inspect(|_| {
+            taken.fetch_add(1, Ordering::Relaxed);
+        });
+        let discard = ProgressSender::discard();
+        run_setup(
+            self.backend,
+            self.session,
+            counted,
+            DEFAULT_SETUP_TIMEOUT,
+            &discard,
+        )
+        .await
+        .map_err(|e| script_problem(what, taken.into_inner(), e))
     }
 }
 
@@ -394,47 +417,37 @@ fn read_checks(
     phase
 }
 
-/// Runs scripts in order on their nodes; the first that fails ends the run with a
-/// sentence naming it (`what` says which scripts they are: setup, solve).
-pub async fn run_scripts(
-    backend: &dyn Backend,
-    session: &SessionId,
-    scripts: &[Script],
-    what: &str,
-) -> Result<(), String> {
-    for (n, script) in scripts.iter().enumerate() {
-        let output = backend
-            .exec(
-                session,
-                &script.node,
-                ExecRequest::new(script.run.clone(), SCRIPT_TIMEOUT),
-            )
-            .await
-            .map_err(|e| format!("{what} script {} could not run: {e}", n + 1))?;
-        if !output.success() {
-            let status = match output.exit_code {
-                Some(code) => format!("exit code {code}"),
-                None => format!("timed out after {}s", SCRIPT_TIMEOUT.as_secs()),
-            };
-            let text = [output.stdout.trim_end(), output.stderr.trim_end()]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join("\n");
-            return Err(format!(
-                "{what} script {} on node {} failed ({status}){}",
-                n + 1,
-                script.node,
-                if text.is_empty() {
-                    String::new()
-                } else {
-                    format!(":\n{}", indent(&text))
-                }
-            ));
+/// The sentence for script number `number` (from 1) of the `what` scripts failing
+/// with `e`: how it ended and, indented, what it printed.
+fn script_problem(what: &str, number: usize, e: RunnerError) -> String {
+    let RunnerError::SetupFailed {
+        node,
+        exit_code,
+        stdout,
+        stderr,
+        ..
+    } = e
+    else {
+        return format!("{what} script {number} could not run: {e}");
+    };
+    let status = match exit_code {
+        Some(code) => format!("exit code {code}"),
+        None => format!("timed out after {}s", DEFAULT_SETUP_TIMEOUT.as_secs()),
+    };
+    let text = [stdout.trim_end(), stderr.trim_end()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!(
+        "{what} script {number} on node {node} failed ({status}){}",
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!(":\n{}", indent(&text))
         }
-    }
-    Ok(())
+    )
 }
 
 /// The command lines of a script as a learner would type them: non-empty lines that
@@ -659,6 +672,46 @@ mod tests {
         );
         let (phase, problems) = judge_side(&step(1, &["fail"]), false).await;
         assert_eq!((phase, problems.len()), (Phase::AsExpected, 0));
+    }
+
+    #[tokio::test]
+    async fn a_failing_script_is_named_by_its_number_with_what_it_printed() {
+        let setup = crate::judge::fake::Setup::new();
+        let run = LessonRun {
+            backend: &*setup.backend,
+            wasm: &setup.wasm,
+            session: &setup.session,
+        };
+        let script = |node: &str| Script {
+            node: node.into(),
+            run: "x".into(),
+            foreground: false,
+        };
+        let run = &run;
+        let problem = |nodes: &[&str]| {
+            let scripts: Vec<Script> = nodes.iter().map(|n| script(n)).collect();
+            async move { run.run_scripts(scripts.iter(), "setup").await.unwrap_err() }
+        };
+        assert_eq!(
+            problem(&["pass", "fail", "pass"]).await,
+            "setup script 2 on node fail failed (exit code 1):\n    nope"
+        );
+        assert_eq!(
+            problem(&["pass", "pass", "gone"]).await,
+            "setup script 3 could not run: session judge1 has no node named \"gone\""
+        );
+        assert_eq!(setup.ran(), ["pass", "fail", "pass", "pass"]);
+        let killed = RunnerError::SetupFailed {
+            node: "n".into(),
+            exit_code: None,
+            stdout: "a".into(),
+            stderr: "b\n\n".into(),
+            killed_after: Some(DEFAULT_SETUP_TIMEOUT),
+        };
+        assert_eq!(
+            script_problem("solve", 4, killed),
+            "solve script 4 on node n failed (timed out after 300s):\n    a\n    b"
+        );
     }
 
     fn step(index: usize, title: &str, before: Phase, after: Phase) -> StepReport {

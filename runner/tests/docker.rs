@@ -910,11 +910,17 @@ async fn a_failing_setup_fails_the_start_and_removes_everything() {
         Err(RunnerError::SetupFailed {
             node,
             exit_code,
-            output,
+            stdout,
+            stderr,
+            killed_after,
         }) => {
             assert_eq!(node, "node02");
             assert_eq!(exit_code, Some(3));
-            assert_eq!(output, "about to fail\ndetails\n");
+            assert_eq!(
+                (stdout.as_str(), stderr.as_str()),
+                ("about to fail\n", "details\n")
+            );
+            assert_eq!(killed_after, None);
         }
         other => panic!("expected SetupFailed, got {other:?}"),
     }

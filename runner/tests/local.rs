@@ -357,11 +357,13 @@ async fn failing_setup_cleans_up() {
         RunnerError::SetupFailed {
             node,
             exit_code,
-            output,
+            stdout,
+            stderr,
+            ..
         } => {
             assert_eq!(node, "controlplane");
             assert_eq!(*exit_code, Some(3));
-            assert_eq!(output, "preparing\nboom\n");
+            assert_eq!(format!("{stdout}{stderr}"), "preparing\nboom\n");
         }
         other => panic!("want SetupFailed, got {other:?}"),
     }

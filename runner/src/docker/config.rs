@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::environment::DEFAULT_SETUP_TIMEOUT;
+
 /// What the operator decides about every node, whatever the lesson asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DockerConfig {
@@ -41,7 +43,7 @@ impl Default for DockerConfig {
             pids_limit: 1024,
             allow_privileged: false,
             log_max_size: "1m".to_owned(),
-            setup_timeout: Duration::from_secs(300),
+            setup_timeout: DEFAULT_SETUP_TIMEOUT,
             owner: None,
         }
     }

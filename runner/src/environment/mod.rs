@@ -21,5 +21,5 @@ mod start;
 
 pub use file::NodeFile;
 pub use plan::{PageScripts, Plan, background_setup, foreground_setup};
-pub use setup::run_setup;
+pub use setup::{DEFAULT_SETUP_TIMEOUT, run_setup};
 pub(crate) use start::{Provision, start};
