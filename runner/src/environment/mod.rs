@@ -3,13 +3,13 @@
 //!
 //! [`Plan`] checks a lesson before anything starts (node names are DNS labels, there is
 //! a node, a privileged node is allowed), and says which files each node receives
-//! (assets from disk, the session PKI issued for the nodes' names and addresses) and
-//! which setup scripts run, in order. [`run_setup`] runs those scripts with progress
-//! lines. The crate's backends carry a plan out through one sequence (`start`), and
+//! (assets from disk, the session PKI issued for the nodes' names and addresses).
+//! [`run_setup`] runs setup scripts in order with progress lines: a lesson's background
+//! setup while its environment starts, and the self-test's scripts. The crate's backends carry a plan out through one sequence (`start`), and
 //! implement only what is their own: where nodes live and how a file lands on one.
 //!
 //! The "foreground or not" split of a lesson's setup scripts is decided here once
-//! ([`background_setup`], [`foreground_setup`]): background scripts run while the
+//! ([`background_setup`](plan::background_setup), [`foreground_setup`]): background scripts run while the
 //! environment starts; foreground scripts are typed in the learner's terminal once the
 //! session is ready, which is the server's business; [`PageScripts`] says which
 //! scripts a learner's arrival on a page starts, and where each runs.
@@ -20,6 +20,8 @@ mod setup;
 mod start;
 
 pub use file::NodeFile;
-pub use plan::{PageScripts, Plan, background_setup, foreground_setup};
-pub use setup::{DEFAULT_SETUP_TIMEOUT, run_setup};
+pub(crate) use plan::foreground_setup;
+pub use plan::{PageScripts, Plan};
+pub use setup::DEFAULT_SETUP_TIMEOUT;
+pub(crate) use setup::run_setup;
 pub(crate) use start::{Provision, start};

@@ -54,11 +54,6 @@ impl<'a> Plan<'a> {
         &self.lesson.environment.nodes
     }
 
-    /// The setup scripts a backend runs while starting, in lesson order.
-    pub fn setup(&self) -> impl Iterator<Item = &'a Script> + Send + 'a {
-        background_setup(self.lesson)
-    }
-
     /// The files each node receives: the lesson's assets, read from disk, then the
     /// session PKI when the lesson has one. The PKI is issued for `nodes`, the nodes
     /// as created, because their addresses go into the certificates.
@@ -88,14 +83,15 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// The lesson's setup scripts that run while its environment starts, in order.
-pub fn background_setup(lesson: &Lesson) -> impl Iterator<Item = &Script> + Send {
+/// The lesson's setup scripts that a backend runs while the environment starts, in
+/// order.
+pub(crate) fn background_setup(lesson: &Lesson) -> impl Iterator<Item = &Script> + Send {
     lesson.setup.iter().filter(|s| !s.foreground)
 }
 
 /// The lesson's foreground setup scripts, in order: typed in the learner's terminal
 /// once the session is ready (so a backend never runs them while starting).
-pub fn foreground_setup(lesson: &Lesson) -> impl Iterator<Item = &Script> + Send {
+pub(crate) fn foreground_setup(lesson: &Lesson) -> impl Iterator<Item = &Script> + Send {
     lesson.setup.iter().filter(|s| s.foreground)
 }
 
@@ -109,18 +105,27 @@ pub struct PageScripts {
 }
 
 impl PageScripts {
-    /// The scripts of step `step` (counting from 0). Reaching the first step also means
-    /// the environment just became ready, so the lesson's foreground setup comes first:
-    /// its background setup already ran while the environment started.
-    pub fn of(lesson: &Lesson, step: usize) -> PageScripts {
-        let intro = foreground_setup(lesson).filter(|_| step == 0);
-        let step_setup = lesson.steps.get(step).map(|s| s.setup.iter());
-        let (typed, hidden) = intro
-            .chain(step_setup.into_iter().flatten())
-            .cloned()
-            .partition(|s| s.foreground);
+    /// What runs when the environment has just become ready and the learner lands on
+    /// the first step: the lesson's foreground setup (its background setup already
+    /// ran while the environment started), then the first step's setup.
+    pub fn on_ready(lesson: &Lesson) -> PageScripts {
+        PageScripts::split(foreground_setup(lesson).chain(step_setup(lesson, 0)))
+    }
+
+    /// What runs when the learner moves on to step `step` (counting from 0): its setup.
+    pub fn of_step(lesson: &Lesson, step: usize) -> PageScripts {
+        PageScripts::split(step_setup(lesson, step))
+    }
+
+    fn split<'s>(scripts: impl Iterator<Item = &'s Script>) -> PageScripts {
+        let (typed, hidden) = scripts.cloned().partition(|s| s.foreground);
         PageScripts { typed, hidden }
     }
+}
+
+/// Step `step`'s setup scripts; none past the last step.
+fn step_setup(lesson: &Lesson, step: usize) -> impl Iterator<Item = &Script> {
+    lesson.steps.get(step).into_iter().flat_map(|s| &s.setup)
 }
 
 /// The lesson's assets, read from disk and grouped by node.
@@ -183,12 +188,10 @@ mod tests {
         let runs = |s: Vec<&Script>| s.iter().map(|s| s.run.clone()).collect::<Vec<_>>();
         assert_eq!(runs(background_setup(&l).collect()), ["a", "c"]);
         assert_eq!(runs(foreground_setup(&l).collect()), ["b", "d"]);
-        let plan = Plan::new(&l, false).unwrap();
-        assert_eq!(runs(plan.setup().collect()), ["a", "c"]);
     }
 
     #[test]
-    fn a_page_starts_its_scripts_and_the_first_page_the_intro_too() {
+    fn a_page_starts_its_scripts_and_becoming_ready_the_intro_too() {
         let script = |run: &str, foreground| Script {
             node: "node01".to_owned(),
             run: run.to_owned(),
@@ -213,12 +216,19 @@ mod tests {
             step(vec![script("s2-hidden", false)]),
         ];
         let runs = |s: &[Script]| s.iter().map(|s| s.run.clone()).collect::<Vec<_>>();
-        let first = PageScripts::of(&l, 0);
-        assert_eq!(runs(&first.typed), ["intro", "s1-typed"]);
+        let ready = PageScripts::on_ready(&l);
+        assert_eq!(runs(&ready.typed), ["intro", "s1-typed"]);
+        assert_eq!(runs(&ready.hidden), ["s1-hidden"]);
+        let first = PageScripts::of_step(&l, 0);
+        assert_eq!(
+            runs(&first.typed),
+            ["s1-typed"],
+            "no intro without becoming ready"
+        );
         assert_eq!(runs(&first.hidden), ["s1-hidden"]);
-        let second = PageScripts::of(&l, 1);
+        let second = PageScripts::of_step(&l, 1);
         assert!(second.typed.is_empty());
         assert_eq!(runs(&second.hidden), ["s2-hidden"]);
-        assert_eq!(PageScripts::of(&l, 2), PageScripts::default());
+        assert_eq!(PageScripts::of_step(&l, 2), PageScripts::default());
     }
 }

@@ -9,7 +9,7 @@ use scenarios::Lesson;
 
 use crate::backend::{Backend, EnvironmentInfo, NodeInfo, Progress, ProgressSender};
 use crate::environment::file::NodeFile;
-use crate::environment::plan::Plan;
+use crate::environment::plan::{Plan, background_setup};
 use crate::environment::setup::run_setup;
 use crate::error::RunnerError;
 use crate::session::SessionId;
@@ -98,7 +98,7 @@ async fn create<P: Provision>(
     run_setup(
         backend,
         session,
-        plan.setup(),
+        background_setup(plan.lesson()),
         backend.setup_timeout(),
         progress,
     )

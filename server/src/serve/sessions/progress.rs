@@ -7,12 +7,11 @@
 //! extension as a TTL.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use runner::checks::{
     CheckContext, CheckOutcome, LineAssembler, TranscriptEntry, WasmChecker, WasmLimits,
 };
-use runner::environment::PageScripts;
+use runner::environment::{DEFAULT_SETUP_TIMEOUT, PageScripts};
 use runner::judge::judge_step;
 use runner::{Backend, ExecRequest};
 use scenarios::Script;
@@ -27,9 +26,6 @@ use crate::serve::metrics::ResultLabel;
 use crate::serve::status::Status;
 use crate::serve::store::Store;
 use crate::serve::terminals::InputHook;
-
-/// Step setup scripts are killed after this long.
-const STEP_SETUP_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What a check returns to the learner.
 #[derive(Debug, Clone, Serialize)]
@@ -60,15 +56,15 @@ impl StepRunner {
     /// lesson's foreground setup among them (the backend ran the others while
     /// starting). Not on re-adoption: they ran before the restart.
     pub fn became_ready(&self, session: &Arc<Session>) {
-        self.run_page_scripts(session, 0);
+        self.run_page_scripts(session, 0, PageScripts::on_ready(&session.lesson));
     }
 
-    /// Runs the scripts of the page the learner has reached: typed ones go into their
-    /// node's terminal, in order (see [`foreground`]); the others run out of sight.
-    /// The two groups run side by side, as in Killercoda, where a foreground script
-    /// often waits for what a background one prepares.
-    fn run_page_scripts(&self, session: &Arc<Session>, step: usize) {
-        let PageScripts { typed, hidden } = PageScripts::of(&session.lesson, step);
+    /// Runs the scripts of the page the learner has reached (`step`): typed ones go
+    /// into their node's terminal, in order (see [`foreground`]); the others run out of
+    /// sight. The two groups run side by side, as in Killercoda, where a foreground
+    /// script often waits for what a background one prepares.
+    fn run_page_scripts(&self, session: &Arc<Session>, step: usize, scripts: PageScripts) {
+        let PageScripts { typed, hidden } = scripts;
         if !typed.is_empty() {
             let backend = self.shared.backend.clone();
             tokio::spawn(type_scripts(backend, session.clone(), step, typed));
@@ -168,7 +164,7 @@ impl StepRunner {
                 completed,
                 expires_at: expires_at.clone(),
             });
-            self.run_page_scripts(session, step);
+            self.run_page_scripts(session, step, PageScripts::of_step(&session.lesson, step));
         }
         (step, completed, expires_at)
     }
@@ -205,7 +201,7 @@ async fn run_hidden(
     scripts: Vec<Script>,
 ) {
     for script in scripts {
-        let request = ExecRequest::new(script.run, STEP_SETUP_TIMEOUT);
+        let request = ExecRequest::new(script.run, DEFAULT_SETUP_TIMEOUT);
         match backend.exec(&session.id, &script.node, request).await {
             Ok(out) if out.success() => {}
             Ok(out) => {
