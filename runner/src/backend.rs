@@ -12,10 +12,8 @@ use serde::Serialize;
 use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 
-// The contract's error and key travel with it: whoever implements or calls the trait
-// imports them from here.
-pub use crate::error::RunnerError;
-pub use crate::session::SessionId;
+use crate::error::RunnerError;
+use crate::session::SessionId;
 
 /// What a running environment looks like from outside.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -13,8 +13,10 @@
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use scenarios::Step;
 
-use crate::backend::{Backend, RunnerError, SessionId};
+use crate::backend::Backend;
 use crate::checks::{CheckContext, CheckOutcome, judge_quiz, run_check};
+use crate::error::RunnerError;
+use crate::session::SessionId;
 
 /// The verdict on a step: one outcome per quiz question, then one per check.
 #[derive(Debug, Clone, PartialEq, Eq)]

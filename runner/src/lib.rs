@@ -28,4 +28,5 @@ mod session;
 pub mod testing;
 
 pub use backend::*;
-pub use error::BoxError;
+pub use error::{BoxError, RunnerError};
+pub use session::SessionId;

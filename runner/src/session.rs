@@ -1,8 +1,8 @@
 //! The session id: the key of every environment operation.
 //!
 //! A leaf: it imports nothing of ours, so the error type and the backend contract can
-//! both name it without importing each other. Parsing lives with [`crate::RunnerError`],
-//! the error it returns.
+//! both name it without importing each other. Parsing (`impl FromStr for SessionId`)
+//! lives in [`crate::error`], beside the [`crate::RunnerError`] it returns.
 
 use std::fmt;
 

@@ -23,7 +23,9 @@ use bytes::Bytes;
 use futures::future::try_join_all;
 use scenarios::{Check, DEFAULT_CHECK_TIMEOUT, ShellCheck, WasmCheck};
 
-use crate::backend::{Backend, ExecOutput, ExecRequest, RunnerError, SessionId};
+use crate::backend::{Backend, ExecOutput, ExecRequest};
+use crate::error::RunnerError;
+use crate::session::SessionId;
 pub use outcome::CheckOutcome;
 pub use quiz::{correct_answers, judge_quiz};
 pub use transcript::{LineAssembler, Transcript, TranscriptEntry};
