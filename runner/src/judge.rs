@@ -6,7 +6,7 @@
 //! verdict is a [`CheckOutcome`], so the server and `playlab test` read one type.
 //!
 //! The server wants the whole step or an error ([`judge_step`]); the self-test wants
-//! to name each check that could not run and still judge the others ([`judge_items`]).
+//! to name each check that could not run and still judge the others (`judge_items`).
 //! Both walk the same lazy stream, so the only difference between them is where they
 //! stop.
 
@@ -75,7 +75,7 @@ pub async fn judge_step(
 /// The step's items judged one at a time, in [`StepVerdict`] order: quiz questions,
 /// then checks, each check run only when the stream is polled for it. A check that
 /// cannot run is an `Err` item; the stream goes on with the next check if polled.
-pub fn judge_items<'a>(
+pub(crate) fn judge_items<'a>(
     backend: &'a dyn Backend,
     session: &'a SessionId,
     step: &'a Step,

@@ -7,9 +7,13 @@
 //! so a restarted server can re-adopt environments it did not start.
 //!
 //! Its public face: the [`Backend`] contract and its types, the backend-neutral
-//! [`environment`] plan, [`checks`], [`selftest`], and the two backends ([`docker`],
-//! [`local`]); backend internals stay inside the crate. Other crates' unit tests get
-//! a fake backend in `testing` (feature `testing`).
+//! [`environment`] plan, [`checks`], [`judge`] (the verdict on a step), [`selftest`],
+//! and the two backends ([`docker`], [`local`]); backend internals stay inside the
+//! crate. [`image`] is public for the server (which builds the base image at start-up
+//! through [`docker::DockerBackend::images`]) and the Docker tests; [`pki`] for the
+//! tests that inspect the issued certificates, and for [`pki::PkiError`] inside
+//! [`RunnerError`]. Other crates' unit tests get a fake backend in `testing`
+//! (feature `testing`).
 //!
 //! It knows nothing of HTTP: the `server` crate maps these operations onto the API.
 

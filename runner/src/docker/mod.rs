@@ -91,8 +91,10 @@ impl DockerBackend {
     }
 
     /// Makes one node image available locally (pulling or building it) and returns
-    /// the reference to run. `playlab test` uses the error to report a lesson as
-    /// skipped because its image is unavailable.
+    /// the reference to run. `start` calls it for each distinct image of a lesson, so
+    /// its [`RunnerError::ImageUnavailable`] reaches `playlab test` through `start`
+    /// (the self-test reports the lesson skipped); it is public for the Docker tests,
+    /// which prepare images without starting an environment.
     pub async fn ensure_image(
         &self,
         image: &NodeImage,
