@@ -1,8 +1,10 @@
 //! [`RunnerError`]: everything that can go wrong in the runner, one variant per kind of
 //! failure, each saying what happened in words a learner's or operator's log can use.
 //!
-//! It sits below everything else in the crate: it names only the session id and the PKI's
-//! own error, so any module can return it without closing an import loop.
+//! It names two things of ours, and neither imports it back: the session id (a leaf)
+//! and the PKI's own error (`pki` imports only the node-file type, another leaf). So
+//! any other module can return it without closing an import loop; `pki` is the one
+//! module that cannot: it has its own error, which [`RunnerError::Pki`] wraps.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -59,6 +61,12 @@ pub enum RunnerError {
         killed_after: Option<Duration>,
     },
     /// A command that puts a file on a node (a staged script) did not succeed.
+    ///
+    /// Built only by the server, which stages Killercoda foreground scripts with an
+    /// exec before typing them. It lives here all the same: a file that cannot be
+    /// copied onto a node by exec is a failure of the node, like [`Self::SetupFailed`],
+    /// and the staging sits between two runner operations (the exec and the terminal's
+    /// input) whose errors are already this type.
     #[error("could not copy {what} onto node {node} (exit code {exit_code:?}): {stderr}")]
     CopyFailed {
         node: String,
@@ -68,12 +76,12 @@ pub enum RunnerError {
     },
     #[error("issuing the session PKI: {0}")]
     Pki(#[from] PkiError),
+    /// Only when connecting to the engine, where the advice to install it fits; a
+    /// connection that fails later is the failure of what it was for.
     #[error(
         "cannot reach the Docker engine at {socket}: {source} (install docker.io and start \
          dockerd; see .ci/setup-machine)"
     )]
-    /// Only when connecting to the engine, where the advice to install it fits; a
-    /// connection that fails later is the failure of what it was for.
     EngineUnreachable {
         socket: String,
         #[source]
