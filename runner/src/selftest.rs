@@ -298,6 +298,9 @@ impl LessonRun<'_> {
         };
         let items = match judge_items(self.backend, self.session, step, Some(&answers), &ctx) {
             Ok(items) => items,
+            // A guard: lint refuses a quiz whose declared answers are out of range
+            // (scenarios/src/native.rs), so a loaded lesson never gets here; one built
+            // in code could, and is reported rather than judged.
             Err(e) => {
                 problems.push(format!("the quiz's answers do not fit its questions: {e}"));
                 return Phase::Error;
