@@ -93,7 +93,7 @@ pub(super) struct SessionState {
     pub completed_at: Option<SystemTime>,
     pub ended_at: Option<SystemTime>,
     pub end_reason: Option<EndReason>,
-    /// On tokio's clock, so tests can pause time.
+    /// On tokio's clock, so tests can pause time (only ever compared with itself).
     pub last_active: Instant,
     /// Whether the learner was warned of the current expiry.
     pub warned: bool,

@@ -65,12 +65,13 @@ fn lab(limits: Limits) -> Lab {
     assert!(problems.is_empty(), "{problems:?}");
     let store = Arc::new(Store::open(&dir.path().join("playlab.db")).unwrap());
     let backend = FakeBackend::new();
-    let manager = SessionManager::new(
+    let manager = SessionManager::with_clock(
         backend.clone(),
         store.clone(),
         Arc::new(SharedCatalog::new(catalog)),
         limits,
         Arc::new(Metrics::default()),
+        Clock::tokio(),
     )
     .unwrap();
     Lab {
