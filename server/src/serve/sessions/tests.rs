@@ -267,6 +267,13 @@ async fn a_check_records_attempts_and_a_pass_moves_to_the_next_step() {
     assert_eq!(json["passed"], false);
     assert_eq!(json["step"], 0);
     let result = &json["results"][0];
+    let mut keys: Vec<_> = result.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["message", "output", "passed"],
+        "the API's result shape"
+    );
     assert_eq!(result["message"], "/tmp/done does not exist yet");
     assert!(
         result["passed"] == false && result["output"] == "",
