@@ -351,7 +351,7 @@ impl SessionManager {
         let now = self.shared.clock.now();
         let sessions: Vec<_> = self.sessions().values().cloned().collect();
         for session in sessions {
-            if let Some(reason) = session.due(now, &self.shared.limits) {
+            if let Some(reason) = session.check_deadlines(now, &self.shared.limits) {
                 self.end(&session, reason).await;
             }
         }
@@ -375,11 +375,6 @@ impl SessionManager {
     /// Starts environments until every lesson has its warm pool.
     pub fn refill_pool(self: &Arc<Self>) {
         self.pool.refill();
-    }
-
-    /// Destroys every pooled environment (shutdown, content reload).
-    pub async fn drain_pool(&self) {
-        self.pool.drain().await;
     }
 
     /// The content changed: new sessions get the new lessons, and the pool is rebuilt.
