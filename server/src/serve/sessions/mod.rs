@@ -49,7 +49,7 @@ use self::steps::StepRunner;
 use super::config::Limits;
 use super::content::SharedCatalog;
 use super::events::Event;
-use super::metrics::{Metrics, ReasonLabel};
+use super::metrics::Metrics;
 use super::store::Store;
 use super::terminals::InputHook;
 
@@ -296,10 +296,7 @@ impl SessionManager {
         if was_live {
             metrics.sessions_live.dec();
         }
-        let label = ReasonLabel {
-            reason: reason.to_string(),
-        };
-        metrics.sessions_ended.get_or_create(&label).inc();
+        metrics.session_ended(&reason);
         session.events.send(Event::Ended {
             reason: reason.clone(),
         });
