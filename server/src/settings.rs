@@ -1,12 +1,13 @@
 //! The settings `playlab serve`, `test` and `lint` share, each declared once: where
-//! environments run ([`BackendSettings`]), what every node gets ([`NodeSettings`], validated
-//! into a [`NodePolicy`]), the Killercoda image table ([`ImageSettings`]) and the lesson
-//! folders to load ([`LessonPaths`], into a [`Catalog`]).
+//! environments run ([`BackendSettings`]), what every node gets ([`NodeSettings`],
+//! validated into a [`NodePolicy`]), the Killercoda image table ([`ImageSettings`])
+//! and the lesson folders to load ([`LessonPaths`], into a [`Catalog`]).
 //!
-//! Each group is a clap argument group (flags and `PLAYLAB_*` variables) that a command
-//! flattens in, and a serde struct, because `serve` also reads its groups' keys from its
-//! TOML file (see [`crate::serve::config::Settings`]). Validation errors name the flag, so
-//! an operator finds the setting whichever of the three ways it was given.
+//! Each group is a clap argument group (flags and `PLAYLAB_*` variables) that a
+//! command flattens in, and a serde struct, because `serve` also reads its groups'
+//! keys from its TOML file (see [`crate::serve::config::Settings`]). Validation errors
+//! name the flag, so an operator finds the setting whichever of the three ways it was
+//! given.
 
 use std::path::{Path, PathBuf};
 
