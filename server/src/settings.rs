@@ -1,12 +1,13 @@
 //! The settings `playlab serve`, `test` and `lint` share, each declared once: where
-//! environments run ([`BackendKind`]), what every node gets ([`NodeSettings`], validated
-//! into a [`NodePolicy`]), the Killercoda image table ([`ImageSettings`]) and the lesson
-//! folders to load ([`LessonPaths`], into a [`Catalog`]).
+//! environments run ([`BackendSettings`]), what every node gets ([`NodeSettings`],
+//! validated into a [`NodePolicy`]), the Killercoda image table ([`ImageSettings`])
+//! and the lesson folders to load ([`LessonPaths`], into a [`Catalog`]).
 //!
-//! Each group is a clap argument group (flags and `PLAYLAB_*` variables) that a command
-//! flattens in, and a serde struct, because `serve` also reads its groups' keys from its
-//! TOML file (see [`crate::serve::config::Settings`]). Validation errors name the flag, so
-//! an operator finds the setting whichever of the three ways it was given.
+//! Each group is a clap argument group (flags and `PLAYLAB_*` variables) that a
+//! command flattens in, and a serde struct, because `serve` also reads its groups'
+//! keys from its TOML file (see [`crate::serve::config::Settings`]). Validation errors
+//! name the flag, so an operator finds the setting whichever of the three ways it was
+//! given.
 
 use std::path::{Path, PathBuf};
 
@@ -23,8 +24,24 @@ use crate::catalog::Catalog;
 pub enum BackendKind {
     /// One container per node, on the Docker engine.
     Docker,
-    /// Local shells: no isolation, for authors without Docker.
+    /// A shell on this machine for each node, for authors without Docker.
     Local,
+}
+
+/// `--backend`: where environments run.
+#[derive(Debug, Default, Clone, PartialEq, clap::Args, Deserialize)]
+pub struct BackendSettings {
+    /// Where environments run: `docker`, or `local` (no isolation; `serve` allows it
+    /// with a loopback `--listen` address only) [default: docker].
+    #[arg(long, env = "PLAYLAB_BACKEND", value_enum)]
+    pub backend: Option<BackendKind>,
+}
+
+impl BackendSettings {
+    /// The backend chosen, or Docker.
+    pub fn kind(&self) -> BackendKind {
+        self.backend.unwrap_or(BackendKind::Docker)
+    }
 }
 
 /// The node policy as the operator wrote it: what every node gets whatever its lesson
@@ -216,9 +233,28 @@ mod tests {
     #[derive(clap::Parser)]
     struct Test {
         #[command(flatten)]
+        backend: BackendSettings,
+        #[command(flatten)]
         nodes: NodeSettings,
         #[command(flatten)]
         lessons: LessonPaths,
+    }
+
+    /// `--backend` is Docker unless chosen, and `PLAYLAB_BACKEND` chooses it too.
+    #[test]
+    fn the_backend_is_docker_unless_chosen() {
+        use clap::{CommandFactory as _, Parser};
+        let kind = |args: &[&str]| {
+            let test = Test::try_parse_from([&["test"], args].concat()).unwrap();
+            test.backend.kind()
+        };
+        assert_eq!(kind(&[]), BackendKind::Docker);
+        assert_eq!(kind(&["--backend", "local"]), BackendKind::Local);
+        assert!(Test::try_parse_from(["test", "--backend", "k8s"]).is_err());
+        let command = Test::command();
+        let arg = command.get_arguments().find(|a| a.get_id() == "backend");
+        let env = arg.and_then(|a| a.get_env());
+        assert_eq!(env.and_then(|e| e.to_str()), Some("PLAYLAB_BACKEND"));
     }
 
     /// `playlab test` takes lesson paths after the flags: a bare `--allow-privileged`

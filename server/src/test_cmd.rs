@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use playlab::catalog::Catalog;
-use playlab::settings::{BackendKind, LessonPaths, NodePolicy, NodeSettings};
+use playlab::settings::{BackendKind, BackendSettings, LessonPaths, NodePolicy, NodeSettings};
 use runner::checks::{WasmChecker, WasmLimits};
 use runner::docker::{DockerBackend, container_name};
 use runner::local::LocalBackend;
@@ -32,9 +32,8 @@ pub struct TestArgs {
     /// needs privileged nodes and `--allow-privileged` is not given).
     #[arg(long)]
     pub require_all: bool,
-    /// Where environments run.
-    #[arg(long, value_enum, default_value_t = BackendKind::Docker)]
-    pub backend: BackendKind,
+    #[command(flatten)]
+    pub backend: BackendSettings,
     // The node policy, as `playlab serve` takes it: test under the same ceilings and
     // with the same `--allow-privileged` as the server the lessons are for.
     #[command(flatten)]
@@ -50,7 +49,8 @@ pub fn main(args: TestArgs) -> anyhow::Result<ExitCode> {
 async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let nodes = NodePolicy::validate(args.nodes)?;
     let (lessons, load_errors) = load(&args.lessons)?;
-    let backend = connect(args.backend, &nodes).await?;
+    let kind = args.backend.kind();
+    let backend = connect(kind, &nodes).await?;
     let wasm = WasmChecker::new(WasmLimits::default())?;
     let options = SelfTestOptions { keep: args.keep };
 
@@ -74,7 +74,7 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         };
         print!("{}", render_report(&report, width));
         if report.kept {
-            print_shell_hint(&report, args.backend);
+            print_shell_hint(&report, kind);
         }
         reports.push(report);
     }

@@ -265,7 +265,7 @@ async fn learners_are_isolated_and_the_admin_watches_read_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_warm_pool_hands_out_a_ready_shell_and_refills() {
+async fn the_warm_pool_hands_out_a_ready_shell() {
     let server = TestServer::start(Options {
         limits: Limits {
             warm_pool: 1,
@@ -282,21 +282,18 @@ async fn the_warm_pool_hands_out_a_ready_shell_and_refills() {
             .await
             .unwrap()
     };
-    let wait_for_pool = || async {
-        let deadline = tokio::time::Instant::now() + READY;
-        while !metrics()
-            .await
-            .lines()
-            .any(|l| l == "playlab_warm_pool_ready 1")
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the warm pool did not fill within {READY:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    wait_for_pool().await;
+    let deadline = tokio::time::Instant::now() + READY;
+    while !metrics()
+        .await
+        .lines()
+        .any(|l| l == "playlab_warm_pool_ready 1")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the warm pool did not fill within {READY:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let pooled = server.backend.environments().await.unwrap();
     assert_eq!(pooled.len(), 1, "one pooled environment: {pooled:?}");
     let text = metrics().await;

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// The verdict on one check or quiz question.
+/// The verdict on one check or quiz question. It serializes as the server's check
+/// endpoint shows it to the learner, `{passed, message, output}`; how the check ran
+/// (timed out, attempts, duration) is for Rust callers and stays out of that API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckOutcome {
     pub passed: bool,
@@ -14,16 +16,32 @@ pub struct CheckOutcome {
     pub message: String,
     /// Shown below the message: the shell check's stdout, or the module's stdout.
     pub output: String,
+    #[serde(skip_serializing)]
     pub timed_out: bool,
+    #[serde(skip_serializing)]
     pub attempts: u32,
-    #[serde(with = "millis")]
+    #[serde(skip_serializing)]
     pub duration: Duration,
 }
 
-mod millis {
-    use std::time::Duration;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
+    /// The check endpoint's `results` items are exactly these three keys.
+    #[test]
+    fn serializes_as_the_api_shows_it() {
+        let outcome = CheckOutcome {
+            passed: false,
+            message: "not yet".into(),
+            output: "out".into(),
+            timed_out: true,
+            attempts: 3,
+            duration: Duration::from_secs(2),
+        };
+        assert_eq!(
+            serde_json::to_value(&outcome).unwrap(),
+            serde_json::json!({"passed": false, "message": "not yet", "output": "out"})
+        );
     }
 }

@@ -12,8 +12,9 @@
 //!   `deleted`, `expired`, `idle`, `shutdown`, `failed`, or why a restart lost it)
 //! - `GET /api/sessions/{id}`, `DELETE /api/sessions/{id}` (204), `POST .../extend`
 //! - `POST /api/sessions/{id}/check` `{"answers":[[i,...],...]}` (quiz steps) →
-//!   `{passed,step,completed,expires_at,results:[{passed,message}]}`; passing the
-//!   last step brings `expires_at` forward to the finish grace
+//!   `{passed,step,completed,expires_at,results:[{passed,message,output}]}` (one
+//!   result per quiz question, then per check); passing the last step brings
+//!   `expires_at` forward to the finish grace
 //! - `GET /api/sessions/{id}/events`: Server-Sent Events, see [`super::events`]
 //! - `GET /api/sessions/{id}/terminals/{node}?cols=&rows=`: WebSocket, see
 //!   [`super::terminals`]; the admin joins read-only
@@ -57,7 +58,6 @@ use super::state::AppState;
 use super::status::{EndReason, Status};
 use super::terminals;
 
-/// An API error: a status and the `{error, message}` body.
 /// The API and operator routes; the web UI is nested as the fallback by the caller.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()

@@ -21,7 +21,7 @@ use scenarios::ImageMap;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
 
-pub use crate::settings::{BackendKind, ImageSettings, NodePolicy, NodeSettings};
+pub use crate::settings::{BackendKind, BackendSettings, ImageSettings, NodePolicy, NodeSettings};
 
 /// `playlab serve` flags; every one can also be set as `PLAYLAB_<NAME>` or in the
 /// `--config` TOML file (same names, with `_` for `-`).
@@ -49,16 +49,16 @@ pub struct Settings {
     /// start and kept in the data directory].
     #[arg(long, env = "PLAYLAB_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
-    /// Who may use the server [default: open].
+    /// Who may use the server: `open` (anyone who reaches it) or `code` (learners
+    /// enter the join code first) [default: open].
     #[arg(long, env = "PLAYLAB_AUTH", value_enum)]
     pub auth: Option<AuthMode>,
     /// The join code learners enter when `--auth code`.
     #[arg(long, env = "PLAYLAB_JOIN_CODE")]
     pub join_code: Option<String>,
-    /// Where environments run; `local` only with a loopback `--listen` address
-    /// [default: docker].
-    #[arg(long, env = "PLAYLAB_BACKEND", value_enum)]
-    pub backend: Option<BackendKind>,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub backend: BackendSettings,
     /// Sessions that may be live at once [default: 50].
     #[arg(long, env = "PLAYLAB_MAX_SESSIONS")]
     pub max_sessions: Option<usize>,
@@ -87,7 +87,8 @@ pub struct Settings {
     /// [default: 10m].
     #[arg(long, env = "PLAYLAB_FINISH_GRACE")]
     pub finish_grace: Option<String>,
-    /// What becomes of running environments when the server stops [default: keep].
+    /// What becomes of running environments when the server stops: `keep` (a restart
+    /// re-adopts them) or `destroy` [default: keep].
     #[arg(long, env = "PLAYLAB_ON_SHUTDOWN", value_enum)]
     pub on_shutdown: Option<OnShutdown>,
     /// HTTPS: `self-signed` generates a certificate at start; else give `--tls-cert`
@@ -136,6 +137,7 @@ impl Settings {
         let settings: Settings = toml::from_str(text)?;
         Ok(Settings {
             images: toml::from_str(text)?,
+            backend: toml::from_str(text)?,
             nodes: toml::from_str(text)?,
             ..settings
         })
@@ -386,7 +388,7 @@ impl Config {
         if config.auth == AuthMode::Code && config.join_code.is_none() {
             bail!("--auth code needs --join-code (the code learners enter)");
         }
-        config.backend = s.backend.unwrap_or(BackendKind::Docker);
+        config.backend = s.backend.kind();
         if config.backend == BackendKind::Local && !config.listen.ip().is_loopback() {
             bail!(
                 "--backend local gives learners a shell on this machine with no isolation; \
@@ -742,6 +744,23 @@ mod tests {
             "images = \"a.json\"",
         );
         assert_eq!(images.images.images, Some(PathBuf::from("b.json")));
+    }
+
+    /// The choices that need a word of explanation get it in `--help`, at the flag
+    /// (also in `-h`) and at each value.
+    #[test]
+    fn choices_are_explained_in_the_help() {
+        let help = Serve::command().render_long_help().to_string();
+        for explained in [
+            "learners enter the join code first",
+            "- code: Learners enter the join code",
+            "no isolation; `serve` allows it with a loopback `--listen` address only",
+            "- local:  A shell on this machine for each node",
+            "a restart re-adopts them",
+            "- keep:    Leave them running; the next start re-adopts them",
+        ] {
+            assert!(help.contains(explained), "{explained:?} in:\n{help}");
+        }
     }
 
     /// `playlab serve --help` documents every setting, the shared ones included.

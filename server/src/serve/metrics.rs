@@ -8,6 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::status::EndReason;
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
     pub reason: String,
@@ -85,6 +87,14 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts a session that ended, under its reason.
+    pub fn session_ended(&self, reason: &EndReason) {
+        let label = ReasonLabel {
+            reason: reason.to_string(),
+        };
+        self.sessions_ended.get_or_create(&label).inc();
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.

@@ -76,8 +76,11 @@ pub(super) async fn readopt(shared: &Shared) -> anyhow::Result<Adopted> {
 }
 
 /// Records the session as ended and destroys whatever is left of its environment.
+/// Unlike `SessionManager::end` it sends no event: nobody
+/// can be subscribed to a session that has not been taken back.
 async fn give_up(shared: &Shared, record: SessionRecord, reason: EndReason) -> anyhow::Result<()> {
     tracing::warn!(session = %record.id, %reason, "could not re-adopt a session");
+    shared.metrics.session_ended(&reason);
     let ended = SessionRecord {
         status: Status::Ended,
         ended_at: Some(shared.clock.now()),

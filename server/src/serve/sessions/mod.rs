@@ -4,19 +4,26 @@
 //! destroys environments, so every way a session ends (delete, finish, expiry, idle,
 //! failed start, shutdown) goes through [`SessionManager::end`] and destroys the
 //! environment. This file is the lifecycle: create (one live session per learner per
-//! lesson, within the global capacity), start, get, list, extend, expire and end. Its
-//! rooms: `session` (one session's state and views), `pool` (the warm pool), `progress` (page scripts, the
-//! transcript, check and advance), `adopt` (re-adoption on start-up), `clock`
-//! (deadlines on tokio's clock). State that must survive a restart is written to the
-//! [`Store`].
+//! lesson, within the global capacity), start, get, list, extend, expire and end.
+//! State that must survive a restart is written to the [`Store`].
+//!
+//! Its rooms:
+//! - `session`: one session's state, its deadlines and how the API shows it;
+//! - `pool`: the warm pool of environments started before anyone asks;
+//! - `steps`: page scripts, the transcript, check and advance;
+//! - `adopt`: re-adoption of the live sessions on start-up;
+//! - `shared`: what every room works with (backend, store, limits, clock);
+//! - `clock`: "now" for deadlines: the wall clock, which the browser and the
+//!   database share; tests swap in tokio's paused clock;
+//! - `error`: [`SessionError`], what the API turns into a status code.
 
 mod adopt;
 mod clock;
 mod error;
 mod pool;
-mod progress;
 mod session;
 mod shared;
+mod steps;
 #[cfg(test)]
 mod tests;
 
@@ -30,19 +37,19 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use self::error::SessionError;
-pub use self::progress::CheckResponse;
 pub use self::session::{Session, SessionView};
+pub use self::steps::CheckResponse;
 pub use crate::serve::status::{EndReason, Status};
 
 use self::clock::Clock;
 use self::pool::Pool;
-use self::progress::StepRunner;
 use self::session::rfc3339;
 use self::shared::Shared;
+use self::steps::StepRunner;
 use super::config::Limits;
 use super::content::SharedCatalog;
 use super::events::Event;
-use super::metrics::{Metrics, ReasonLabel};
+use super::metrics::Metrics;
 use super::store::Store;
 use super::terminals::InputHook;
 
@@ -64,6 +71,7 @@ pub struct SessionManager {
 }
 
 impl SessionManager {
+    /// A session manager on the wall clock.
     pub fn new(
         backend: Arc<dyn Backend>,
         store: Arc<Store>,
@@ -71,13 +79,25 @@ impl SessionManager {
         limits: Limits,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Arc<SessionManager>> {
+        SessionManager::with_clock(backend, store, catalog, limits, metrics, Clock::Wall)
+    }
+
+    /// A session manager whose deadlines follow `clock` (tests pass `Clock::tokio`).
+    fn with_clock(
+        backend: Arc<dyn Backend>,
+        store: Arc<Store>,
+        catalog: Arc<SharedCatalog>,
+        limits: Limits,
+        metrics: Arc<Metrics>,
+        clock: Clock,
+    ) -> anyhow::Result<Arc<SessionManager>> {
         let shared = Arc::new(Shared {
             backend,
             store,
             catalog,
             limits,
             metrics,
-            clock: Clock::new(),
+            clock,
         });
         let stopping = CancellationToken::new();
         let starts = TaskTracker::new();
@@ -170,7 +190,9 @@ impl SessionManager {
         let catalog = self.shared.catalog.get();
         let lesson = catalog.get(lesson_id).cloned();
         let lesson = lesson.ok_or_else(|| SessionError::LessonNotFound(lesson_id.to_owned()))?;
-        let session = {
+        // Whether the session came from the pool is decided here, under the lock: once
+        // it is released, a quick start or a delete may change the status.
+        let (session, pooled) = {
             let mut sessions = self.sessions();
             if let Some(existing) = sessions
                 .values()
@@ -183,21 +205,22 @@ impl SessionManager {
             if live >= self.shared.limits.max_sessions {
                 return Err(SessionError::AtCapacity(live));
             }
-            let session = match self.pool.take(&lesson.id) {
+            let shared = &self.shared;
+            let (session, pooled) = match self.pool.take(&lesson.id) {
                 Some(p) => {
-                    let shared = &self.shared;
-                    shared.session_with(p.id, learner, p.lesson, Status::Ready, p.terminals)
+                    let session =
+                        shared.session_with(p.id, learner, p.lesson, Status::Ready, p.terminals);
+                    (session, true)
                 }
                 None => {
                     let id = SessionId::random();
-                    self.shared
-                        .new_session(id, learner, lesson, Status::Starting)
+                    let session = shared.new_session(id, learner, lesson, Status::Starting);
+                    (session, false)
                 }
             };
             sessions.insert(session.id.clone(), session.clone());
-            session
+            (session, pooled)
         };
-        let pooled = session.status() == Status::Ready;
         self.shared.metrics.sessions_started.inc();
         self.shared.metrics.sessions_live.inc();
         self.shared.save(&session);
@@ -273,10 +296,7 @@ impl SessionManager {
         if was_live {
             metrics.sessions_live.dec();
         }
-        let label = ReasonLabel {
-            reason: reason.to_string(),
-        };
-        metrics.sessions_ended.get_or_create(&label).inc();
+        metrics.session_ended(&reason);
         session.events.send(Event::Ended {
             reason: reason.clone(),
         });
@@ -319,7 +339,7 @@ impl SessionManager {
     /// What a terminal does with an owner's keystrokes besides sending them: the session
     /// is active, and completed command lines go to the transcript.
     pub fn input_hook(&self, session: &Arc<Session>, node: &str) -> InputHook {
-        progress::input_hook(self.shared.store.clone(), session, node)
+        steps::input_hook(self.shared.store.clone(), session, node)
     }
 
     /// Expires, idles out and warns; forgets failed sessions after a while. Called
@@ -328,7 +348,7 @@ impl SessionManager {
         let now = self.shared.clock.now();
         let sessions: Vec<_> = self.sessions().values().cloned().collect();
         for session in sessions {
-            if let Some(reason) = session.due(now, &self.shared.limits) {
+            if let Some(reason) = session.check_deadlines(now, &self.shared.limits) {
                 self.end(&session, reason).await;
             }
         }
@@ -352,11 +372,6 @@ impl SessionManager {
     /// Starts environments until every lesson has its warm pool.
     pub fn refill_pool(self: &Arc<Self>) {
         self.pool.refill();
-    }
-
-    /// Destroys every pooled environment (shutdown, content reload).
-    pub async fn drain_pool(&self) {
-        self.pool.drain().await;
     }
 
     /// The content changed: new sessions get the new lessons, and the pool is rebuilt.

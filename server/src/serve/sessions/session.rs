@@ -93,7 +93,7 @@ pub(super) struct SessionState {
     pub completed_at: Option<SystemTime>,
     pub ended_at: Option<SystemTime>,
     pub end_reason: Option<EndReason>,
-    /// On tokio's clock, so tests can pause time.
+    /// On tokio's clock, so tests can pause time (only ever compared with itself).
     pub last_active: Instant,
     /// Whether the learner was warned of the current expiry.
     pub warned: bool,
@@ -234,9 +234,9 @@ impl Session {
         learner == Some(self.learner.as_str())
     }
 
-    /// Whether the session's time is up at `now`, and why; warns the learner once when
-    /// the expiry comes within `limits.expiry_warning`.
-    pub(super) fn due(&self, now: SystemTime, limits: &Limits) -> Option<EndReason> {
+    /// Whether the session's time is up at `now`, and why; on the way, warns the
+    /// learner (once per expiry) when it comes within `limits.expiry_warning`.
+    pub(super) fn check_deadlines(&self, now: SystemTime, limits: &Limits) -> Option<EndReason> {
         let mut st = self.lock();
         let left = st.expires_at.duration_since(now).unwrap_or_default();
         let idle = st.last_active.elapsed();

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
-use runner::SessionId;
 use runner::testing::{FakeBackend, exit};
+use runner::{ProgressSender, SessionId};
 use scenarios::ImageMap;
 use tempfile::TempDir;
 use tokio::sync::broadcast;
@@ -51,7 +51,7 @@ struct Lab {
     manager: Arc<SessionManager>,
     backend: Arc<FakeBackend>,
     store: Arc<Store>,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 fn lab(limits: Limits) -> Lab {
@@ -60,25 +60,32 @@ fn lab(limits: Limits) -> Lab {
     std::fs::create_dir_all(&lesson).unwrap();
     std::fs::write(lesson.join("lesson.yaml"), LESSON).unwrap();
     std::fs::write(lesson.join("step.md"), "Do it.\n").unwrap();
-    let (catalog, problems) = Catalog::load(&dir.path().join("content"), &ImageMap::default())
-        .expect("the content loads");
-    assert!(problems.is_empty(), "{problems:?}");
+    let catalog = load_content(&dir);
     let store = Arc::new(Store::open(&dir.path().join("playlab.db")).unwrap());
     let backend = FakeBackend::new();
-    let manager = SessionManager::new(
+    let manager = SessionManager::with_clock(
         backend.clone(),
         store.clone(),
         Arc::new(SharedCatalog::new(catalog)),
         limits,
         Arc::new(Metrics::default()),
+        Clock::tokio(),
     )
     .unwrap();
     Lab {
         manager,
         backend,
         store,
-        _dir: dir,
+        dir,
     }
+}
+
+/// The lessons under `dir/content`.
+fn load_content(dir: &TempDir) -> Catalog {
+    let (catalog, problems) = Catalog::load(&dir.path().join("content"), &ImageMap::default())
+        .expect("the content loads");
+    assert!(problems.is_empty(), "{problems:?}");
+    catalog
 }
 
 /// Lets spawned tasks run until `done` holds (tokio's paused clock makes the short
@@ -99,6 +106,12 @@ impl Lab {
         assert!(created);
         until("the session is ready", || session.status() == Status::Ready).await;
         session
+    }
+
+    /// The content as an operator's reload reads it again: every lesson is new.
+    async fn reload(&self) {
+        self.manager.shared.catalog.replace(load_content(&self.dir));
+        self.manager.content_reloaded().await;
     }
 
     fn metric(&self, line: &str) -> bool {
@@ -266,6 +279,13 @@ async fn a_check_records_attempts_and_a_pass_moves_to_the_next_step() {
     assert_eq!(json["passed"], false);
     assert_eq!(json["step"], 0);
     let result = &json["results"][0];
+    let mut keys: Vec<_> = result.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["message", "output", "passed"],
+        "the API's result shape"
+    );
     assert_eq!(result["message"], "/tmp/done does not exist yet");
     assert!(
         result["passed"] == false && result["output"] == "",
@@ -305,14 +325,21 @@ async fn completing_the_lesson_brings_the_expiry_forward_to_the_finish_grace() {
     assert_eq!(last.step, 2);
     let cut = humantime::parse_rfc3339(&last.expires_at).unwrap();
     let grace = cut.duration_since(lab.manager.shared.clock.now()).unwrap();
-    assert!(grace <= Duration::from_secs(120), "{grace:?}");
+    // Whole seconds in the API: at most one second short of the grace.
+    assert!(
+        grace > Duration::from_secs(110) && grace <= Duration::from_secs(120),
+        "{grace:?}"
+    );
     assert!(last.expires_at < before, "the hour-long TTL was cut");
 
     // Extending works on a completed session, as on any other.
     let extended = lab.manager.extend(&session).unwrap();
     assert!(extended.expires_at > last.expires_at);
     let (_, mut rx) = session.events.subscribe();
-    tokio::time::advance(Duration::from_secs(430)).await;
+    tokio::time::advance(Duration::from_secs(200)).await;
+    lab.manager.tick().await;
+    assert_eq!(session.status(), Status::Ready, "the extension holds");
+    tokio::time::advance(Duration::from_secs(230)).await;
     lab.manager.tick().await;
     let events = drain(&mut rx);
     assert_eq!(events.last().unwrap()["reason"], "finished", "{events:?}");
@@ -365,8 +392,11 @@ async fn a_session_deleted_while_starting_gives_its_environment_back() {
     assert_eq!(session.status(), Status::Ended);
 }
 
+/// A session the database holds from before a restart: created 20 minutes ago, due in
+/// 10, on step 1. Its times are whole seconds, as the API shows them.
 fn record(lab: &Lab, id: &str, lesson: &str, status: Status) -> SessionRecord {
-    let now = lab.manager.shared.clock.now();
+    let since_epoch = lab.manager.shared.clock.now().duration_since(UNIX_EPOCH);
+    let now = UNIX_EPOCH + Duration::from_secs(since_epoch.unwrap().as_secs());
     let record = SessionRecord {
         id: id.parse().unwrap(),
         learner: "ann".into(),
@@ -374,7 +404,7 @@ fn record(lab: &Lab, id: &str, lesson: &str, status: Status) -> SessionRecord {
         status,
         error: None,
         step: 1,
-        created_at: now,
+        created_at: now - Duration::from_secs(1200),
         expires_at: now + Duration::from_secs(600),
         completed_at: None,
         ended_at: None,
@@ -387,7 +417,11 @@ fn record(lab: &Lab, id: &str, lesson: &str, status: Status) -> SessionRecord {
 #[tokio::test(start_paused = true)]
 async fn start_up_re_adopts_what_it_can_and_ends_the_rest_with_the_reason() {
     let lab = lab(Limits::default());
-    let kept = record(&lab, "kept", "demo", Status::Ready);
+    let mut kept = record(&lab, "kept", "demo", Status::Ready);
+    // Completed before the restart, in its finish grace.
+    kept.step = 2;
+    kept.completed_at = Some(kept.created_at + Duration::from_secs(1000));
+    lab.store.save_session(&kept).unwrap();
     let gone = record(&lab, "gone", "demo", Status::Ready);
     let removed = record(&lab, "removed", "renamed", Status::Ready);
     let starting = record(&lab, "starting", "demo", Status::Starting);
@@ -400,10 +434,20 @@ async fn start_up_re_adopts_what_it_can_and_ends_the_rest_with_the_reason() {
     assert_eq!(orphans, vec![orphan]);
     let adopted = lab.manager.get("kept", Some("ann"), false).unwrap();
     assert_eq!(adopted.status(), Status::Ready);
-    assert_eq!(adopted.view().step, 1, "progress survives");
+    assert_eq!(adopted.record(), kept, "progress and times survive");
+    let lesson = lab.manager.shared.catalog.get().get("demo").cloned();
+    let before = SessionView::of_record(kept.clone(), lesson.as_deref());
+    assert_eq!(
+        serde_json::to_value(adopted.view()).unwrap(),
+        serde_json::to_value(before).unwrap(),
+        "the API shows the session as before the restart"
+    );
     assert_eq!(lab.manager.live_count(), 1);
     let reason = |id: &SessionId| lab.store.session(id).unwrap().unwrap().end_reason;
     assert_eq!(reason(&gone.id), Some(EndReason::EnvironmentGone));
+    assert!(lab.metric(
+        r#"playlab_sessions_ended_total{reason="the environment was gone after a restart"} 1"#
+    ));
     assert_eq!(reason(&removed.id), Some(EndReason::LessonGone));
     assert_eq!(
         reason(&starting.id).unwrap().to_string(),
@@ -411,4 +455,114 @@ async fn start_up_re_adopts_what_it_can_and_ends_the_rest_with_the_reason() {
     );
     assert_eq!(lab.backend.environments().await.unwrap(), vec![kept.id]);
     assert!(lab.backend.starts().is_empty(), "nothing is started again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_re_adopted_session_past_its_expiry_ends_as_expired_on_the_first_tick() {
+    let lab = lab(Limits::default());
+    let mut late = record(&lab, "late", "demo", Status::Ready);
+    late.expires_at = late.created_at + Duration::from_secs(60);
+    lab.store.save_session(&late).unwrap();
+    // The environment outlived the server that started it.
+    let lesson = lab
+        .manager
+        .shared
+        .catalog
+        .get()
+        .get("demo")
+        .cloned()
+        .unwrap();
+    let progress = ProgressSender::discard();
+    lab.backend
+        .start(&late.id, &lesson, progress)
+        .await
+        .unwrap();
+
+    assert!(lab.manager.adopt().await.unwrap().is_empty());
+    let adopted = lab.manager.get("late", Some("ann"), false).unwrap();
+    lab.manager.tick().await;
+    assert_eq!(adopted.status(), Status::Ended);
+    let record = lab.store.session(&late.id).unwrap().unwrap();
+    assert_eq!(record.end_reason, Some(EndReason::Expired));
+    assert!(!lab.backend.has_environment(&late.id));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_extension_reaches_at_most_one_ttl_from_now() {
+    let lab = lab(Limits {
+        session_ttl: Duration::from_secs(60 * 60),
+        extend_by: Duration::from_secs(30 * 60),
+        ..Limits::default()
+    });
+    let session = lab.ready_session("ann").await;
+    let one_ttl_away = || rfc3339(lab.manager.shared.clock.now() + Duration::from_secs(3600));
+    let extended = lab.manager.extend(&session).unwrap();
+    assert_eq!(
+        extended.expires_at,
+        one_ttl_away(),
+        "a fresh session is there"
+    );
+
+    tokio::time::advance(Duration::from_secs(20 * 60)).await;
+    let extended = lab.manager.extend(&session).unwrap();
+    assert_eq!(extended.expires_at, one_ttl_away(), "10 of the 30 minutes");
+
+    // Ten minutes left: the whole extension fits.
+    tokio::time::advance(Duration::from_secs(50 * 60)).await;
+    let left = humantime::parse_rfc3339(&extended.expires_at).unwrap();
+    let extended = lab.manager.extend(&session).unwrap();
+    let by = Duration::from_secs(30 * 60);
+    assert_eq!(extended.expires_at, rfc3339(left + by));
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_with_destroy_ends_every_session_and_removes_every_environment() {
+    let lab = lab(Limits {
+        warm_pool: 1,
+        ..Limits::default()
+    });
+    let ann = lab.ready_session("ann").await;
+    let bob = lab.ready_session("bob").await;
+    until("the pool fills", || lab.metric("playlab_warm_pool_ready 1")).await;
+    let (_, mut rx) = ann.events.subscribe();
+
+    lab.manager.shutdown(true).await;
+    for session in [&ann, &bob] {
+        assert_eq!(session.status(), Status::Ended);
+        let record = lab.store.session(&session.id).unwrap().unwrap();
+        assert_eq!(record.end_reason, Some(EndReason::Shutdown));
+    }
+    assert_eq!(drain(&mut rx).last().unwrap()["reason"], "shutdown");
+    assert_eq!(lab.manager.live_count(), 0);
+    let left = lab.backend.environments().await.unwrap();
+    assert!(left.is_empty(), "sessions' and pool's alike: {left:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_content_reload_replaces_the_pooled_environments() {
+    let lab = lab(Limits {
+        warm_pool: 1,
+        ..Limits::default()
+    });
+    lab.manager.refill_pool();
+    until("the pool fills", || lab.metric("playlab_warm_pool_ready 1")).await;
+    let stale = lab.backend.starts();
+
+    lab.reload().await;
+    assert_eq!(
+        lab.backend.destroys(),
+        stale,
+        "the old lesson's environment goes"
+    );
+    until("the pool refills", || {
+        lab.backend.starts().len() == 2 && lab.metric("playlab_warm_pool_ready 1")
+    })
+    .await;
+    let (session, _) = lab.manager.create("ann", "demo").unwrap();
+    assert_eq!(session.id, lab.backend.starts()[1]);
+    let current = lab.manager.shared.catalog.get().get("demo").cloned();
+    assert!(
+        Arc::ptr_eq(&session.lesson, &current.unwrap()),
+        "the new lesson"
+    );
 }

@@ -267,7 +267,7 @@ async fn await_close(stream: &mut SplitStream<WebSocket>) {
 
 /// What the writer does next.
 #[derive(Debug, PartialEq)]
-enum Step {
+enum WriterAction {
     Send(ServerFrame),
     /// Sends a last control message (if any) and the Close frame.
     Close(Option<ServerControl>, u16, &'static str),
@@ -297,35 +297,35 @@ impl Writer {
     async fn run(&mut self, sink: &mut SplitSink<WebSocket, Message>) -> Ending {
         loop {
             match self.next().await {
-                Step::Send(frame) => {
+                WriterAction::Send(frame) => {
                     if sink.send(frame.into()).await.is_err() {
                         return Ending::Gone;
                     }
                 }
-                Step::Close(notice, code, reason) => {
+                WriterAction::Close(notice, code, reason) => {
                     if let Some(notice) = notice {
                         let _ = sink.send(ServerFrame::Control(notice).into()).await;
                     }
                     let _ = sink.send(ServerFrame::Close(code, reason).into()).await;
                     return Ending::Closed;
                 }
-                Step::Wait => {}
-                Step::Gone => return Ending::Gone,
+                WriterAction::Wait => {}
+                WriterAction::Gone => return Ending::Gone,
             }
         }
     }
 
-    async fn next(&mut self) -> Step {
+    async fn next(&mut self) -> WriterAction {
         let paused = *self.paused.borrow();
         tokio::select! {
             _ = self.shutdown.cancelled() => {
-                Step::Close(None, close_code::GOING_AWAY, "server shutting down")
+                WriterAction::Close(None, close_code::GOING_AWAY, "server shutting down")
             }
             // `None`: the reader ended, so the client closed the socket.
-            rejection = self.rejections.recv() => rejection.map_or(Step::Gone, answer),
+            rejection = self.rejections.recv() => rejection.map_or(WriterAction::Gone, answer),
             changed = self.paused.changed() => match changed {
-                Ok(()) => Step::Wait,
-                Err(_) => Step::Gone,
+                Ok(()) => WriterAction::Wait,
+                Err(_) => WriterAction::Gone,
             },
             out = self.viewer.rx.recv(), if !paused => {
                 output(out, self.viewer.hub().is_closed())
@@ -335,21 +335,21 @@ impl Writer {
 }
 
 /// The answer to a rejected client frame.
-fn answer(rejection: Rejection) -> Step {
+fn answer(rejection: Rejection) -> WriterAction {
     match rejection {
         Rejection::Error(message) => {
-            Step::Send(ServerFrame::Control(ServerControl::Error { message }))
+            WriterAction::Send(ServerFrame::Control(ServerControl::Error { message }))
         }
-        Rejection::Close(code, reason) => Step::Close(None, code, reason),
+        Rejection::Close(code, reason) => WriterAction::Close(None, code, reason),
     }
 }
 
 /// What the viewer's next output becomes; `None` means the hub let go of the viewer,
 /// because the shell was closed or because a watcher fell behind.
-fn output(out: Option<Out>, shell_closed: bool) -> Step {
+fn output(out: Option<Out>, shell_closed: bool) -> WriterAction {
     match out {
-        Some(Out::Data(bytes)) => Step::Send(ServerFrame::Output(bytes)),
-        Some(Out::Exit(code)) => Step::Close(
+        Some(Out::Data(bytes)) => WriterAction::Send(ServerFrame::Output(bytes)),
+        Some(Out::Exit(code)) => WriterAction::Close(
             Some(ServerControl::Exit { code }),
             close_code::NORMAL,
             "shell exited",
@@ -360,7 +360,7 @@ fn output(out: Option<Out>, shell_closed: bool) -> Step {
             } else {
                 "this viewer fell too far behind and was disconnected"
             };
-            Step::Close(
+            WriterAction::Close(
                 Some(ServerControl::Error {
                     message: message.into(),
                 }),
@@ -494,18 +494,18 @@ mod tests {
         let data = Bytes::from_static(b"hi");
         assert_eq!(
             output(Some(Out::Data(data.clone())), false),
-            Step::Send(ServerFrame::Output(data))
+            WriterAction::Send(ServerFrame::Output(data))
         );
         assert_eq!(
             output(Some(Out::Exit(Some(3))), false),
-            Step::Close(
+            WriterAction::Close(
                 Some(ServerControl::Exit { code: Some(3) }),
                 1000,
                 "shell exited"
             )
         );
         let dropped = |message: &str| {
-            Step::Close(
+            WriterAction::Close(
                 Some(ServerControl::Error {
                     message: message.into(),
                 }),
@@ -520,11 +520,11 @@ mod tests {
         );
         assert_eq!(
             answer(Rejection::Close(1009, "frame too large")),
-            Step::Close(None, 1009, "frame too large")
+            WriterAction::Close(None, 1009, "frame too large")
         );
         assert_eq!(
             answer(Rejection::Error("no".into())),
-            Step::Send(ServerFrame::Control(ServerControl::Error {
+            WriterAction::Send(ServerFrame::Control(ServerControl::Error {
                 message: "no".into()
             }))
         );
