@@ -307,19 +307,10 @@ impl SessionManager {
 
     /// Pushes the expiry out by the configured extension, to at most one TTL from now.
     pub fn extend(&self, session: &Session) -> Result<SessionView, SessionError> {
-        let ttl = self.shared.ttl(&session.lesson);
-        let expires_at = {
-            let mut st = session.lock();
-            if !st.status.is_live() {
-                return Err(SessionError::NotReady(st.status));
-            }
-            let now = self.shared.clock.now();
-            st.expires_at = (st.expires_at + self.shared.limits.extend_by)
-                .min(now + ttl)
-                .max(st.expires_at);
-            st.warned = false;
-            st.expires_at
-        };
+        let (now, ttl) = (self.shared.clock.now(), self.shared.ttl(&session.lesson));
+        let expires_at = session
+            .extend(now, self.shared.limits.extend_by, ttl)
+            .map_err(SessionError::NotReady)?;
         self.shared.save(session);
         session.events.send(Event::Extended {
             expires_at: rfc3339(expires_at),

@@ -236,6 +236,24 @@ impl Session {
 
     /// Whether the session's time is up at `now`, and why; on the way, warns the
     /// learner (once per expiry) when it comes within `limits.expiry_warning`.
+    /// Pushes the expiry out by `by`, to at most `ttl` from `now` and never earlier
+    /// than it was; a session that is not live cannot be extended (its status is the
+    /// error). Returns the new expiry.
+    pub(super) fn extend(
+        &self,
+        now: SystemTime,
+        by: Duration,
+        ttl: Duration,
+    ) -> Result<SystemTime, Status> {
+        let mut st = self.lock();
+        if !st.status.is_live() {
+            return Err(st.status);
+        }
+        st.expires_at = (st.expires_at + by).min(now + ttl).max(st.expires_at);
+        st.warned = false;
+        Ok(st.expires_at)
+    }
+
     pub(super) fn check_deadlines(&self, now: SystemTime, limits: &Limits) -> Option<EndReason> {
         let mut st = self.lock();
         let left = st.expires_at.duration_since(now).unwrap_or_default();
