@@ -31,6 +31,8 @@
 mod error;
 mod extract;
 mod lessons;
+#[cfg(test)]
+mod tests;
 
 use std::convert::Infallible;
 use std::time::Duration;
