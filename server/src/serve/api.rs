@@ -23,10 +23,10 @@
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
 //!
 //! Errors are `{"error": code, "message": text}`: 400/422 bad body, 401 not joined
-//! (with `--auth code`, lessons and sessions are for learners who joined; the admin
-//! may read lessons) or not admin, 403 a wrong join code or admin token, or someone
-//! else's session, 404 unknown, 409 not ready, 503 (with `Retry-After`) at capacity or
-//! backend down.
+//! (with `--auth code`, the lesson catalog and creating a session are for learners who
+//! joined; the admin may read lessons) or not admin, 403 a wrong join code or admin
+//! token, or someone else's session (a caller who has not joined owns none), 404
+//! unknown, 409 not ready, 503 (with `Retry-After`) at capacity or backend down.
 
 mod error;
 mod extract;
