@@ -19,7 +19,7 @@ use common::{Client, Frame, Options, TestServer, rss_bytes};
 use futures::SinkExt;
 use playlab::serve::Catalog;
 use playlab::serve::config::Limits;
-use playlab::serve::content::image_map;
+use playlab::settings::image_map;
 use reqwest::StatusCode;
 use runner::SessionId;
 use serde_json::json;

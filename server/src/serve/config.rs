@@ -21,7 +21,7 @@ use scenarios::ImageMap;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
 
-pub use crate::settings::{BackendKind, BackendSettings, ImageSettings, NodePolicy, NodeSettings};
+use crate::settings::{BackendKind, BackendSettings, ImageSettings, NodePolicy, NodeSettings};
 
 /// `playlab serve` flags; every one can also be set as `PLAYLAB_<NAME>` or in the
 /// `--config` TOML file (same names, with `_` for `-`).

@@ -9,8 +9,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use scenarios::Lesson;
 
-pub use crate::catalog::Catalog;
-pub use crate::settings::image_map;
+use crate::catalog::Catalog;
 
 /// A page's Markdown as HTML, with exec/copy blocks marked up for the browser.
 pub fn render_page(lesson: &Lesson, markdown: &str) -> String {

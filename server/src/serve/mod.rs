@@ -36,11 +36,12 @@ use axum::Router;
 use runner::Backend;
 use tokio::net::TcpListener;
 
+pub use crate::catalog::Catalog;
 pub use config::{Config, Settings};
-pub use content::Catalog;
 pub use state::AppState;
 
-use config::{BackendKind, OnShutdown, Tls};
+use crate::settings::BackendKind;
+use config::{OnShutdown, Tls};
 
 /// The flags of `playlab serve` (see [`Settings`]; [`Settings::load`] adds the file's).
 pub type ServeArgs = Settings;

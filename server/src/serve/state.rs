@@ -8,10 +8,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::auth::Auth;
 use super::config::Config;
-use super::content::{Catalog, SharedCatalog};
+use super::content::SharedCatalog;
 use super::metrics::Metrics;
 use super::sessions::SessionManager;
 use super::store::Store;
+use crate::catalog::Catalog;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -127,7 +127,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::serve::content::Catalog;
+    use crate::catalog::Catalog;
 
     fn demo() -> std::sync::Arc<Lesson> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content");
