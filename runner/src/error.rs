@@ -39,13 +39,14 @@ pub enum RunnerError {
     NoNodes { lesson: String },
     #[error("image {image} is unavailable: {reason}")]
     ImageUnavailable { image: String, reason: String },
-    /// The lesson asks for a privileged node and the operator has not allowed it:
+    /// The lesson asks for a system node and the operator has not allowed them:
     /// like an unavailable image, the lesson cannot run on this host as configured.
     #[error(
-        "node {node} must run privileged (`privileged: true` in the lesson), which this \
-         host's operator has not allowed (playlab's --allow-privileged)"
+        "node {node} is a system node (`system: true` in the lesson: systemd, containerd \
+         or Docker run inside it), which this server's operator has not allowed \
+         (playlab's --allow-system-nodes)"
     )]
-    PrivilegedNotAllowed { node: String },
+    SystemNodeNotAllowed { node: String },
     /// A setup script did not succeed, which stops the scripts after it. Its output
     /// keeps the two streams apart so that a report (the self-test's) can lay them out.
     #[error(

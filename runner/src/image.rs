@@ -22,10 +22,6 @@ use sha2::{Digest, Sha256};
 use crate::backend::{Progress, ProgressSender};
 use crate::error::RunnerError;
 
-/// The default image for lessons imported from Killercoda's `ubuntu` environment, built
-/// from `content/images/base` by [`ImageStore::build_base`].
-pub const BASE_IMAGE: &str = "playlab/base:latest";
-
 /// Log lines kept for the error message of a failed pull or build.
 const ERROR_LOG_LINES: usize = 20;
 
@@ -157,15 +153,17 @@ impl ImageStore {
         Ok(tag)
     }
 
-    /// Builds `content/images/base` (or another folder) and tags it [`BASE_IMAGE`], so
-    /// lessons can name it with `image: playlab/base:latest`.
-    pub async fn build_base(
+    /// Builds a folder (e.g. `content/images/base`) and tags the image `reference`
+    /// too (e.g. [`scenarios::killercoda::BASE_IMAGE`]), so that lessons and the
+    /// Killercoda image table can name it.
+    pub async fn build_tagged(
         &self,
         dir: &Path,
+        reference: &str,
         progress: &ProgressSender,
     ) -> Result<String, RunnerError> {
         let built = self.build(dir, progress).await?;
-        let (repo, tag) = split_reference(BASE_IMAGE);
+        let (repo, tag) = split_reference(reference);
         self.docker
             .tag_image(
                 &built,
@@ -175,7 +173,7 @@ impl ImageStore {
                 }),
             )
             .await?;
-        Ok(BASE_IMAGE.to_owned())
+        Ok(reference.to_owned())
     }
 
     async fn exists(&self, reference: &str) -> Result<bool, RunnerError> {

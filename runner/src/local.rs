@@ -171,7 +171,7 @@ impl Provision for LocalBackend {
 
     /// Every local node already runs with all the rights of the user running playlab:
     /// there is no privilege to withhold, so a privileged node is nothing more.
-    fn allow_privileged(&self) -> bool {
+    fn allow_system_nodes(&self) -> bool {
         true
     }
 

@@ -162,7 +162,7 @@ fn not_started(e: RunnerError) -> LessonResult {
         RunnerError::ImageUnavailable { image, reason } => LessonResult::Skipped {
             reason: format!("image unavailable: {image}: {reason}"),
         },
-        e @ RunnerError::PrivilegedNotAllowed { .. } => LessonResult::Skipped {
+        e @ RunnerError::SystemNodeNotAllowed { .. } => LessonResult::Skipped {
             reason: e.to_string(),
         },
         e => LessonResult::Failed {

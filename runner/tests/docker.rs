@@ -19,142 +19,14 @@ use runner::docker::{
     DockerBackend, DockerConfig, LABEL_OWNER, LABEL_SESSION, container_name, network_name,
 };
 use runner::{
-    Backend, EXEC_OUTPUT_LIMIT, ExecOutput, ExecRequest, Progress, ProgressSender, RunnerError,
+    Backend, EXEC_OUTPUT_LIMIT, ExecRequest, Progress, ProgressSender, RunnerError,
     SessionId, TermSize, Terminal,
 };
-use scenarios::{Asset, Environment, Lesson, NodeImage, NodeSpec, Script};
+use scenarios::{Asset, Lesson, NodeImage, Script};
 use tokio::io::AsyncWriteExt;
-use tokio::sync::OnceCell;
 
-const TIMEOUT: Duration = Duration::from_secs(20);
-
-async fn backend() -> DockerBackend {
-    backend_with(DockerConfig::default()).await
-}
-
-/// A backend under an operator's own settings.
-async fn backend_with(config: DockerConfig) -> DockerBackend {
-    match DockerBackend::connect(config).await {
-        Ok(b) => b,
-        Err(e) => panic!(
-            "Docker is unreachable, these tests need the real engine: start dockerd; see .ci/setup-machine ({e})"
-        ),
-    }
-}
-
-/// The tests' node image, built once per test binary through the `build:` path.
-async fn node_image() -> NodeImage {
-    static BUILT: OnceCell<()> = OnceCell::const_new();
-    let image = NodeImage::Build(fixture("node-image"));
-    BUILT
-        .get_or_init(|| async {
-            backend()
-                .await
-                .ensure_image(&image, &ProgressSender::discard())
-                .await
-                .unwrap_or_else(|e| panic!("building the test node image: {e}"));
-        })
-        .await;
-    image
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/docker_fixtures")
-        .join(name)
-}
-
-fn node(name: &str, image: &NodeImage) -> NodeSpec {
-    NodeSpec::new(name, image.clone())
-}
-
-fn lesson(nodes: Vec<NodeSpec>) -> Lesson {
-    Lesson::with_environment(
-        "docker-test",
-        env!("CARGO_MANIFEST_DIR"),
-        Environment::new(nodes),
-    )
-}
-
-fn script(node: &str, run: &str) -> Script {
-    Script {
-        node: node.to_owned(),
-        run: run.to_owned(),
-        foreground: false,
-    }
-}
-
-/// A test session; its environment is destroyed when the guard drops, pass or fail.
-struct Session(SessionId);
-
-impl Session {
-    fn new() -> Session {
-        Session(format!("pltest{}", SessionId::random()).parse().unwrap())
-    }
-}
-
-impl std::ops::Deref for Session {
-    type Target = SessionId;
-    fn deref(&self) -> &SessionId {
-        &self.0
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let session = self.0.clone();
-        // Drop cannot await, and may run inside the test's runtime: use a thread.
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(async { backend().await.destroy(&session).await })
-        })
-        .join();
-    }
-}
-
-/// Names of the containers and networks labelled with the session.
-async fn labelled(backend: &DockerBackend, session: &SessionId) -> Vec<String> {
-    use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions};
-    let filters = [(
-        "label".to_owned(),
-        vec![format!("{LABEL_SESSION}={session}")],
-    )]
-    .into();
-    let docker = backend.docker();
-    let containers = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
-    let networks = docker
-        .list_networks(Some(ListNetworksOptions {
-            filters: Some(
-                [(
-                    "label".to_owned(),
-                    vec![format!("{LABEL_SESSION}={session}")],
-                )]
-                .into(),
-            ),
-        }))
-        .await
-        .unwrap();
-    containers
-        .into_iter()
-        .flat_map(|c| c.names.unwrap_or_default())
-        .chain(networks.into_iter().filter_map(|n| n.name))
-        .collect()
-}
-
-async fn sh(backend: &DockerBackend, session: &SessionId, node: &str, script: &str) -> ExecOutput {
-    backend
-        .exec(session, node, ExecRequest::new(script, TIMEOUT))
-        .await
-        .unwrap_or_else(|e| panic!("exec {script:?} on {node}: {e}"))
-}
+mod common;
+use common::*;
 
 #[tokio::test]
 async fn three_nodes_start_resolve_each_other_and_destroy_completely() {
@@ -396,130 +268,6 @@ async fn the_operators_ceilings_and_labels_are_applied() {
         ["321", &(300 * 1024 * 1024).to_string()],
         "{limits:?}"
     );
-}
-
-/// What this engine does with a privileged container, asked for directly: `Ok` when
-/// it runs one, else the engine's refusal (some hosts refuse them, this project's lab
-/// machines among them). Labelled with `session`, so its guard removes it whatever
-/// happens.
-async fn engine_runs_privileged(
-    backend: &DockerBackend,
-    session: &SessionId,
-) -> Result<(), String> {
-    use bollard::models::{ContainerCreateBody, HostConfig};
-    use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
-    let docker = backend.docker();
-    let name = format!("{}-probe", container_name(session, "privileged"));
-    docker
-        .create_container(
-            Some(CreateContainerOptions {
-                name: Some(name.clone()),
-                ..Default::default()
-            }),
-            ContainerCreateBody {
-                image: Some("debian:bookworm-slim".to_owned()),
-                cmd: Some(vec!["true".to_owned()]),
-                labels: Some([(LABEL_SESSION.to_owned(), session.to_string())].into()),
-                host_config: Some(HostConfig {
-                    privileged: Some(true),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let started = docker.start_container(&name, None).await;
-    docker
-        .remove_container(
-            &name,
-            Some(RemoveContainerOptions {
-                force: true,
-                ..Default::default()
-            }),
-        )
-        .await
-        .unwrap();
-    started.map_err(|e| e.to_string())
-}
-
-/// A node is privileged only when its lesson asks (`privileged: true`) and the
-/// operator allows it; a lesson asking where the operator does not allow it is
-/// refused before anything is created.
-#[tokio::test]
-async fn privileged_only_when_the_lesson_asks_and_the_operator_allows() {
-    let image = node_image().await;
-    let allowing = backend_with(DockerConfig {
-        allow_privileged: true,
-        ..DockerConfig::default()
-    })
-    .await;
-    let refusing = backend().await;
-    let mut asking = node("node01", &image);
-    asking.privileged = true;
-    let privileged = |backend: &DockerBackend, session: &SessionId| {
-        let docker = backend.docker().clone();
-        let name = container_name(session, "node01");
-        async move {
-            let host = docker
-                .inspect_container(&name, None)
-                .await
-                .unwrap()
-                .host_config
-                .unwrap();
-            host.privileged
-        }
-    };
-
-    // The lesson does not ask: never privileged, whatever the operator allows.
-    for backend in [&allowing, &refusing] {
-        let session = one_node(backend, &image).await;
-        assert_eq!(privileged(backend, &session).await, Some(false));
-    }
-
-    // The lesson asks, the operator does not allow: refused, nothing created.
-    let session = Session::new();
-    match refusing
-        .start(
-            &session,
-            &lesson(vec![node("node02", &image), asking.clone()]),
-            ProgressSender::discard(),
-        )
-        .await
-    {
-        Err(e @ RunnerError::PrivilegedNotAllowed { .. }) => {
-            let message = e.to_string();
-            assert!(
-                message.contains("node node01") && message.contains("--allow-privileged"),
-                "{message}"
-            );
-        }
-        other => panic!("expected PrivilegedNotAllowed, got {other:?}"),
-    }
-    assert_eq!(labelled(&refusing, &session).await, Vec::<String>::new());
-
-    // Both say yes: the node is privileged. Where the engine refuses privileged
-    // containers, the node fails exactly as a privileged container does there (an
-    // unprivileged one starts fine), and nothing is left behind.
-    let session = Session::new();
-    let engine = engine_runs_privileged(&allowing, &session).await;
-    let started = allowing
-        .start(&session, &lesson(vec![asking]), ProgressSender::discard())
-        .await;
-    match (engine, started) {
-        (Ok(()), Ok(_)) => assert_eq!(privileged(&allowing, &session).await, Some(true)),
-        (Err(refusal), Err(e)) => {
-            assert!(
-                e.to_string().contains(&refusal),
-                "{e}\nvs the engine's own: {refusal}"
-            );
-            assert_eq!(labelled(&allowing, &session).await, Vec::<String>::new());
-        }
-        (engine, started) => panic!(
-            "a privileged container here: {engine:?}; the privileged node: {:?}",
-            started.map(|_| "started")
-        ),
-    }
 }
 
 /// One row: a script, its environment and standard input, and what it must produce.
@@ -1182,10 +930,10 @@ async fn the_base_image_has_the_everyday_tools() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/images/base");
     let tag = backend
         .images()
-        .build_base(&dir, &ProgressSender::discard())
+        .build_tagged(&dir, scenarios::killercoda::BASE_IMAGE, &ProgressSender::discard())
         .await
         .unwrap_or_else(|e| panic!("building content/images/base: {e}"));
-    assert_eq!(tag, runner::image::BASE_IMAGE);
+    assert_eq!(tag, scenarios::killercoda::BASE_IMAGE);
     let session = one_node(&backend, &NodeImage::Reference(tag)).await;
     let tools = "bash vim less curl jq git ip ping dig ps openssl tmux tini";
     let out = sh(

@@ -112,7 +112,7 @@ fn read(path: &Path) -> Result<String, Diagnostic> {
 /// Loads every lesson under the content directories `dirs`, with the default
 /// Killercoda [`ImageMap`]. See [`load_content_dirs_with`].
 pub fn load_content_dirs(dirs: &[impl AsRef<Path>]) -> Content {
-    load_content_dirs_with(dirs, &ImageMap::default())
+    load_content_dirs_with(dirs, &ImageMap::builtin(false))
 }
 
 /// Loads every lesson under the content directories `dirs`. A directory that is

@@ -90,6 +90,11 @@ pub struct ImageRule {
     /// A glob over image ids, e.g. `ubuntu*`.
     pub imageid: String,
     pub nodes: Vec<ImageNode>,
+    /// What a learner should know about how this rule's scenarios run here (e.g. that
+    /// the original environment had a tool this one lacks): shown on the lesson page
+    /// and reported as a warning when a scenario is loaded.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -99,9 +104,10 @@ pub struct ImageNode {
     pub image: String,
     #[serde(default)]
     pub systemd: bool,
-    /// Run the node `--privileged` where the operator allows it.
-    #[serde(default)]
-    pub privileged: bool,
+    /// A system node (systemd, containerd or Docker inside); runs only where the
+    /// operator allows system nodes. `privileged` is the key's former name.
+    #[serde(default, alias = "privileged")]
+    pub system: bool,
     /// Default `512Mi`.
     #[serde(default)]
     pub memory: Option<String>,
@@ -112,36 +118,66 @@ pub struct ImageNode {
 
 /// The general-purpose image single-node scenarios run on.
 pub const BASE_IMAGE: &str = "playlab/base:latest";
+/// The image of `ubuntu` scenarios where system nodes are allowed: the base tools plus
+/// a Docker engine of the node's own (built from `content/images/docker-node`).
+pub const DOCKER_NODE_IMAGE: &str = "playlab/docker-node:latest";
 /// The image Kubernetes scenarios' nodes run on (systemd, kubeadm, kubelet).
 pub const KUBEADM_NODE_IMAGE: &str = "playlab/kubeadm-node:latest";
 
-impl Default for ImageMap {
-    fn default() -> Self {
-        let base = |name: &str| ImageNode {
+impl ImageMap {
+    /// The built-in table. Killercoda's `ubuntu` environment has Docker installed and
+    /// its scenarios rely on it, so where the operator allows system nodes
+    /// (`system_nodes`) an `ubuntu` scenario gets a node with its own Docker engine;
+    /// elsewhere it gets the plain base node, with a note saying `docker` will not be
+    /// there. Kubernetes scenarios always get system nodes (they cannot run otherwise,
+    /// and a server that refuses system nodes says so when they are started).
+    pub fn builtin(system_nodes: bool) -> ImageMap {
+        let node = |name: &str, image: &str| ImageNode {
             name: name.into(),
-            image: BASE_IMAGE.into(),
+            image: image.into(),
             systemd: false,
-            privileged: false,
+            system: false,
             memory: None,
             cpus: None,
         };
-        // kubeadm's preflight wants 2 CPUs and about 1.7 GB per node; kubelet and
-        // containerd need a privileged container (as kind's nodes are).
-        let kube = |name: &str| ImageNode {
-            name: name.into(),
-            image: KUBEADM_NODE_IMAGE.into(),
+        // dockerd and containerd take about 100 MiB before the learner runs anything.
+        let docker = |name: &str| ImageNode {
             systemd: true,
-            privileged: true,
+            system: true,
+            memory: Some("1Gi".into()),
+            ..node(name, DOCKER_NODE_IMAGE)
+        };
+        // kubeadm's preflight wants 2 CPUs and about 1.7 GB per node; kubelet and
+        // containerd need a system node (as kind's nodes are privileged).
+        let kube = |name: &str| ImageNode {
+            systemd: true,
+            system: true,
             memory: Some("2Gi".into()),
             cpus: Some(2.0),
+            ..node(name, KUBEADM_NODE_IMAGE)
         };
         let rule = |imageid: &str, nodes: Vec<ImageNode>| ImageRule {
             imageid: imageid.into(),
             nodes,
+            note: None,
+        };
+        let ubuntu = if system_nodes {
+            rule("ubuntu*", vec![docker("host01")])
+        } else {
+            ImageRule {
+                note: Some(
+                    "On Killercoda this scenario's `ubuntu` machine has Docker installed. \
+                     This server's operator has not allowed system nodes \
+                     (--allow-system-nodes), so here the node has no Docker engine and \
+                     `docker` commands will fail."
+                        .into(),
+                ),
+                ..rule("ubuntu*", vec![node("host01", BASE_IMAGE)])
+            }
         };
         ImageMap {
             rules: vec![
-                rule("ubuntu*", vec![base("host01")]),
+                ubuntu,
                 rule(
                     "kubernetes-kubeadm-2nodes",
                     vec![kube("controlplane"), kube("node01")],
@@ -206,33 +242,35 @@ impl ImageMap {
             .find(|r| glob::Pattern::new(&r.imageid).is_ok_and(|p| p.matches(imageid)))
     }
 
-    fn environment(&self, imageid: &str) -> (Vec<NodeSpec>, bool) {
-        let (rule, known) = match self.rule(imageid) {
+    /// The rule a scenario with `imageid` runs on (the first rule when none
+    /// matches), and whether one matched.
+    fn rule_or_first(&self, imageid: &str) -> (Option<&ImageRule>, bool) {
+        match self.rule(imageid) {
             Some(rule) => (Some(rule), true),
             None => (self.rules.first(), false),
-        };
-        let nodes = rule
-            .map(|r| {
-                r.nodes
-                    .iter()
-                    .map(|n| NodeSpec {
-                        name: n.name.clone(),
-                        image: NodeImage::Reference(n.image.clone()),
-                        memory_bytes: n
-                            .memory
-                            .as_deref()
-                            .and_then(|m| units::parse_memory(m).ok())
-                            .unwrap_or(DEFAULT_NODE_MEMORY_BYTES),
-                        cpus: n.cpus.unwrap_or(DEFAULT_NODE_CPUS),
-                        systemd: n.systemd,
-                        privileged: n.privileged,
-                        capabilities: Vec::new(),
-                        env: BTreeMap::new(),
-                    })
-                    .collect()
+        }
+    }
+}
+
+impl ImageRule {
+    fn environment(&self) -> Vec<NodeSpec> {
+        self.nodes
+            .iter()
+            .map(|n| NodeSpec {
+                name: n.name.clone(),
+                image: NodeImage::Reference(n.image.clone()),
+                memory_bytes: n
+                    .memory
+                    .as_deref()
+                    .and_then(|m| units::parse_memory(m).ok())
+                    .unwrap_or(DEFAULT_NODE_MEMORY_BYTES),
+                cpus: n.cpus.unwrap_or(DEFAULT_NODE_CPUS),
+                systemd: n.systemd,
+                system: n.system,
+                capabilities: Vec::new(),
+                env: BTreeMap::new(),
             })
-            .unwrap_or_default();
-        (nodes, known)
+            .collect()
     }
 }
 
@@ -288,7 +326,13 @@ pub fn load(
 impl Resolver<'_> {
     fn killercoda(&mut self, id: &str, raw: IndexFile, images: &ImageMap) -> Lesson {
         let imageid = raw.backend.imageid.as_deref().unwrap_or("ubuntu");
-        let (nodes, known) = images.environment(imageid);
+        let (rule, known) = images.rule_or_first(imageid);
+        let nodes = rule.map(ImageRule::environment).unwrap_or_default();
+        let notes: Vec<String> = rule.and_then(|r| r.note.clone()).into_iter().collect();
+        for note in &notes {
+            self.diags
+                .push(self.map.warning("backend.imageid", note.clone()));
+        }
         if !known {
             let rules: Vec<&str> = images.rules.iter().map(|r| r.imageid.as_str()).collect();
             self.diags.push(
@@ -357,6 +401,7 @@ impl Resolver<'_> {
             intro,
             finish,
             steps,
+            notes,
         }
     }
 
@@ -546,7 +591,7 @@ mod tests {
         for (name, text) in files {
             std::fs::write(dir.join(name), text).unwrap();
         }
-        let load = load_lesson(&dir, &ImageMap::default());
+        let load = load_lesson(&dir, &ImageMap::builtin(false));
         assert!(
             load.diagnostics.iter().all(|d| !d.is_error()),
             "{:?}",

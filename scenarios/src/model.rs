@@ -36,6 +36,10 @@ pub struct Lesson {
     pub intro: Option<Page>,
     pub finish: Option<Page>,
     pub steps: Vec<Step>,
+    /// What a learner should know about how this lesson runs on this server, shown
+    /// on its page: set by the importer (e.g. an imported scenario whose original
+    /// environment had a tool this one lacks), never by an author.
+    pub notes: Vec<String>,
 }
 
 impl Lesson {
@@ -63,6 +67,7 @@ impl Lesson {
             intro: None,
             finish: None,
             steps: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -138,16 +143,18 @@ pub struct NodeSpec {
     pub cpus: f64,
     /// Run systemd as PID 1 (what a kind node needs).
     pub systemd: bool,
-    /// Run the container `--privileged` (what a kubeadm node needs). Only honoured
-    /// where the operator allows privileged nodes; elsewhere the lesson does not start.
-    pub privileged: bool,
+    /// A system node: systemd, containerd or a Docker engine run inside it, so it may
+    /// mount filesystems and manage its own cgroups (what a kubeadm node or a
+    /// Docker-in-the-node lesson needs). Runs only where the operator allows system
+    /// nodes; elsewhere the lesson does not start.
+    pub system: bool,
     /// Linux capabilities added to the container, e.g. `NET_ADMIN`.
     pub capabilities: Vec<String>,
     pub env: BTreeMap<String, String>,
 }
 
 impl NodeSpec {
-    /// A node with the format's defaults: 512 MiB, 1 CPU, no systemd, not privileged,
+    /// A node with the format's defaults: 512 MiB, 1 CPU, no systemd, not a system node,
     /// no added capabilities, no variables.
     pub fn new(name: impl Into<String>, image: NodeImage) -> NodeSpec {
         NodeSpec {
@@ -156,7 +163,7 @@ impl NodeSpec {
             memory_bytes: DEFAULT_NODE_MEMORY_BYTES,
             cpus: DEFAULT_NODE_CPUS,
             systemd: false,
-            privileged: false,
+            system: false,
             capabilities: Vec::new(),
             env: BTreeMap::new(),
         }

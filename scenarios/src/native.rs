@@ -106,10 +106,12 @@ pub struct NodeFile {
     /// Run systemd as PID 1, as a Kubernetes node needs.
     #[serde(default)]
     pub systemd: bool,
-    /// Run the node `--privileged`, as a kubeadm node needs. The lesson then starts
-    /// only on servers whose operator allows privileged nodes (`--allow-privileged`).
-    #[serde(default)]
-    pub privileged: bool,
+    /// A system node (systemd, containerd or Docker inside), as a kubeadm node or a
+    /// Docker lesson needs. The lesson then starts only on servers whose operator
+    /// allows system nodes (`--allow-system-nodes`). `privileged:` is the key's
+    /// former name, still read.
+    #[serde(default, alias = "privileged")]
+    pub system: bool,
     /// Linux capabilities to add, e.g. `NET_ADMIN`.
     #[serde(default)]
     pub capabilities: Vec<String>,
@@ -269,7 +271,7 @@ const KNOWN_KEYS: &[&str] = &[
     "memory",
     "cpus",
     "systemd",
-    "privileged",
+    "system",
     "capabilities",
     "env",
     "kind",
@@ -486,6 +488,7 @@ impl Resolver<'_> {
             intro,
             finish,
             steps,
+            notes: Vec::new(),
         }
     }
 
@@ -604,13 +607,26 @@ impl Resolver<'_> {
         if !(cpus.is_finite() && cpus > 0.0) {
             self.error(&field(path, "cpus"), "`cpus` must be a number above 0");
         }
+        if n.system {
+            // Not an error: the lesson is right, but the author should know it will
+            // not start everywhere.
+            let warning = self.map.warning(
+                &field(path, "system"),
+                format!(
+                    "node `{}` is a system node: the lesson starts only on servers whose \
+                     operator allows system nodes (--allow-system-nodes)",
+                    n.name
+                ),
+            );
+            self.diags.push(warning);
+        }
         NodeSpec {
             name: n.name,
             image,
             memory_bytes,
             cpus,
             systemd: n.systemd,
-            privileged: n.privileged,
+            system: n.system,
             capabilities: n.capabilities,
             env: n.env,
         }

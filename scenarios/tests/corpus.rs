@@ -8,7 +8,7 @@ use std::path::Path;
 use scenarios::{Check, ImageMap, NodeImage, load_lesson};
 
 fn summary(dir: &Path) -> String {
-    let load = load_lesson(dir, &ImageMap::default());
+    let load = load_lesson(dir, &ImageMap::builtin(false));
     let mut out = String::new();
     for d in &load.diagnostics {
         writeln!(out, "{}", d.display_relative_to(dir.parent().unwrap())).unwrap();
@@ -29,10 +29,13 @@ fn summary(dir: &Path) -> String {
         };
         writeln!(
             out,
-            "node {} image {image} systemd {} privileged {} memory {} cpus {}",
-            n.name, n.systemd, n.privileged, n.memory_bytes, n.cpus
+            "node {} image {image} systemd {} system {} memory {} cpus {}",
+            n.name, n.systemd, n.system, n.memory_bytes, n.cpus
         )
         .unwrap();
+    }
+    for note in &lesson.notes {
+        writeln!(out, "note: {note}").unwrap();
     }
     for a in &lesson.assets {
         let from = a.from.strip_prefix(dir).unwrap();

@@ -88,7 +88,7 @@ fn load_with(fixture_dir: &Path, file: &str, text: &str) -> usize {
     std::fs::create_dir(&dir).unwrap();
     copy_fixture(fixture_dir, &dir);
     std::fs::write(dir.join(file), text).unwrap();
-    let load = load_lesson(&dir, &ImageMap::default());
+    let load = load_lesson(&dir, &ImageMap::builtin(false));
     // A lesson that did not load always says why.
     assert!(load.lesson.is_some() || !load.diagnostics.is_empty());
     for d in &load.diagnostics {

@@ -97,7 +97,7 @@ mod tests {
     fn paths_load_what_they_can_the_servers_directory_must_exist() {
         let lint_cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/tests/lint");
         let fixture = |case: &str| lint_cases.join(case);
-        let images = ImageMap::default();
+        let images = ImageMap::builtin(false);
         let (catalog, diagnostics) =
             Catalog::load_paths(&[fixture("ok"), fixture("unknown-key")], &images);
         assert_eq!(catalog.len(), 1, "{diagnostics:?}");

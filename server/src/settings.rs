@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
-use runner::docker::DockerConfig;
+use runner::docker::{DockerConfig, SystemNodes};
 use scenarios::{Diagnostic, ImageMap};
 use serde::Deserialize;
 
@@ -60,20 +60,33 @@ pub struct NodeSettings {
     /// Most processes in one node; a fork bomb stops here [default: 1024].
     #[arg(long, env = "PLAYLAB_PIDS_LIMIT", allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
-    /// Run nodes whose lesson asks for it (`privileged: true`, e.g. kubeadm) with
-    /// `--privileged`, which gives them the host. Without it such lessons do not start
-    /// [default: false].
-    // `require_equals`: `playlab test --allow-privileged LESSON` must not read the
+    /// Run system nodes, where a lesson asks for them (`system: true`: kubeadm, Docker
+    /// in the node). They get nearly every capability and may change host-wide kernel
+    /// settings (README, "System nodes"): allow them only on a host given over to the
+    /// labs. Without it such lessons do not start [default: false].
+    // `require_equals`: `playlab test --allow-system-nodes LESSON` must not read the
     // lesson path as the flag's value.
     #[arg(
         long,
-        env = "PLAYLAB_ALLOW_PRIVILEGED",
+        visible_alias = "allow-privileged",
+        env = "PLAYLAB_ALLOW_SYSTEM_NODES",
         num_args = 0..=1,
         require_equals = true,
         default_missing_value = "true",
         value_parser = clap::builder::BoolishValueParser::new()
     )]
-    pub allow_privileged: Option<bool>,
+    pub allow_system_nodes: Option<bool>,
+    /// Run system nodes `--privileged` (kind's way) instead of with the system
+    /// profile, where the host grants it; needs --allow-system-nodes [default: false].
+    #[arg(
+        long,
+        env = "PLAYLAB_PRIVILEGED_SYSTEM_NODES",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub privileged_system_nodes: Option<bool>,
 }
 
 /// What every node gets whatever its lesson asks, validated: the operator's half of
@@ -83,7 +96,7 @@ pub struct NodePolicy {
     pub max_memory_bytes: u64,
     pub max_cpus: f64,
     pub pids_limit: i64,
-    pub allow_privileged: bool,
+    pub system_nodes: SystemNodes,
 }
 
 impl Default for NodePolicy {
@@ -94,7 +107,7 @@ impl Default for NodePolicy {
             max_memory_bytes: d.max_memory_bytes,
             max_cpus: d.max_cpus,
             pids_limit: d.pids_limit,
-            allow_privileged: d.allow_privileged,
+            system_nodes: d.system_nodes,
         }
     }
 }
@@ -130,9 +143,15 @@ impl NodePolicy {
             }
             policy.pids_limit = n;
         }
-        if let Some(allow) = s.allow_privileged {
-            policy.allow_privileged = allow;
-        }
+        policy.system_nodes = match (
+            s.allow_system_nodes.unwrap_or(false),
+            s.privileged_system_nodes.unwrap_or(false),
+        ) {
+            (false, false) => SystemNodes::Refused,
+            (false, true) => bail!("--privileged-system-nodes needs --allow-system-nodes"),
+            (true, false) => SystemNodes::Profile,
+            (true, true) => SystemNodes::Privileged,
+        };
         Ok(policy)
     }
 
@@ -143,7 +162,7 @@ impl NodePolicy {
             max_memory_bytes: self.max_memory_bytes,
             max_cpus: self.max_cpus,
             pids_limit: self.pids_limit,
-            allow_privileged: self.allow_privileged,
+            system_nodes: self.system_nodes,
             owner,
             ..DockerConfig::default()
         }
@@ -160,20 +179,21 @@ pub struct ImageSettings {
 }
 
 impl ImageSettings {
-    /// The table these settings name, or the built-in one.
-    pub fn load(&self) -> anyhow::Result<ImageMap> {
-        image_map(self.images.as_deref())
+    /// The table these settings name, or the built-in one for a server that does
+    /// (or does not) allow system nodes.
+    pub fn load(&self, system_nodes: bool) -> anyhow::Result<ImageMap> {
+        image_map(self.images.as_deref(), system_nodes)
     }
 }
 
 /// The operator's Killercoda image table from `path` (`--images`), or the built-in one;
 /// errors name the flag.
-pub fn image_map(path: Option<&Path>) -> anyhow::Result<ImageMap> {
+pub fn image_map(path: Option<&Path>, system_nodes: bool) -> anyhow::Result<ImageMap> {
     match path {
         Some(path) => {
             ImageMap::from_file(path).with_context(|| format!("--images {}", path.display()))
         }
-        None => Ok(ImageMap::default()),
+        None => Ok(ImageMap::builtin(system_nodes)),
     }
 }
 
@@ -191,8 +211,10 @@ pub struct LessonPaths {
 impl LessonPaths {
     /// Every lesson under the paths, and every diagnostic; only a bad `--images` file is
     /// an error here (a broken lesson is a diagnostic, so the others still load).
-    pub fn load(&self) -> anyhow::Result<(Catalog, Vec<Diagnostic>)> {
-        let images = self.images.load()?;
+    /// `system_nodes`: whether they will run where system nodes are allowed (which
+    /// Killercoda `ubuntu` scenarios' node depends on).
+    pub fn load(&self, system_nodes: bool) -> anyhow::Result<(Catalog, Vec<Diagnostic>)> {
+        let images = self.images.load(system_nodes)?;
         Ok(Catalog::load_paths(&self.paths, &images))
     }
 
@@ -214,7 +236,7 @@ mod tests {
             max_memory_bytes: 300 << 20,
             max_cpus: 0.5,
             pids_limit: 99,
-            allow_privileged: true,
+            system_nodes: SystemNodes::Profile,
         };
         let docker = policy.docker_config(Some("me".into()));
         assert_eq!(
@@ -223,10 +245,34 @@ mod tests {
                 max_memory_bytes: 300 << 20,
                 max_cpus: 0.5,
                 pids_limit: 99,
-                allow_privileged: true,
+                system_nodes: SystemNodes::Profile,
                 owner: Some("me".into()),
                 ..DockerConfig::default()
             }
+        );
+    }
+
+    /// The two system-node flags become one policy; `--privileged-system-nodes`
+    /// alone is a mistake, said as such.
+    #[test]
+    fn system_node_flags_become_one_policy() {
+        let policy = |allow, privileged| {
+            NodePolicy::validate(NodeSettings {
+                allow_system_nodes: allow,
+                privileged_system_nodes: privileged,
+                ..NodeSettings::default()
+            })
+            .map(|p| p.system_nodes)
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(policy(None, None), Ok(SystemNodes::Refused));
+        assert_eq!(policy(Some(false), None), Ok(SystemNodes::Refused));
+        assert_eq!(policy(Some(true), None), Ok(SystemNodes::Profile));
+        assert_eq!(policy(Some(true), Some(false)), Ok(SystemNodes::Profile));
+        assert_eq!(policy(Some(true), Some(true)), Ok(SystemNodes::Privileged));
+        assert_eq!(
+            policy(None, Some(true)),
+            Err("--privileged-system-nodes needs --allow-system-nodes".to_owned())
         );
     }
 
@@ -260,13 +306,16 @@ mod tests {
     /// `playlab test` takes lesson paths after the flags: a bare `--allow-privileged`
     /// must not swallow one as its value.
     #[test]
-    fn a_bare_allow_privileged_leaves_the_lesson_path_alone() {
+    fn a_bare_allow_system_nodes_leaves_the_lesson_path_alone() {
         use clap::Parser;
         let test =
             Test::try_parse_from(["test", "--allow-privileged", "content/kubeadm-init"]).unwrap();
-        assert_eq!(test.nodes.allow_privileged, Some(true));
+        assert_eq!(test.nodes.allow_system_nodes, Some(true));
         assert_eq!(test.lessons.paths, [PathBuf::from("content/kubeadm-init")]);
         assert!(Test::try_parse_from(["test", "--allow-privileged=maybe"]).is_err());
+        let test = Test::try_parse_from(["test", "--allow-system-nodes", "x"]).unwrap();
+        assert_eq!(test.nodes.allow_system_nodes, Some(true));
+        assert_eq!(test.lessons.paths, [PathBuf::from("x")]);
         let test = Test::try_parse_from(["test"]).unwrap();
         assert_eq!(test.lessons.paths, [PathBuf::from("content")]);
     }

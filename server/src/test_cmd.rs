@@ -4,14 +4,17 @@
 //! hands each to [`runner::selftest`], one after the other (environments are heavy
 //! and the point is a clear verdict, not speed), printing the table as it goes. Exits
 //! non-zero when a lesson does not load or fails, or, with `--require-all`, when one
-//! had to be skipped (its image cannot be obtained here, or it needs privileged nodes
-//! and `--allow-privileged` was not given). Environments are always destroyed, also on
+//! had to be skipped (its image cannot be obtained here, or it needs system nodes and
+//! `--allow-system-nodes` was not given). Environments are always destroyed, also on
 //! Ctrl-C, unless `--keep` is given.
 
 use std::process::ExitCode;
 
+use std::path::Path;
+
 use anyhow::Context as _;
 use playlab::catalog::Catalog;
+use playlab::images;
 use playlab::settings::{BackendKind, BackendSettings, LessonPaths, NodePolicy, NodeSettings};
 use runner::checks::{WasmChecker, WasmLimits};
 use runner::docker::{DockerBackend, container_name};
@@ -20,6 +23,7 @@ use runner::selftest::{
     LessonReport, LessonResult, SelfTestOptions, render_header, render_report, test_lesson,
 };
 use runner::{Backend, SessionId};
+use scenarios::NodeImage;
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -29,13 +33,13 @@ pub struct TestArgs {
     #[arg(long)]
     pub keep: bool,
     /// Fail when a lesson has to be skipped (its image cannot be obtained here, or it
-    /// needs privileged nodes and `--allow-privileged` is not given).
+    /// needs system nodes and `--allow-system-nodes` is not given).
     #[arg(long)]
     pub require_all: bool,
     #[command(flatten)]
     pub backend: BackendSettings,
     // The node policy, as `playlab serve` takes it: test under the same ceilings and
-    // with the same `--allow-privileged` as the server the lessons are for.
+    // with the same `--allow-system-nodes` as the server the lessons are for.
     #[command(flatten)]
     pub nodes: NodeSettings,
 }
@@ -48,9 +52,9 @@ pub fn main(args: TestArgs) -> anyhow::Result<ExitCode> {
 
 async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let nodes = NodePolicy::validate(args.nodes)?;
-    let (lessons, load_errors) = load(&args.lessons)?;
+    let (lessons, load_errors) = load(&args.lessons, nodes.system_nodes.allowed())?;
     let kind = args.backend.kind();
-    let backend = connect(kind, &nodes).await?;
+    let backend = connect(kind, &nodes, &lessons).await?;
     let wasm = WasmChecker::new(WasmLimits::default())?;
     let options = SelfTestOptions { keep: args.keep };
 
@@ -83,8 +87,8 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
 
 /// The lessons that loaded, printing the errors of those that did not, and how many
 /// errors there were; none to test at all is an error.
-fn load(paths: &LessonPaths) -> anyhow::Result<(Catalog, usize)> {
-    let (lessons, diagnostics) = paths.load()?;
+fn load(paths: &LessonPaths, system_nodes: bool) -> anyhow::Result<(Catalog, usize)> {
+    let (lessons, diagnostics) = paths.load(system_nodes)?;
     let cwd = std::env::current_dir().unwrap_or_default();
     let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
     for d in &errors {
@@ -100,13 +104,36 @@ fn load(paths: &LessonPaths) -> anyhow::Result<(Catalog, usize)> {
     Ok((lessons, errors.len()))
 }
 
-async fn connect(kind: BackendKind, nodes: &NodePolicy) -> anyhow::Result<Box<dyn Backend>> {
+/// The backend; for Docker, after saying what the host supports and building the
+/// built-in images the lessons name (from `content/images/`, as `serve` does).
+async fn connect(
+    kind: BackendKind,
+    nodes: &NodePolicy,
+    lessons: &Catalog,
+) -> anyhow::Result<Box<dyn Backend>> {
     Ok(match kind {
-        BackendKind::Docker => Box::new(
-            DockerBackend::connect(nodes.docker_config(None))
+        BackendKind::Docker => {
+            let backend = DockerBackend::connect(nodes.docker_config(None))
                 .await
-                .context("playlab test needs a running Docker engine (see .ci/setup-machine)")?,
-        ),
+                .context("playlab test needs a running Docker engine (see .ci/setup-machine)")?;
+            eprintln!(
+                "system nodes: {:?}; host: {}",
+                nodes.system_nodes,
+                backend.host_support().await
+            );
+            let named = |tag: &str| {
+                let reference = NodeImage::Reference(tag.to_owned());
+                lessons
+                    .lessons()
+                    .any(|l| l.environment.nodes.iter().any(|n| n.image == reference))
+            };
+            let report = |outcome: Result<String, String>| match outcome {
+                Ok(ready) => eprintln!("{ready}"),
+                Err(failed) => eprintln!("warning: {failed}"),
+            };
+            images::build_built_in(&backend, Path::new("content/images"), named, report).await;
+            Box::new(backend)
+        }
         BackendKind::Local => {
             eprintln!(
                 "warning: the local backend runs every node as a shell on this machine, with no isolation"

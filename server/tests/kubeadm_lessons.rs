@@ -61,7 +61,7 @@ fn content_dir() -> PathBuf {
 }
 
 fn load(id: &str) -> Lesson {
-    let load = load_lesson(&content_dir().join(id), &ImageMap::default());
+    let load = load_lesson(&content_dir().join(id), &ImageMap::builtin(false));
     let errors: Vec<_> = load
         .diagnostics
         .iter()

@@ -374,7 +374,7 @@ async fn the_config_files_node_settings_bound_every_session() {
     let config = content.path().join("playlab.toml");
     std::fs::write(
         &config,
-        "max_node_memory = \"300Mi\"\nmax_node_cpus = 0.5\npids_limit = 321\nallow_privileged = false\n",
+        "max_node_memory = \"300Mi\"\nmax_node_cpus = 0.5\npids_limit = 321\nallow_system_nodes = false\n",
     )
     .unwrap();
     let server =

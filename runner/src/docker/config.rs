@@ -17,11 +17,11 @@ pub struct DockerConfig {
     pub max_cpus: f64,
     /// Maximum number of processes in a node (a fork bomb stops here).
     pub pids_limit: i64,
-    /// Run nodes whose lesson says `privileged: true` with `--privileged`. Off by
+    /// Whether nodes whose lesson says `system: true` may run, and how. Refused by
     /// default, and then such a lesson does not start
-    /// ([`crate::RunnerError::PrivilegedNotAllowed`]): a privileged container can take
-    /// over the host. No other node is ever privileged.
-    pub allow_privileged: bool,
+    /// ([`crate::RunnerError::SystemNodeNotAllowed`]). No other node gets more than
+    /// the capabilities its lesson names.
+    pub system_nodes: SystemNodes,
     /// `json-file` log driver `max-size` for each node (Docker's size syntax).
     pub log_max_size: String,
     /// How long one setup script may run before it is killed.
@@ -41,11 +41,35 @@ impl Default for DockerConfig {
             max_memory_bytes: 2 * 1024 * 1024 * 1024,
             max_cpus: 2.0,
             pids_limit: 1024,
-            allow_privileged: false,
+            system_nodes: SystemNodes::Refused,
             log_max_size: "1m".to_owned(),
             setup_timeout: DEFAULT_SETUP_TIMEOUT,
             owner: None,
         }
+    }
+}
+
+/// The operator's answer to lessons that ask for system nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SystemNodes {
+    /// Lessons with system nodes do not start.
+    #[default]
+    Refused,
+    /// System nodes get the system profile: every capability but `CAP_SYS_RESOURCE`,
+    /// unconfined seccomp and AppArmor, their own cgroup tree writable (nested below
+    /// the operator's limits), `/` rshared, a `/dev/kmsg` stand-in, and Docker
+    /// volumes for `/var/lib/containerd` and `/var/lib/docker`. `/proc/sys` stays
+    /// read-only: `kernel.*` sysctls are the host's.
+    Profile,
+    /// As [`SystemNodes::Profile`], but the container runs `--privileged` (every
+    /// capability, host devices, writable `/proc/sys`, so the host's `kernel.*`
+    /// sysctls): for hosts that grant it to operators who prefer kind's way.
+    Privileged,
+}
+
+impl SystemNodes {
+    pub fn allowed(self) -> bool {
+        self != SystemNodes::Refused
     }
 }
 

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use scenarios::Lesson;
-
 use super::config::DockerConfig;
 use crate::session::SessionId;
 
@@ -31,11 +29,11 @@ pub fn network_name(session: &SessionId) -> String {
 pub(super) fn environment_labels(
     config: &DockerConfig,
     session: &SessionId,
-    lesson: &Lesson,
+    lesson: &str,
 ) -> HashMap<String, String> {
     let mut labels: HashMap<String, String> = [
         (LABEL_SESSION.to_owned(), session.to_string()),
-        (LABEL_LESSON.to_owned(), lesson.id.clone()),
+        (LABEL_LESSON.to_owned(), lesson.to_owned()),
     ]
     .into();
     if let Some(owner) = &config.owner {

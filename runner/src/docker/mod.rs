@@ -1,10 +1,11 @@
 //! The Docker backend: each session's environment is one private bridge network with
 //! one container per node, driven through the Docker Engine API with bollard.
 //!
-//! The backend keeps no state of its own: every container and network carries the
-//! labels `playlab.session`, `playlab.lesson` (and `playlab.node` on containers), and
-//! has a name derived from the session (`playlab-<session>` for the network,
-//! `playlab-<session>-<node>` for nodes). So a restarted server finds, uses and cleans
+//! The backend keeps no state of its own: every container, network and volume carries
+//! the labels `playlab.session`, `playlab.lesson` (and `playlab.node` on containers and
+//! volumes), and has a name derived from the session (`playlab-<session>` for the
+//! network, `playlab-<session>-<node>` for nodes, `playlab-<session>-<node>-<what>`
+//! for a system node's volumes). So a restarted server finds, uses and cleans
 //! up environments it did not start.
 //!
 //! What starting means (checks, files, setup scripts) is the [`crate::environment`]
@@ -12,16 +13,18 @@
 //!
 //! Submodules: `config` (the operator's limits), `labels` (names and labels),
 //! `engine` (reading the engine's errors), `network` (the session network), `node`
-//! (container settings, file uploads), `exec` (non-interactive commands), `terminal`
-//! (interactive TTYs).
+//! (container settings, the system profile, file uploads), `volume` (system nodes'
+//! volumes), `exec` (non-interactive commands), `terminal` (interactive TTYs).
 
 mod config;
 mod engine;
 mod exec;
+mod host;
 mod labels;
 mod network;
 mod node;
 mod terminal;
+mod volume;
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
@@ -42,7 +45,8 @@ use crate::session::SessionId;
 use engine::{is_not_found, is_removal_in_progress};
 use labels::{environment_labels, label_filter, owned_labels, session_label};
 
-pub use config::DockerConfig;
+pub use config::{DockerConfig, SystemNodes};
+pub use host::{HostSupport, Probe};
 pub use labels::{
     LABEL_LESSON, LABEL_NODE, LABEL_OWNER, LABEL_SESSION, container_name, network_name,
 };
@@ -74,6 +78,12 @@ impl DockerBackend {
             config,
             images,
         })
+    }
+
+    /// What this host supports (engine, cgroups, privileged containers, the system
+    /// profile), found by starting a probe container of each kind; for the log at start.
+    pub async fn host_support(&self) -> HostSupport {
+        HostSupport::detect(&self.docker, &self.config).await
     }
 
     /// The bollard client, for callers that inspect what the backend created.
@@ -178,8 +188,8 @@ impl Provision for DockerBackend {
     /// Each node's image reference, in node order.
     type Prepared = Vec<String>;
 
-    fn allow_privileged(&self) -> bool {
-        self.config.allow_privileged
+    fn allow_system_nodes(&self) -> bool {
+        self.config.system_nodes.allowed()
     }
 
     fn setup_timeout(&self) -> Duration {
@@ -212,7 +222,7 @@ impl Provision for DockerBackend {
             &self.docker,
             session,
             lesson,
-            environment_labels(&self.config, session, lesson),
+            environment_labels(&self.config, session, &lesson.id),
         )
         .await?;
         try_join_all(plan.nodes().iter().zip(&images).map(|(spec, image)| {
@@ -310,7 +320,8 @@ impl Backend for DockerBackend {
                 _ => {}
             }
         }
-        network::remove_all(&self.docker, session).await
+        network::remove_all(&self.docker, session).await?;
+        volume::remove_all(&self.docker, session).await
     }
 
     async fn environments(&self) -> Result<Vec<SessionId>, RunnerError> {
@@ -327,8 +338,13 @@ impl Backend for DockerBackend {
             .await?
             .into_iter()
             .filter_map(|n| n.labels);
+        let volume_sessions = volume::list(&self.docker, owned_labels(&self.config))
+            .await?
+            .into_iter()
+            .map(|v| v.labels);
         let sessions: BTreeSet<SessionId> = container_sessions
             .chain(network_sessions)
+            .chain(volume_sessions)
             .filter_map(|labels| labels.get(LABEL_SESSION)?.parse().ok())
             .collect();
         Ok(sessions.into_iter().collect())

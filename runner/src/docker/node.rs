@@ -2,21 +2,24 @@
 //! copying files into it.
 //!
 //! Every node gets the operator's limits whatever the lesson says: memory (capped),
-//! CPUs (capped), a pids limit, a capped log, the OOM killer left on, and no
-//! `--privileged` unless the lesson asks for it (`privileged: true`) *and* the operator
-//! allows it. Ordinary nodes run `sleep infinity` under Docker's init (tini), which
-//! reaps the orphans learners leave behind and stops at once; `systemd: true` nodes run
-//! systemd as PID 1 with what a kind node needs.
+//! CPUs (capped), a pids limit, a capped log, and the OOM killer left on. Ordinary
+//! nodes run `sleep infinity` under Docker's init (tini), which reaps the orphans
+//! learners leave behind and stops at once; `systemd: true` nodes run systemd as PID 1
+//! with what a kind node needs; `system: true` nodes (where the operator allows them)
+//! get the system profile and start through `system-node-init.sh`, which makes their
+//! cgroups writable below the limits before the node's own command runs.
 
 use bollard::Docker;
+use std::collections::HashMap;
+
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, HostConfigCgroupnsModeEnum,
-    HostConfigLogConfig, NetworkingConfig,
+    HostConfigLogConfig, Mount, MountType, MountVolumeOptions, NetworkingConfig,
 };
 use bollard::query_parameters::{CreateContainerOptions, UploadToContainerOptions};
 use scenarios::{Lesson, NodeSpec};
 
-use super::config::DockerConfig;
+use super::config::{DockerConfig, SystemNodes};
 use super::labels::{LABEL_NODE, container_name, environment_labels};
 use crate::backend::{NodeInfo, Progress, ProgressSender};
 use crate::environment::NodeFile;
@@ -79,6 +82,11 @@ fn container_body(
     let memory = spec.memory_bytes.min(config.max_memory_bytes) as i64;
     let cpus = spec.cpus.min(config.max_cpus);
     let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let labels = {
+        let mut labels = environment_labels(config, session, &lesson.id);
+        labels.insert(LABEL_NODE.to_owned(), spec.name.clone());
+        labels
+    };
     let mut host = HostConfig {
         memory: Some(memory),
         // Equal to memory: no swap on top, so the limit is the limit.
@@ -86,9 +94,7 @@ fn container_body(
         nano_cpus: Some((cpus * 1e9) as i64),
         pids_limit: Some(config.pids_limit),
         oom_kill_disable: Some(false),
-        // `start` refuses a lesson asking for more than the operator allows; checked
-        // again here so no other path can produce a privileged node.
-        privileged: Some(spec.privileged && config.allow_privileged),
+        privileged: Some(false),
         network_mode: Some(network.to_owned()),
         log_config: Some(HostConfigLogConfig {
             typ: Some("json-file".to_owned()),
@@ -103,16 +109,25 @@ fn container_body(
         cap_add: Some(spec.capabilities.clone()),
         ..Default::default()
     };
-    let (cmd, stop_signal) = if spec.systemd {
+    // `start` refuses a lesson with system nodes where the operator does not allow
+    // them; checked again here so no other path can produce one.
+    let system = spec.system && config.system_nodes.allowed();
+    if system {
+        system_profile(&mut host, config.system_nodes, session, &spec.name, &labels);
+    }
+    let mut cmd = if spec.systemd {
         systemd_host_config(&mut host);
         // systemd changes its behaviour (no udev, no getty) when it knows it is in a
         // container.
         env.push("container=docker".to_owned());
-        (vec!["/sbin/init".to_owned()], Some("SIGRTMIN+3".to_owned()))
+        vec!["/sbin/init".to_owned()]
     } else {
         host.init = Some(true);
-        (vec!["sleep".to_owned(), "infinity".to_owned()], None)
+        vec!["sleep".to_owned(), "infinity".to_owned()]
     };
+    if system {
+        cmd.splice(0..0, system_node_init());
+    }
     ContainerCreateBody {
         hostname: Some(spec.name.clone()),
         image: Some(image.to_owned()),
@@ -120,12 +135,8 @@ fn container_body(
         entrypoint: Some(Vec::new()),
         cmd: Some(cmd),
         env: Some(env),
-        stop_signal,
-        labels: Some({
-            let mut labels = environment_labels(config, session, lesson);
-            labels.insert(LABEL_NODE.to_owned(), spec.name.clone());
-            labels
-        }),
+        stop_signal: spec.systemd.then(|| "SIGRTMIN+3".to_owned()),
+        labels: Some(labels),
         host_config: Some(host),
         networking_config: Some(NetworkingConfig {
             endpoints_config: Some(
@@ -143,16 +154,91 @@ fn container_body(
     }
 }
 
+/// The first process of a system node, before the node's own command (see the
+/// script for what it does and why). It needs `/bin/sh`, `mount`, `umount` and
+/// `unshare` in the image (Debian and Ubuntu have them in their essential set).
+const SYSTEM_NODE_INIT: &str = include_str!("system-node-init.sh");
+
+/// `sh -c <script> playlab-init <script>`: the script gets its own text so that it can
+/// run itself again in the node's second cgroup namespace.
+pub(super) fn system_node_init() -> [String; 5] {
+    [
+        "/bin/sh".to_owned(),
+        "-c".to_owned(),
+        SYSTEM_NODE_INIT.to_owned(),
+        "playlab-init".to_owned(),
+        SYSTEM_NODE_INIT.to_owned(),
+    ]
+}
+
+/// Where a system node keeps container images and layers: a Docker volume each, so
+/// the node's containerd and Docker write to the host's filesystem rather than to
+/// overlayfs (overlay on overlay does not work). Labelled like the node, so they go
+/// with the session.
+pub(super) const SYSTEM_NODE_VOLUMES: [(&str, &str); 2] = [
+    ("containerd", "/var/lib/containerd"),
+    ("docker", "/var/lib/docker"),
+];
+
+/// `playlab-<session>-<node>-<what>`.
+pub(super) fn volume_name(session: &SessionId, node: &str, what: &str) -> String {
+    format!("{}-{what}", container_name(session, node))
+}
+
+/// The system profile (see [`SystemNodes::Profile`]): what systemd, containerd and a
+/// Docker engine need inside a node, and no more. Every capability but
+/// `CAP_SYS_RESOURCE` (which would let the node override resource limits, and which
+/// some hosts' bounding sets lack, so `--privileged` fails there); no seccomp or
+/// AppArmor profile (nested runtimes install their own); a private cgroup namespace,
+/// which the node's init makes writable below the operator's limits; `net.ipv4.
+/// ip_forward` on (network sysctls are the node's own); the two volumes. Not given:
+/// host devices, a writable `/proc/sys` (`kernel.*` sysctls are host-wide), the
+/// host's cgroup tree or Docker socket.
+pub(super) fn system_profile(
+    host: &mut HostConfig,
+    policy: SystemNodes,
+    session: &SessionId,
+    node: &str,
+    labels: &HashMap<String, String>,
+) {
+    if policy == SystemNodes::Privileged {
+        host.privileged = Some(true);
+    } else {
+        host.cap_add = Some(vec!["ALL".to_owned()]);
+        host.cap_drop = Some(vec!["SYS_RESOURCE".to_owned()]);
+        host.security_opt = Some(vec![
+            "seccomp=unconfined".to_owned(),
+            "apparmor=unconfined".to_owned(),
+        ]);
+    }
+    own_cgroups_and_modules(host);
+    host.sysctls = Some([("net.ipv4.ip_forward".to_owned(), "1".to_owned())].into());
+    host.mounts = Some(
+        SYSTEM_NODE_VOLUMES
+            .iter()
+            .map(|(what, target)| Mount {
+                typ: Some(MountType::VOLUME),
+                source: Some(volume_name(session, node, what)),
+                target: Some((*target).to_owned()),
+                // Labels apply when Docker creates the volume, which it does here.
+                volume_options: Some(MountVolumeOptions {
+                    labels: Some(labels.clone()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect(),
+    );
+}
+
 /// What systemd as PID 1 needs, as kind gives it: writable tmpfs for `/run`,
 /// `/run/lock` and `/tmp`, its own cgroup namespace, the host's kernel modules (read
-/// only), and, unless the node is privileged, the two capabilities it uses plus
-/// unconfined seccomp/AppArmor. A privileged node has every capability and no
-/// seccomp/AppArmor profile already; Docker then also mounts `/sys` and the cgroup
-/// filesystem read-write and leaves `/proc/sys` writable.
+/// only), and, unless the node is a system node (which has them and more already),
+/// the two capabilities it uses plus unconfined seccomp/AppArmor.
 ///
-/// The host's cgroup tree is deliberately *not* bind-mounted writable: Docker's own
-/// read-only cgroup mount is enough for systemd to boot (the engine tests prove it),
-/// and a writable cgroup v1 hierarchy is a well-known way out of a container.
+/// A plain systemd node's cgroup tree stays as Docker mounts it, read-only: that is
+/// enough for systemd to boot (the engine tests prove it). Only a system node's init
+/// makes it writable, nested below the limits.
 fn systemd_host_config(host: &mut HostConfig) {
     host.tmpfs = Some(
         ["/run", "/run/lock", "/tmp"]
@@ -160,12 +246,8 @@ fn systemd_host_config(host: &mut HostConfig) {
             .map(|p| (p.to_owned(), "rw,nosuid,nodev".to_owned()))
             .collect(),
     );
-    host.cgroupns_mode = Some(HostConfigCgroupnsModeEnum::PRIVATE);
-    // Checked here: the runner talks to the engine over a local Unix socket.
-    if std::path::Path::new("/lib/modules").is_dir() {
-        host.binds = Some(vec!["/lib/modules:/lib/modules:ro".to_owned()]);
-    }
-    if host.privileged != Some(true) {
+    own_cgroups_and_modules(host);
+    if host.security_opt.is_none() && host.privileged != Some(true) {
         let caps = host.cap_add.get_or_insert_with(Vec::new);
         for cap in ["SYS_ADMIN", "NET_ADMIN"] {
             if !caps.iter().any(|c| c == cap) {
@@ -176,6 +258,17 @@ fn systemd_host_config(host: &mut HostConfig) {
             "seccomp=unconfined".to_owned(),
             "apparmor=unconfined".to_owned(),
         ]);
+    }
+}
+
+/// A private cgroup namespace (the node sees its own cgroup as the root, never the
+/// host's tree) and the host's kernel modules read-only, which kubelet and
+/// containerd look at.
+fn own_cgroups_and_modules(host: &mut HostConfig) {
+    host.cgroupns_mode = Some(HostConfigCgroupnsModeEnum::PRIVATE);
+    // Checked here: the runner talks to the engine over a local Unix socket.
+    if std::path::Path::new("/lib/modules").is_dir() {
+        host.binds = Some(vec!["/lib/modules:/lib/modules:ro".to_owned()]);
     }
 }
 
@@ -233,44 +326,59 @@ mod tests {
     use super::*;
     use scenarios::{Environment, NodeImage};
 
-    /// The node's HostConfig for every combination of what the lesson asks and what
-    /// the operator allows: privileged only when both say so; a systemd node that is
-    /// not privileged gets the two capabilities and unconfined profiles instead.
+    /// The node's HostConfig for every combination of what the lesson asks
+    /// (`systemd`, `system`) and what the operator allows: the system profile only
+    /// when both say so, `--privileged` only when the operator prefers it; a systemd
+    /// node that is not a system node gets the two capabilities it needs.
     #[test]
-    fn privileged_only_when_the_lesson_asks_and_the_operator_allows() {
-        let session: SessionId = "privtest".parse().unwrap();
-        // (systemd, lesson asks, operator allows) -> (privileged, capabilities added)
+    fn system_profile_only_when_the_lesson_asks_and_the_operator_allows() {
+        use SystemNodes::*;
+        let session: SessionId = "systest".parse().unwrap();
+        // (systemd, lesson asks, operator) -> (privileged, cap_add, cap_drop, volumes)
+        let plain = (false, vec![], vec![], 0);
+        let systemd_only = (false, vec!["SYS_ADMIN", "NET_ADMIN"], vec![], 0);
+        let profile = (false, vec!["ALL"], vec!["SYS_RESOURCE"], 2);
+        let privileged = (true, vec![], vec![], 2);
         let cases = [
-            ((false, false, false), (false, vec![])),
-            ((false, false, true), (false, vec![])),
-            ((false, true, false), (false, vec![])),
-            ((false, true, true), (true, vec![])),
-            (
-                (true, false, false),
-                (false, vec!["SYS_ADMIN", "NET_ADMIN"]),
-            ),
-            ((true, false, true), (false, vec!["SYS_ADMIN", "NET_ADMIN"])),
-            ((true, true, false), (false, vec!["SYS_ADMIN", "NET_ADMIN"])),
-            ((true, true, true), (true, vec![])),
+            ((false, false, Refused), plain.clone()),
+            ((false, false, Profile), plain.clone()),
+            ((false, true, Refused), plain.clone()),
+            ((false, true, Profile), profile.clone()),
+            ((false, true, Privileged), privileged.clone()),
+            ((true, false, Privileged), systemd_only.clone()),
+            ((true, true, Refused), systemd_only.clone()),
+            ((true, true, Profile), profile.clone()),
+            ((true, true, Privileged), privileged.clone()),
         ];
-        for ((systemd, asks, allows), (privileged, caps)) in cases {
+        for ((systemd, asks, policy), (privileged, caps, dropped, volumes)) in cases {
             let mut spec = NodeSpec::new("node01", NodeImage::Reference("x".to_owned()));
             spec.systemd = systemd;
-            spec.privileged = asks;
+            spec.system = asks;
             let lesson = Lesson::with_environment("t", "/", Environment::new(vec![spec.clone()]));
             let config = DockerConfig {
-                allow_privileged: allows,
+                system_nodes: policy,
                 ..DockerConfig::default()
             };
             let body = container_body(&config, &session, &lesson, &spec, "x", "net");
             let host = body.host_config.unwrap();
-            let case = format!("systemd {systemd}, lesson asks {asks}, operator allows {allows}");
+            let case = format!("systemd {systemd}, lesson asks {asks}, operator {policy:?}");
+            let system = volumes > 0;
             assert_eq!(host.privileged, Some(privileged), "{case}");
             assert_eq!(host.cap_add.unwrap_or_default(), caps, "{case}");
+            assert_eq!(host.cap_drop.unwrap_or_default(), dropped, "{case}");
+            assert_eq!(host.mounts.unwrap_or_default().len(), volumes, "{case}");
             assert_eq!(
                 host.security_opt.is_some(),
-                systemd && !privileged,
-                "{case}: unconfined profiles only for an unprivileged systemd node"
+                (systemd || system) && !privileged,
+                "{case}: unconfined profiles for an unprivileged systemd or system node"
+            );
+            let cmd = body.cmd.unwrap();
+            assert_eq!(cmd[0] == "/bin/sh" && cmd[3] == "playlab-init", system, "{case}");
+            assert_eq!(cmd.last().unwrap() == "/sbin/init", systemd, "{case}");
+            assert_eq!(
+                host.sysctls.is_some_and(|s| s.contains_key("net.ipv4.ip_forward")),
+                system,
+                "{case}"
             );
         }
     }

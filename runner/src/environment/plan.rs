@@ -19,9 +19,9 @@ pub struct Plan<'a> {
 impl<'a> Plan<'a> {
     /// Checks `lesson` before anything is created or built: every node name is a DNS
     /// label (it becomes a hostname and part of container and folder names), there is
-    /// a node, and no node is privileged unless `allow_privileged` (then a lesson this
+    /// a node, and no node is a system node unless `allow_system_nodes` (then a lesson this
     /// host may not run costs no image build).
-    pub fn new(lesson: &'a Lesson, allow_privileged: bool) -> Result<Plan<'a>, RunnerError> {
+    pub fn new(lesson: &'a Lesson, allow_system_nodes: bool) -> Result<Plan<'a>, RunnerError> {
         let nodes = &lesson.environment.nodes;
         if let Some(bad) = nodes
             .iter()
@@ -37,8 +37,8 @@ impl<'a> Plan<'a> {
                 lesson: lesson.id.clone(),
             });
         }
-        if let Some(node) = nodes.iter().find(|n| n.privileged && !allow_privileged) {
-            return Err(RunnerError::PrivilegedNotAllowed {
+        if let Some(node) = nodes.iter().find(|n| n.system && !allow_system_nodes) {
+            return Err(RunnerError::SystemNodeNotAllowed {
                 node: node.name.clone(),
             });
         }
@@ -152,12 +152,12 @@ mod tests {
     use super::*;
     use scenarios::{Environment, NodeImage};
 
-    fn lesson(names: &[&str], privileged: bool) -> Lesson {
+    fn lesson(names: &[&str], system: bool) -> Lesson {
         let nodes = names
             .iter()
             .map(|name| {
                 let mut spec = NodeSpec::new(*name, NodeImage::Reference("x".to_owned()));
-                spec.privileged = privileged;
+                spec.system = system;
                 spec
             })
             .collect();
@@ -170,7 +170,7 @@ mod tests {
         assert!(refused(&lesson(&[], false), true).contains("has no nodes"));
         assert!(refused(&lesson(&["Bad_Name"], false), true).contains("not a DNS label"));
         assert!(refused(&lesson(&["../x"], false), true).contains("not a DNS label"));
-        assert!(refused(&lesson(&["node01"], true), false).contains("must run privileged"));
+        assert!(refused(&lesson(&["node01"], true), false).contains("is a system node"));
         assert!(Plan::new(&lesson(&["node01"], true), true).is_ok());
         assert!(Plan::new(&lesson(&["node01", "web-1"], false), false).is_ok());
     }

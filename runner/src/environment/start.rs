@@ -23,7 +23,7 @@ pub(crate) trait Provision: Backend {
     type Prepared: Send;
 
     /// Whether a lesson may have privileged nodes here.
-    fn allow_privileged(&self) -> bool;
+    fn allow_system_nodes(&self) -> bool;
 
     /// How long one setup script may run before it is killed.
     fn setup_timeout(&self) -> Duration;
@@ -65,7 +65,7 @@ pub(crate) async fn start<P: Provision>(
     lesson: &Lesson,
     progress: &ProgressSender,
 ) -> Result<EnvironmentInfo, RunnerError> {
-    let plan = Plan::new(lesson, backend.allow_privileged())?;
+    let plan = Plan::new(lesson, backend.allow_system_nodes())?;
     let prepared = backend.prepare(session, &plan, progress).await?;
     match create(backend, session, &plan, prepared, progress).await {
         Ok(info) => Ok(info),

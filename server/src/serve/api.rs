@@ -187,7 +187,10 @@ async fn admin_login(
 async fn list_lessons(State(state): State<AppState>, id: Identity) -> ApiResult<Response> {
     id.require_reader()?;
     let catalog = state.catalog.get();
-    let lessons: Vec<_> = catalog.lessons().map(|l| LessonSummary::of(l)).collect();
+    let lessons: Vec<_> = catalog
+        .lessons()
+        .map(|l| LessonSummary::of(l, state.config.cannot_start(l)))
+        .collect();
     Ok(Json(lessons).into_response())
 }
 
@@ -201,7 +204,7 @@ async fn get_lesson(
     let lesson = catalog
         .get(&id)
         .ok_or_else(|| ApiError::from(SessionError::LessonNotFound(id.clone())))?;
-    Ok(Json(LessonDetail::of(lesson)).into_response())
+    Ok(Json(LessonDetail::of(lesson, state.config.cannot_start(lesson))).into_response())
 }
 
 async fn list_sessions(

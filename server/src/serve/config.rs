@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{ArgMatches, FromArgMatches as _};
-use scenarios::ImageMap;
+use scenarios::{ImageMap, Lesson};
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
 
@@ -349,12 +349,24 @@ impl Tls {
 }
 
 impl Config {
+    /// Why `lesson` cannot start on this server as configured, if it cannot (a system
+    /// node where they are not allowed, a node name no backend accepts): the runner's
+    /// own checks before a start, asked in advance so that the catalog marks the
+    /// lesson and the log says it at start.
+    pub fn cannot_start(&self, lesson: &Lesson) -> Option<String> {
+        // The local backend has no privilege to withhold (its nodes are shells here).
+        let system_nodes = self.backend == BackendKind::Local || self.nodes.system_nodes.allowed();
+        runner::environment::Plan::new(lesson, system_nodes)
+            .err()
+            .map(|e| e.to_string())
+    }
+
     /// Defaults that work on a laptop, for the given content and data directories.
     pub fn new(content: impl Into<PathBuf>, data: impl Into<PathBuf>) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             content: content.into(),
-            images: ImageMap::default(),
+            images: ImageMap::builtin(false),
             data: data.into(),
             admin_token: None,
             auth: AuthMode::Open,
@@ -376,7 +388,7 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("content")),
             s.data.clone().unwrap_or_else(|| PathBuf::from("data")),
         );
-        config.images = s.images.load()?;
+        config.images = s.images.load(nodes.system_nodes.allowed())?;
         if let Some(listen) = &s.listen {
             config.listen = listen
                 .parse()
@@ -628,8 +640,8 @@ mod tests {
                 "line 3, column 14",
             ),
             (
-                "auth = \"open\"\nallow_privileged = \"yes\"",
-                "line 2, column 20",
+                "auth = \"open\"\nallow_system_nodes = \"yes\"",
+                "line 2, column 22",
             ),
             ("max_node_cpus = \"two\"", "line 1, column 17"),
             ("warm_pool = 1\nimages = 5", "line 2, column 10"),
@@ -663,7 +675,11 @@ mod tests {
             Config::validate(Settings::default()).unwrap().nodes
         );
         assert_eq!(defaults.max_memory_bytes, 2 << 30);
-        assert!(!defaults.allow_privileged, "privileged nodes are opt-in");
+        assert_eq!(
+            defaults.system_nodes,
+            SystemNodes::Refused,
+            "system nodes are opt-in"
+        );
         let cases = [
             (
                 "max_node_memory = \"512Mi\"",
@@ -689,14 +705,14 @@ mod tests {
                 },
             ),
             (
-                "pids_limit = 200\nallow_privileged = true",
+                "pids_limit = 200\nallow_system_nodes = true",
                 NodePolicy {
                     pids_limit: 200,
-                    allow_privileged: true,
+                    system_nodes: SystemNodes::Profile,
                     ..NodePolicy::default()
                 },
             ),
-            ("allow_privileged = false", NodePolicy::default()),
+            ("allow_system_nodes = false", NodePolicy::default()),
         ];
         for (text, expected) in cases {
             assert_eq!(
@@ -705,20 +721,20 @@ mod tests {
                 "{text}"
             );
         }
-        assert!(Settings::from_toml("allow_privileged = \"yes\"").is_err());
+        assert!(Settings::from_toml("allow_system_nodes = \"yes\"").is_err());
     }
 
     #[test]
     fn node_flags_on_the_command_line() {
         // A flag wins over the file.
-        let file = "allow_privileged = true\npids_limit = 5";
+        let file = "allow_system_nodes = true\npids_limit = 5";
         let nodes = |args: &[&str]| {
             Config::validate(serve(Serve::command(), args, file))
                 .unwrap()
                 .nodes
         };
         let from_file = nodes(&[]);
-        assert!(from_file.allow_privileged);
+        assert_eq!(from_file.system_nodes, SystemNodes::Profile);
         assert_eq!(from_file.pids_limit, 5);
         let flags = nodes(&[
             "--allow-privileged=false",
@@ -735,7 +751,7 @@ mod tests {
                 max_memory_bytes: 1 << 30,
                 max_cpus: 0.25,
                 pids_limit: 300,
-                allow_privileged: false,
+                system_nodes: SystemNodes::Refused,
             }
         );
         let images = serve(

@@ -68,15 +68,9 @@ pub fn main(settings: Settings) -> anyhow::Result<ExitCode> {
         for problem in &problems {
             tracing::warn!("{problem}");
         }
-        if config.backend == BackendKind::Docker && !config.nodes.allow_privileged {
-            for lesson in catalog.lessons() {
-                if let Some(node) = lesson.environment.nodes.iter().find(|n| n.privileged) {
-                    tracing::warn!(
-                        lesson = %lesson.id,
-                        "node {} asks to run privileged; the lesson will not start without --allow-privileged",
-                        node.name
-                    );
-                }
+        for lesson in catalog.lessons() {
+            if let Some(why) = config.cannot_start(lesson) {
+                tracing::warn!(lesson = %lesson.id, "cannot start here: {why}");
             }
         }
         let listener = TcpListener::bind(config.listen)
@@ -117,7 +111,7 @@ async fn connect_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
                 .await
                 .context("connecting to the Docker engine (start dockerd, or use --backend local for authoring)")?;
             let backend = Arc::new(backend);
-            tokio::spawn(build_base_image(backend.clone(), config.content.clone()));
+            tokio::spawn(prepare_host(backend.clone(), config.content.join("images")));
             Ok(backend)
         }
         BackendKind::Local => {
@@ -133,20 +127,21 @@ async fn connect_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
     }
 }
 
-/// Builds the content directory's `images/base` and tags it `playlab/base:latest`, the
-/// image Killercoda `ubuntu` scenarios run on (see `scenarios::ImageMap`). In the
-/// background, so the server answers at once; the build is cached by content, so after
-/// the first start this is one image lookup.
-async fn build_base_image(backend: Arc<runner::docker::DockerBackend>, content: PathBuf) {
-    let dir = content.join("images/base");
-    if !dir.join("Dockerfile").is_file() {
-        return;
-    }
-    let progress = runner::ProgressSender::discard();
-    match backend.images().build_base(&dir, &progress).await {
-        Ok(image) => tracing::info!(%image, "base image ready"),
-        Err(e) => tracing::warn!("building {}: {e}", dir.display()),
-    }
+/// In the background, so the server answers at once: logs what the Docker host
+/// supports (system nodes fail there, not here, but the operator reads why at start),
+/// then builds the built-in images (the system-node ones only where they may run).
+async fn prepare_host(backend: Arc<runner::docker::DockerBackend>, images_dir: PathBuf) {
+    let system_nodes = backend.config().system_nodes;
+    tracing::info!(
+        "system nodes: {system_nodes:?}; host: {}",
+        backend.host_support().await
+    );
+    let wanted = |tag: &str| tag != scenarios::killercoda::DOCKER_NODE_IMAGE || system_nodes.allowed();
+    crate::images::build_built_in(&backend, &images_dir, wanted, |outcome| match outcome {
+        Ok(ready) => tracing::info!("{ready}"),
+        Err(failed) => tracing::warn!("{failed}"),
+    })
+    .await;
 }
 
 /// Serves `listener` until `shutdown` resolves, then closes terminals and streams,

@@ -17,10 +17,17 @@ struct LessonHeader<'a> {
     /// As text like `30m`.
     duration: Option<String>,
     tags: &'a [String],
+    /// Why the lesson cannot start on this server, when it cannot: the page shows it
+    /// instead of a start button.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unavailable: Option<String>,
+    /// What a learner should know about how the lesson runs here (the importer's).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
 }
 
 impl<'a> LessonHeader<'a> {
-    fn of(lesson: &'a Lesson) -> LessonHeader<'a> {
+    fn of(lesson: &'a Lesson, unavailable: Option<String>) -> LessonHeader<'a> {
         LessonHeader {
             id: &lesson.id,
             title: &lesson.title,
@@ -30,6 +37,8 @@ impl<'a> LessonHeader<'a> {
                 .duration
                 .map(|d| humantime::format_duration(d).to_string()),
             tags: &lesson.tags,
+            unavailable,
+            notes: &lesson.notes,
         }
     }
 }
@@ -44,9 +53,9 @@ pub struct LessonSummary<'a> {
 }
 
 impl<'a> LessonSummary<'a> {
-    pub fn of(lesson: &'a Lesson) -> LessonSummary<'a> {
+    pub fn of(lesson: &'a Lesson, unavailable: Option<String>) -> LessonSummary<'a> {
         LessonSummary {
-            header: LessonHeader::of(lesson),
+            header: LessonHeader::of(lesson, unavailable),
             steps: lesson.steps.len(),
         }
     }
@@ -84,10 +93,10 @@ struct QuizQuestion<'a> {
 }
 
 impl<'a> LessonDetail<'a> {
-    pub fn of(lesson: &'a Lesson) -> LessonDetail<'a> {
+    pub fn of(lesson: &'a Lesson, unavailable: Option<String>) -> LessonDetail<'a> {
         let page = |markdown: &str| render_page(lesson, markdown);
         LessonDetail {
-            header: LessonHeader::of(lesson),
+            header: LessonHeader::of(lesson, unavailable),
             nodes: lesson.environment.node_names(),
             steps: lesson
                 .steps
@@ -131,7 +140,7 @@ mod tests {
 
     fn demo() -> std::sync::Arc<Lesson> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content");
-        let (catalog, problems) = Catalog::load(&dir, &scenarios::ImageMap::default()).unwrap();
+        let (catalog, problems) = Catalog::load(&dir, &scenarios::ImageMap::builtin(false)).unwrap();
         assert!(problems.is_empty(), "{problems:?}");
         catalog.get("demo").unwrap().clone()
     }
@@ -140,7 +149,7 @@ mod tests {
     fn a_summary_counts_the_steps() {
         let lesson = demo();
         assert_eq!(
-            serde_json::to_value(LessonSummary::of(&lesson)).unwrap(),
+            serde_json::to_value(LessonSummary::of(&lesson, None)).unwrap(),
             json!({"id": "demo", "title": "Server test lesson",
                    "description": "Two plain Debian nodes, a file to create, and a quiz.",
                    "difficulty": "beginner", "duration": "5m", "tags": ["test"], "steps": 2})
@@ -150,7 +159,7 @@ mod tests {
     #[test]
     fn a_detail_renders_the_pages_and_keeps_the_answers() {
         let lesson = demo();
-        let detail = serde_json::to_value(LessonDetail::of(&lesson)).unwrap();
+        let detail = serde_json::to_value(LessonDetail::of(&lesson, None)).unwrap();
         assert_eq!(detail["id"], "demo");
         assert_eq!(detail["duration"], "5m");
         assert_eq!(detail["nodes"], json!(["node01", "node02"]));

@@ -147,7 +147,7 @@ struct Lab {
 
 async fn lab(mode: AuthMode) -> Lab {
     let dir = tempfile::tempdir().unwrap();
-    let (catalog, problems) = Catalog::load(Path::new(CONTENT), &ImageMap::default()).unwrap();
+    let (catalog, problems) = Catalog::load(Path::new(CONTENT), &ImageMap::builtin(false)).unwrap();
     assert!(problems.is_empty(), "{problems:?}");
     let mut config = Config::new(CONTENT, dir.path());
     config.auth = mode;

@@ -82,7 +82,7 @@ fn lab(limits: Limits) -> Lab {
 
 /// The lessons under `dir/content`.
 fn load_content(dir: &TempDir) -> Catalog {
-    let (catalog, problems) = Catalog::load(&dir.path().join("content"), &ImageMap::default())
+    let (catalog, problems) = Catalog::load(&dir.path().join("content"), &ImageMap::builtin(false))
         .expect("the content loads");
     assert!(problems.is_empty(), "{problems:?}");
     catalog
