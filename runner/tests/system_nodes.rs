@@ -68,7 +68,15 @@ async fn booted(backend: &DockerBackend, node: NodeSpec) -> Session {
         .start(&session, &lesson(vec![node]), ProgressSender::discard())
         .await
         .unwrap_or_else(|e| panic!("starting a system node: {e}"));
-    let state = run(backend, &session, "systemctl is-system-running --wait").await;
+    // `--wait` answers at once (`offline`, or nothing) while PID 1 is still the
+    // node's init script.
+    let state = run(
+        backend,
+        &session,
+        "for i in $(seq 300); do s=$(systemctl is-system-running --wait); \
+           case \"$s\" in \"\"|offline) sleep 0.1;; *) break;; esac; done; echo $s",
+    )
+    .await;
     let failed = run(backend, &session, "systemctl list-units --failed --plain --no-legend").await;
     let failed: Vec<&str> = failed
         .stdout
@@ -278,13 +286,14 @@ async fn the_kubeadm_node_passes_its_self_check_but_kubernetes() {
     let archive = std::env::temp_dir().join(format!("{}-debian.tar", &*session));
     let archive = archive.to_str().unwrap();
     docker_cli(&["save", "-o", archive, "debian:bookworm-slim"]);
-    let target = format!("{}:/tmp/debian.tar", container_name(&session, "host01"));
+    // Not /tmp: `docker cp` writes beneath the node's tmpfs mounts.
+    let target = format!("{}:/root/debian.tar", container_name(&session, "host01"));
     docker_cli(&["cp", archive, &target]);
     std::fs::remove_file(archive).unwrap();
     let nested = run(
         &backend,
         &session,
-        "ctr -n k8s.io images import /tmp/debian.tar >/dev/null \
+        "ctr -n k8s.io images import /root/debian.tar >/dev/null \
          && playlab-node-check --nested docker.io/library/debian:bookworm-slim",
     )
     .await;
