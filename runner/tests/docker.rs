@@ -19,8 +19,8 @@ use runner::docker::{
     DockerBackend, DockerConfig, LABEL_OWNER, LABEL_SESSION, container_name, network_name,
 };
 use runner::{
-    Backend, EXEC_OUTPUT_LIMIT, ExecRequest, Progress, ProgressSender, RunnerError,
-    SessionId, TermSize, Terminal,
+    Backend, EXEC_OUTPUT_LIMIT, ExecRequest, Progress, ProgressSender, RunnerError, SessionId,
+    TermSize, Terminal,
 };
 use scenarios::{Asset, Lesson, NodeImage, Script};
 use tokio::io::AsyncWriteExt;
@@ -930,7 +930,11 @@ async fn the_base_image_has_the_everyday_tools() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/images/base");
     let tag = backend
         .images()
-        .build_tagged(&dir, scenarios::killercoda::BASE_IMAGE, &ProgressSender::discard())
+        .build_tagged(
+            &dir,
+            scenarios::killercoda::BASE_IMAGE,
+            &ProgressSender::discard(),
+        )
         .await
         .unwrap_or_else(|e| panic!("building content/images/base: {e}"));
     assert_eq!(tag, scenarios::killercoda::BASE_IMAGE);

@@ -77,7 +77,12 @@ async fn booted(backend: &DockerBackend, node: NodeSpec) -> Session {
            case \"$s\" in \"\"|offline) sleep 0.1;; *) break;; esac; done; echo $s",
     )
     .await;
-    let failed = run(backend, &session, "systemctl list-units --failed --plain --no-legend").await;
+    let failed = run(
+        backend,
+        &session,
+        "systemctl list-units --failed --plain --no-legend",
+    )
+    .await;
     let failed: Vec<&str> = failed
         .stdout
         .lines()
@@ -95,7 +100,11 @@ async fn booted(backend: &DockerBackend, node: NodeSpec) -> Session {
 /// Runs the docker-node's own wait (engine up, `debian:bookworm-slim` seeded).
 async fn docker_ready(backend: &DockerBackend, session: &SessionId) {
     let wait = run(backend, session, "playlab-docker-wait").await;
-    assert_eq!(wait.exit_code, Some(0), "the node's Docker engine: {wait:?}");
+    assert_eq!(
+        wait.exit_code,
+        Some(0),
+        "the node's Docker engine: {wait:?}"
+    );
 }
 
 fn host_kernel_sysctls() -> String {
@@ -125,7 +134,10 @@ fn docker_cli(args: &[&str]) -> String {
 async fn system_nodes_are_refused_unless_the_operator_allows_them() {
     let refusing = backend().await;
     let session = Session::new();
-    let node = system_node("host01", NodeImage::Reference("debian:bookworm-slim".into()));
+    let node = system_node(
+        "host01",
+        NodeImage::Reference("debian:bookworm-slim".into()),
+    );
     match refusing
         .start(&session, &lesson(vec![node]), ProgressSender::discard())
         .await
@@ -151,7 +163,11 @@ async fn a_system_node_gets_the_profile_and_nothing_of_the_host() {
     let backend = allowing(1024).await;
     let session = booted(&backend, docker_node()).await;
     let name = container_name(&session, "host01");
-    let inspect = backend.docker().inspect_container(&name, None).await.unwrap();
+    let inspect = backend
+        .docker()
+        .inspect_container(&name, None)
+        .await
+        .unwrap();
     let host = inspect.host_config.clone().unwrap();
     assert_eq!(host.privileged, Some(false));
     assert_eq!(host.cap_add, Some(vec!["ALL".to_owned()]));
@@ -240,7 +256,11 @@ async fn nested_containers_count_against_the_nodes_limits() {
            [ -e $f ] && echo max > $f && cat $f; done",
     )
     .await;
-    assert_eq!(raised.stdout.trim(), "max", "the node's own root: {raised:?}");
+    assert_eq!(
+        raised.stdout.trim(),
+        "max",
+        "the node's own root: {raised:?}"
+    );
     let forks = run(
         &backend,
         &session,
@@ -273,9 +293,21 @@ async fn the_kubeadm_node_passes_its_self_check_but_kubernetes() {
     let before = host_kernel_sysctls();
     const IMAGE: &str = "playlab-test/kubeadm-node-debian:latest";
     let dir = images_dir().join("kubeadm-node");
-    docker_cli(&["build", "-q", "--target", "node", "-t", IMAGE, dir.to_str().unwrap()]);
+    docker_cli(&[
+        "build",
+        "-q",
+        "--target",
+        "node",
+        "-t",
+        IMAGE,
+        dir.to_str().unwrap(),
+    ]);
     let backend = allowing(1024).await;
-    let session = booted(&backend, system_node("host01", NodeImage::Reference(IMAGE.into()))).await;
+    let session = booted(
+        &backend,
+        system_node("host01", NodeImage::Reference(IMAGE.into())),
+    )
+    .await;
     let check = run(&backend, &session, "playlab-node-check").await;
     assert!(
         check.exit_code == Some(0) && !check.stdout.contains("FAIL"),
@@ -297,7 +329,85 @@ async fn the_kubeadm_node_passes_its_self_check_but_kubernetes() {
          && playlab-node-check --nested docker.io/library/debian:bookworm-slim",
     )
     .await;
-    assert!(nested.exit_code == Some(0), "{}{}", nested.stdout, nested.stderr);
+    assert!(
+        nested.exit_code == Some(0),
+        "{}{}",
+        nested.stdout,
+        nested.stderr
+    );
     drop(session);
-    assert_eq!(host_kernel_sysctls(), before, "kernel.panic, kernel.panic_on_oops");
+    assert_eq!(
+        host_kernel_sysctls(),
+        before,
+        "kernel.panic, kernel.panic_on_oops"
+    );
+}
+
+/// A Killercoda scenario of Docker in the `ubuntu` environment, imported as a server
+/// that allows system nodes imports it (its node is the Docker node), judged as a
+/// learner meets it: each step's verify script fails before the learner runs the
+/// step's commands (the page's `{{exec}}` blocks) and passes after, with only the
+/// locally seeded image.
+#[tokio::test]
+async fn a_killercoda_docker_scenario_passes_its_verify_scripts() {
+    use runner::checks::{CheckContext, Transcript, WasmChecker, WasmLimits};
+    use scenarios::killercoda::DOCKER_NODE_IMAGE;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../server/tests/fixtures/killercoda-docker/content/docker-run");
+    let load = scenarios::load_lesson(&dir, &scenarios::ImageMap::builtin(true));
+    let lesson = load
+        .lesson
+        .unwrap_or_else(|| panic!("{:?}", load.diagnostics));
+    let node = &lesson.environment.nodes[0];
+    assert!(node.system && node.image == NodeImage::Reference(DOCKER_NODE_IMAGE.into()));
+    let backend = allowing(1024).await;
+    backend
+        .images()
+        .build_tagged(
+            &images_dir().join("docker-node"),
+            DOCKER_NODE_IMAGE,
+            &ProgressSender::discard(),
+        )
+        .await
+        .unwrap();
+    let session = Session::new();
+    backend
+        .start(&session, &lesson, ProgressSender::discard())
+        .await
+        .unwrap();
+    docker_ready(&backend, &session).await;
+    let wasm = WasmChecker::new(WasmLimits::default()).unwrap();
+    let transcript = Transcript::new();
+    for (i, step) in lesson.steps.iter().enumerate() {
+        let ctx = CheckContext {
+            step: i,
+            transcript: &transcript,
+            wasm: &wasm,
+            retry: false,
+        };
+        let verdict = |ctx| runner::judge::judge_step(&backend, &session, step, None, ctx);
+        assert!(
+            !verdict(&ctx).await.unwrap().passed,
+            "step {i} before the learner acts"
+        );
+        for command in exec_blocks(&step.text.markdown) {
+            let done = run(&backend, &session, &command).await;
+            assert_eq!(done.exit_code, Some(0), "{command}: {done:?}");
+        }
+        assert!(
+            verdict(&ctx).await.unwrap().passed,
+            "step {i} after the learner acts"
+        );
+    }
+}
+
+/// The commands of a page's ```` ```…```{{exec}} ```` blocks, in order.
+fn exec_blocks(markdown: &str) -> Vec<String> {
+    markdown
+        .split("```")
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|pair| pair[1].starts_with("{{exec"))
+        .map(|pair| pair[0].trim_start_matches("bash").trim().to_owned())
+        .collect()
 }

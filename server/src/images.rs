@@ -28,9 +28,11 @@ pub async fn build_built_in(
             continue;
         }
         let progress = ProgressSender::discard();
-        report(match backend.images().build_tagged(&dir, tag, &progress).await {
-            Ok(image) => Ok(format!("image {image} ready (from {})", dir.display())),
-            Err(e) => Err(format!("building {}: {e}", dir.display())),
-        });
+        report(
+            match backend.images().build_tagged(&dir, tag, &progress).await {
+                Ok(image) => Ok(format!("image {image} ready (from {})", dir.display())),
+                Err(e) => Err(format!("building {}: {e}", dir.display())),
+            },
+        );
     }
 }

@@ -207,16 +207,16 @@ fn failing_states(step_dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Every kubeadm node asks for what `content/images/kubeadm-node/README.md` says the
-/// image needs at run time, so that README (and `--allow-privileged`) is all an operator
-/// has to read.
+/// image needs at run time, so that README (and `--allow-system-nodes`) is all an
+/// operator has to read.
 #[test]
-fn kubeadm_nodes_ask_for_systemd_privileged_2_cpus_and_2gi() {
+fn kubeadm_nodes_ask_for_systemd_system_2_cpus_and_2gi() {
     for id in ["kubeadm-init", "kubeadm-upgrade"] {
         let lesson = load(id);
         let nodes: Vec<_> = lesson.environment.nodes.iter().collect();
         assert_eq!(nodes.len(), 2, "{id}");
         for node in nodes {
-            let what = (node.systemd, node.privileged, node.cpus, node.memory_bytes);
+            let what = (node.systemd, node.system, node.cpus, node.memory_bytes);
             assert_eq!(what, (true, true, 2.0, 2 << 30), "{id} node {}", node.name);
         }
     }

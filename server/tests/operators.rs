@@ -345,8 +345,8 @@ async fn the_local_backend_serves_a_lesson_without_docker() {
 
 /// The node settings, given in a `--config` file as an operator writes them, bound the
 /// nodes of every session: a node asking for more than the ceilings gets the
-/// ceilings, and a lesson asking for a privileged node fails to start, saying why,
-/// because the operator did not allow it.
+/// ceilings, and a lesson asking for a system node is marked in the catalog and fails
+/// to start, saying why, because the operator did not allow system nodes.
 #[tokio::test]
 async fn the_config_files_node_settings_bound_every_session() {
     let content = tempfile::tempdir().unwrap();
@@ -368,7 +368,7 @@ async fn the_config_files_node_settings_bound_every_session() {
     let yaml = std::fs::read_to_string(privileged.join("lesson.yaml")).unwrap();
     std::fs::write(
         privileged.join("lesson.yaml"),
-        yaml.replacen("cpus: 8\n", "cpus: 8\n      privileged: true\n", 1),
+        yaml.replacen("cpus: 8\n", "cpus: 8\n      system: true\n", 1),
     )
     .unwrap();
     let config = content.path().join("playlab.toml");
@@ -404,6 +404,25 @@ async fn the_config_files_node_settings_bound_every_session() {
         (Some(300 << 20), Some(500_000_000), Some(321), Some(false))
     );
 
+    let (status, lessons) = learner.get("/api/lessons").await;
+    assert_eq!(status, StatusCode::OK);
+    let marks: Vec<(String, bool)> = lessons
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["id"].as_str().unwrap().to_owned(),
+                l.get("unavailable").is_some(),
+            )
+        })
+        .collect();
+    assert!(
+        marks.contains(&("privileged".to_owned(), true))
+            && marks.contains(&("demo".to_owned(), false)),
+        "{lessons}"
+    );
+
     let (status, session) = learner
         .post("/api/sessions", json!({"lesson": "privileged"}))
         .await;
@@ -420,7 +439,7 @@ async fn the_config_files_node_settings_bound_every_session() {
     assert_eq!(last["status"], "failed", "{last}");
     let error = last["error"].as_str().unwrap_or_default();
     assert!(
-        error.contains("node node01 must run privileged") && error.contains("--allow-privileged"),
+        error.contains("node node01 is a system node") && error.contains("--allow-system-nodes"),
         "{error}"
     );
     server.stop();

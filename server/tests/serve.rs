@@ -548,7 +548,7 @@ async fn operator_endpoints() {
 /// bundled content).
 fn killercoda_catalog() -> Catalog {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/killercoda");
-    let images = image_map(Some(&dir.join("images.json"))).unwrap();
+    let images = image_map(Some(&dir.join("images.json")), false).unwrap();
     let (catalog, problems) = Catalog::load(&dir.join("content"), &images).unwrap();
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(catalog.lessons().count(), 1);

@@ -98,8 +98,12 @@ impl HostSupport {
                 ),
                 format!(
                     "v{}, {} driver",
-                    info.cgroup_version.map(|v| v.to_string()).unwrap_or_default(),
-                    info.cgroup_driver.map(|d| d.to_string()).unwrap_or_default()
+                    info.cgroup_version
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                    info.cgroup_driver
+                        .map(|d| d.to_string())
+                        .unwrap_or_default()
                 ),
             ),
             Err(e) => (format!("unknown ({e})"), "unknown".to_owned()),
@@ -123,7 +127,13 @@ impl HostSupport {
             let session = SessionId::random();
             let mut host = HostConfig::default();
             let labels = environment_labels(config, &session, "host-probe");
-            system_profile(&mut host, SystemNodes::Profile, &session, "host-probe", &labels);
+            system_profile(
+                &mut host,
+                SystemNodes::Profile,
+                &session,
+                "host-probe",
+                &labels,
+            );
             let mut cmd: Vec<String> = system_node_init().into();
             cmd.extend(["/bin/sh".into(), "-c".into(), test.into()]);
             let image = image.clone();
@@ -200,7 +210,10 @@ async fn run_probe_as(
     .await;
     let probe = match outcome {
         Ok(0) => Probe::Works,
-        Ok(code) => Probe::Fails(format!("exit {code}: {}", last_log_line(docker, &name).await)),
+        Ok(code) => Probe::Fails(format!(
+            "exit {code}: {}",
+            last_log_line(docker, &name).await
+        )),
         Err(e) => Probe::Fails(e.to_string()),
     };
     let remove = RemoveContainerOptions {

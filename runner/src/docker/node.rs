@@ -373,10 +373,15 @@ mod tests {
                 "{case}: unconfined profiles for an unprivileged systemd or system node"
             );
             let cmd = body.cmd.unwrap();
-            assert_eq!(cmd[0] == "/bin/sh" && cmd[3] == "playlab-init", system, "{case}");
+            assert_eq!(
+                cmd[0] == "/bin/sh" && cmd[3] == "playlab-init",
+                system,
+                "{case}"
+            );
             assert_eq!(cmd.last().unwrap() == "/sbin/init", systemd, "{case}");
             assert_eq!(
-                host.sysctls.is_some_and(|s| s.contains_key("net.ipv4.ip_forward")),
+                host.sysctls
+                    .is_some_and(|s| s.contains_key("net.ipv4.ip_forward")),
                 system,
                 "{case}"
             );

@@ -145,14 +145,24 @@ pub async fn labelled(backend: &DockerBackend, session: &SessionId) -> Vec<Strin
         .into_iter()
         .flat_map(|c| c.names.unwrap_or_default())
         .chain(networks.into_iter().filter_map(|n| n.name))
-        .chain(volumes.volumes.unwrap_or_default().into_iter().map(|v| v.name))
+        .chain(
+            volumes
+                .volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| v.name),
+        )
         .collect()
 }
 
-pub async fn sh(backend: &DockerBackend, session: &SessionId, node: &str, script: &str) -> ExecOutput {
+pub async fn sh(
+    backend: &DockerBackend,
+    session: &SessionId,
+    node: &str,
+    script: &str,
+) -> ExecOutput {
     backend
         .exec(session, node, ExecRequest::new(script, TIMEOUT))
         .await
         .unwrap_or_else(|e| panic!("exec {script:?} on {node}: {e}"))
 }
-

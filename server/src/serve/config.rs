@@ -436,6 +436,7 @@ fn ensure_file(path: &Path) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use clap::{CommandFactory as _, Parser};
+    use runner::docker::SystemNodes;
 
     fn settings(toml_text: &str) -> Settings {
         Settings::from_toml(toml_text).unwrap()
@@ -658,7 +659,7 @@ mod tests {
     #[test]
     fn every_file_key_is_read() {
         let keys = Settings::file_keys();
-        assert_eq!(keys.len(), 24, "{keys:?}");
+        assert_eq!(keys.len(), 25, "{keys:?}");
         for key in keys {
             assert!(
                 Settings::from_toml(&format!("{key} = [[1]]")).is_err(),
@@ -793,6 +794,6 @@ mod tests {
             );
             count += 1;
         }
-        assert_eq!(count, 25);
+        assert_eq!(count, 26);
     }
 }

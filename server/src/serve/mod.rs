@@ -136,7 +136,8 @@ async fn prepare_host(backend: Arc<runner::docker::DockerBackend>, images_dir: P
         "system nodes: {system_nodes:?}; host: {}",
         backend.host_support().await
     );
-    let wanted = |tag: &str| tag != scenarios::killercoda::DOCKER_NODE_IMAGE || system_nodes.allowed();
+    let wanted =
+        |tag: &str| tag != scenarios::killercoda::DOCKER_NODE_IMAGE || system_nodes.allowed();
     crate::images::build_built_in(&backend, &images_dir, wanted, |outcome| match outcome {
         Ok(ready) => tracing::info!("{ready}"),
         Err(failed) => tracing::warn!("{failed}"),

@@ -122,8 +122,9 @@ impl TestServer {
         config.on_shutdown = options.on_shutdown;
         config.admin_token = options.admin_token;
         let catalog = options.catalog.unwrap_or_else(|| {
-            let (catalog, problems) = Catalog::load(&fixtures(), &scenarios::ImageMap::builtin(false))
-                .expect("the fixture content loads");
+            let (catalog, problems) =
+                Catalog::load(&fixtures(), &scenarios::ImageMap::builtin(false))
+                    .expect("the fixture content loads");
             assert!(
                 problems.is_empty(),
                 "fixture content has problems: {problems:?}"

@@ -140,7 +140,8 @@ mod tests {
 
     fn demo() -> std::sync::Arc<Lesson> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content");
-        let (catalog, problems) = Catalog::load(&dir, &scenarios::ImageMap::builtin(false)).unwrap();
+        let (catalog, problems) =
+            Catalog::load(&dir, &scenarios::ImageMap::builtin(false)).unwrap();
         assert!(problems.is_empty(), "{problems:?}");
         catalog.get("demo").unwrap().clone()
     }
