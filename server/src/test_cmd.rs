@@ -104,8 +104,8 @@ fn load(paths: &LessonPaths, system_nodes: bool) -> anyhow::Result<(Catalog, usi
     Ok((lessons, errors.len()))
 }
 
-/// The backend; for Docker, after saying what the host supports and building the
-/// built-in images the lessons name (from `content/images/`, as `serve` does).
+/// The backend; for Docker, after saying what the host supports (when a lesson has a
+/// system node) and building the built-in images the lessons name (from `content/images/`, as `serve` does).
 async fn connect(
     kind: BackendKind,
     nodes: &NodePolicy,
@@ -116,11 +116,18 @@ async fn connect(
             let backend = DockerBackend::connect(nodes.docker_config(None))
                 .await
                 .context("playlab test needs a running Docker engine (see .ci/setup-machine)")?;
-            eprintln!(
-                "system nodes: {:?}; host: {}",
-                nodes.system_nodes,
-                backend.host_support().await
-            );
+            // The probe starts containers: worth its seconds only where a lesson
+            // has a system node, whose fate it explains.
+            let system = lessons
+                .lessons()
+                .any(|l| l.environment.nodes.iter().any(|n| n.system));
+            if system {
+                eprintln!(
+                    "system nodes: {:?}; host: {}",
+                    nodes.system_nodes,
+                    backend.host_support().await
+                );
+            }
             let named = |tag: &str| {
                 let reference = NodeImage::Reference(tag.to_owned());
                 lessons

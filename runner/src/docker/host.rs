@@ -118,11 +118,13 @@ impl HostSupport {
                 host_sysctls_from_node: none,
             };
         };
-        let privileged = HostConfig {
+        let host = HostConfig {
             privileged: Some(true),
             ..Default::default()
         };
-        let privileged = run_probe(docker, config, &image, privileged, vec!["true".into()]).await;
+        let session = SessionId::random();
+        let cmd = vec!["true".into()];
+        let privileged = run_probe(docker, config, &session, &image, host, cmd).await;
         let system_node = |test: &str| {
             let session = SessionId::random();
             let mut host = HostConfig::default();
@@ -137,7 +139,7 @@ impl HostSupport {
             let mut cmd: Vec<String> = system_node_init().into();
             cmd.extend(["/bin/sh".into(), "-c".into(), test.into()]);
             let image = image.clone();
-            async move { run_probe_as(docker, config, &session, &image, host, cmd).await }
+            async move { run_probe(docker, config, &session, &image, host, cmd).await }
         };
         HostSupport {
             engine,
@@ -158,19 +160,9 @@ async fn probe_image(docker: &Docker) -> Option<String> {
     None
 }
 
-async fn run_probe(
-    docker: &Docker,
-    config: &DockerConfig,
-    image: &str,
-    host: HostConfig,
-    cmd: Vec<String>,
-) -> Probe {
-    run_probe_as(docker, config, &SessionId::random(), image, host, cmd).await
-}
-
 /// Runs `cmd` to its end in a container labelled as `session`, then removes it and
 /// the session's volumes.
-async fn run_probe_as(
+async fn run_probe(
     docker: &Docker,
     config: &DockerConfig,
     session: &SessionId,

@@ -42,7 +42,7 @@ use crate::environment::{NodeFile, Plan, Provision};
 use crate::error::RunnerError;
 use crate::image::ImageStore;
 use crate::session::SessionId;
-use engine::{is_not_found, is_removal_in_progress};
+use engine::{all_removed, is_not_found};
 use labels::{environment_labels, label_filter, owned_labels, session_label};
 
 pub use config::{DockerConfig, SystemNodes};
@@ -313,13 +313,7 @@ impl Backend for DockerBackend {
             )
         }))
         .await;
-        for result in removed {
-            // Gone already (another destroy raced us) is what we wanted.
-            match result {
-                Err(e) if !is_not_found(&e) && !is_removal_in_progress(&e) => return Err(e.into()),
-                _ => {}
-            }
-        }
+        all_removed(removed)?;
         network::remove_all(&self.docker, session).await?;
         volume::remove_all(&self.docker, session).await
     }

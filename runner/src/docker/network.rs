@@ -12,7 +12,7 @@ use scenarios::Lesson;
 
 use std::collections::HashMap;
 
-use super::engine::is_not_found;
+use super::engine::all_removed;
 use super::labels::{label_filter, network_name, session_label};
 use crate::error::RunnerError;
 use crate::session::SessionId;
@@ -62,11 +62,5 @@ pub(super) async fn remove_all(docker: &Docker, session: &SessionId) -> Result<(
             .map(|id| docker.remove_network(id)),
     )
     .await;
-    for result in results {
-        match result {
-            Err(e) if !is_not_found(&e) => return Err(e.into()),
-            _ => {}
-        }
-    }
-    Ok(())
+    all_removed(results)
 }

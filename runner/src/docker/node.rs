@@ -116,7 +116,7 @@ fn container_body(
         system_profile(&mut host, config.system_nodes, session, &spec.name, &labels);
     }
     let mut cmd = if spec.systemd {
-        systemd_host_config(&mut host);
+        systemd_host_config(&mut host, system);
         // systemd changes its behaviour (no udev, no getty) when it knows it is in a
         // container.
         env.push("container=docker".to_owned());
@@ -239,7 +239,7 @@ pub(super) fn system_profile(
 /// A plain systemd node's cgroup tree stays as Docker mounts it, read-only: that is
 /// enough for systemd to boot (the engine tests prove it). Only a system node's init
 /// makes it writable, nested below the limits.
-fn systemd_host_config(host: &mut HostConfig) {
+fn systemd_host_config(host: &mut HostConfig, system: bool) {
     host.tmpfs = Some(
         ["/run", "/run/lock", "/tmp"]
             .into_iter()
@@ -247,7 +247,7 @@ fn systemd_host_config(host: &mut HostConfig) {
             .collect(),
     );
     own_cgroups_and_modules(host);
-    if host.security_opt.is_none() && host.privileged != Some(true) {
+    if !system {
         let caps = host.cap_add.get_or_insert_with(Vec::new);
         for cap in ["SYS_ADMIN", "NET_ADMIN"] {
             if !caps.iter().any(|c| c == cap) {

@@ -7,7 +7,7 @@ use bollard::models::Volume;
 use bollard::query_parameters::{ListVolumesOptions, RemoveVolumeOptions};
 use futures::future::join_all;
 
-use super::engine::is_not_found;
+use super::engine::all_removed;
 use super::labels::{label_filter, session_label};
 use crate::error::RunnerError;
 use crate::session::SessionId;
@@ -32,11 +32,5 @@ pub(super) async fn remove_all(docker: &Docker, session: &SessionId) -> Result<(
             .map(|v| docker.remove_volume(&v.name, None::<RemoveVolumeOptions>)),
     )
     .await;
-    for result in results {
-        match result {
-            Err(e) if !is_not_found(&e) => return Err(e.into()),
-            _ => {}
-        }
-    }
-    Ok(())
+    all_removed(results)
 }

@@ -103,42 +103,30 @@ pub async fn labelled(backend: &DockerBackend, session: &SessionId) -> Vec<Strin
     use bollard::query_parameters::{
         ListContainersOptions, ListNetworksOptions, ListVolumesOptions,
     };
-    let filters = [(
-        "label".to_owned(),
-        vec![format!("{LABEL_SESSION}={session}")],
-    )]
-    .into();
+    let filters = || {
+        Some(
+            [(
+                "label".to_owned(),
+                vec![format!("{LABEL_SESSION}={session}")],
+            )]
+            .into(),
+        )
+    };
     let docker = backend.docker();
     let containers = docker
         .list_containers(Some(ListContainersOptions {
             all: true,
-            filters: Some(filters),
+            filters: filters(),
             ..Default::default()
         }))
         .await
         .unwrap();
     let networks = docker
-        .list_networks(Some(ListNetworksOptions {
-            filters: Some(
-                [(
-                    "label".to_owned(),
-                    vec![format!("{LABEL_SESSION}={session}")],
-                )]
-                .into(),
-            ),
-        }))
+        .list_networks(Some(ListNetworksOptions { filters: filters() }))
         .await
         .unwrap();
     let volumes = docker
-        .list_volumes(Some(ListVolumesOptions {
-            filters: Some(
-                [(
-                    "label".to_owned(),
-                    vec![format!("{LABEL_SESSION}={session}")],
-                )]
-                .into(),
-            ),
-        }))
+        .list_volumes(Some(ListVolumesOptions { filters: filters() }))
         .await
         .unwrap();
     containers
