@@ -9,6 +9,10 @@ export interface LessonSummary {
   duration: string | null;
   tags: string[];
   steps: number;
+  /** Why the lesson cannot start on this server (e.g. it needs system nodes). */
+  unavailable?: string;
+  /** What a learner should know about how the lesson runs here. */
+  notes?: string[];
 }
 
 export interface QuizItem {

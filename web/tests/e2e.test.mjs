@@ -151,6 +151,24 @@ test("a learner goes through a lesson in the browser", async (t) => {
       await page.screenshot({ path: path.join(SHOTS, "catalog.png"), animations: "disabled" });
     });
 
+    await step("a lesson this server cannot run says why and starts nothing", async () => {
+      const card = page.locator('[data-lesson="needs-system-nodes"]');
+      await card.waitFor();
+      const text = await card.innerText();
+      for (const want of ["Not available here", "system node", "--allow-system-nodes"]) {
+        assert.ok(text.includes(want), `card lacks "${want}": ${text}`);
+      }
+      await card.locator(".card-link").click();
+      await page.waitForURL("**/lessons/needs-system-nodes");
+      const notice = page.locator(".notice");
+      await notice.waitFor();
+      const why = await notice.innerText();
+      assert.ok(why.includes("cannot start on this server") && why.includes("--allow-system-nodes"), why);
+      const mine = await page.evaluate(() => fetch("/api/sessions").then((r) => r.json()));
+      assert.deepEqual(mine.filter((s) => s.lesson === "needs-system-nodes"), [], "no session for it");
+      await page.goto(BASE + "/");
+    });
+
     await step("starting the lesson brings up a terminal per node", async () => {
       await page.locator(`[data-lesson="${LESSON}"] .card-link`).click();
       await page.waitForURL(`**/lessons/${LESSON}`);

@@ -90,6 +90,12 @@ class LessonPage {
     this.lesson = await api.lesson(this.lessonId);
     document.title = `${this.lesson.title} · playlab`;
     this.titleEl.textContent = this.lesson.title;
+    if (this.lesson.unavailable) {
+      // Starting would only fail with the same reason, after the learner waited.
+      replace(this.main, notice("This lesson cannot start on this server", this.lesson.unavailable,
+        h("a", { href: "/", class: "btn btn-primary" }, "Back to the lessons")));
+      return;
+    }
     this.session = await api.startSession(this.lessonId);
     if (this.disposed) return;
     window.playlab!.session = this.session.id;
@@ -314,6 +320,7 @@ class LessonPage {
       replace(this.instructions, h("div", { class: "step" },
         h("p", { class: "step-kicker" }, "Getting ready"),
         h("h1", { class: "step-title" }, this.lesson.title),
+        this.notes(),
         this.prose(this.lesson.intro_html ?? `<p>${escapeHtml(this.lesson.description)}</p>`),
         h("h2", { class: "outline-title" }, "What you will do"),
         h("ol", { class: "outline" }, this.lesson.steps.map((st) => h("li", null, st.title)))));
@@ -346,6 +353,7 @@ class LessonPage {
     replace(this.instructions, h("article", { class: "step", "data-step": String(index) },
       h("p", { class: "step-kicker" }, `Step ${index + 1} of ${total}`, done ? h("span", { class: "badge badge-done" }, icon("check"), "done") : null),
       h("h1", { class: "step-title" }, step.title),
+      index === 0 ? this.notes() : null,
       this.prose(step.html, step.title),
       this.hint(step),
       quiz,
@@ -465,6 +473,15 @@ class LessonPage {
 
   /** Server-rendered Markdown, with Run/Copy buttons on the marked code blocks. A
    *  leading heading that repeats the step's title is dropped (the page shows it). */
+  /** How the lesson runs on this server, where that differs from what its text assumes. */
+  private notes(): HTMLElement | null {
+    const notes = this.lesson.notes ?? [];
+    return notes.length
+      ? h("aside", { class: "lesson-notes", role: "note", "aria-label": "About this server" },
+          icon("alert"), h("ul", null, notes.map((n) => h("li", null, n))))
+      : null;
+  }
+
   private prose(html: string, title?: string): HTMLElement {
     const el = h("div", { class: "prose" });
     el.innerHTML = html;
