@@ -85,7 +85,15 @@ export type SessionEvent =
   | { type: "step"; step: number; completed: boolean; expires_at: string }
   | { type: "expiry_warning"; expires_at: string; seconds_left: number }
   | { type: "extended"; expires_at: string }
-  | { type: "ended"; reason: string };
+  | { type: "ended"; reason: string }
+  | { type: "presence"; watchers: number; help: boolean };
+
+/** Help mode: whether watching instructors may type, and every grant and revocation. */
+export interface HelpState {
+  help: boolean;
+  watchers: number;
+  log: { at: string; granted: boolean }[];
+}
 
 /** An error answer of the API: `{error, message}` with its HTTP status. */
 export class ApiError extends Error {
@@ -137,6 +145,8 @@ export const api = {
   startSession: (lesson: string) => request<Session>("POST", "/api/sessions", { lesson }),
   session: (id: string) => request<Session>("GET", `/api/sessions/${id}`),
   endSession: (id: string) => request<void>("DELETE", `/api/sessions/${id}`),
+  help: (id: string) => request<HelpState>("GET", `/api/sessions/${id}/help`),
+  setHelp: (id: string, allow: boolean) => request<HelpState>("POST", `/api/sessions/${id}/help`, { allow }),
   extend: (id: string) => request<{ expires_at: string }>("POST", `/api/sessions/${id}/extend`),
   check: (id: string, answers?: number[][]) =>
     request<CheckOutcome>("POST", `/api/sessions/${id}/check`, answers ? { answers } : {}),

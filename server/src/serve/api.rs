@@ -17,7 +17,10 @@
 //!   `expires_at` forward to the finish grace
 //! - `GET /api/sessions/{id}/events`: Server-Sent Events, see [`super::events`]
 //! - `GET /api/sessions/{id}/terminals/{node}?cols=&rows=`: WebSocket, see
-//!   [`super::terminals`]; the admin joins read-only
+//!   [`super::terminals`]; the admin joins read-only, and types only while the learner
+//!   grants help
+//! - `POST /api/sessions/{id}/help {"allow":bool}` (the learner only) →
+//!   `{help,watchers,log:[{at,granted}]}`; `GET` the same (learner or admin)
 //! - `GET /api/me` → `{learner, admin, auth}`; `POST /api/join {"code"}` (`--auth code`);
 //!   `POST /api/admin/login {"token"}`; `GET /api/admin/sessions`; `POST /api/admin/reload`
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
@@ -46,7 +49,7 @@ use axum::routing::{get, post};
 use futures::{Stream, StreamExt};
 use runner::TermSize;
 use serde::{Deserialize, Serialize};
-use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 
 pub use self::error::ApiError;
 use self::error::{ApiResult, Json};
@@ -72,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/events", get(session_events))
         .route("/sessions/{id}/check", post(check))
         .route("/sessions/{id}/extend", post(extend))
+        .route("/sessions/{id}/help", get(help).post(set_help))
         .route("/sessions/{id}/terminals/{node}", get(terminal))
         .route("/admin/login", post(admin_login))
         .route("/admin/sessions", get(admin_sessions))
@@ -293,6 +297,37 @@ async fn extend(
     Ok(Json(state.sessions.extend(&session)?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HelpBody {
+    allow: bool,
+}
+
+async fn help(
+    State(state): State<AppState>,
+    AuthorizedSession { session, .. }: AuthorizedSession,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(state.sessions.help(&session)))
+}
+
+/// Only the learner may let an instructor type into their terminals.
+async fn set_help(
+    State(state): State<AppState>,
+    authorized: AuthorizedSession,
+    Json(body): Json<HelpBody>,
+) -> ApiResult<impl IntoResponse> {
+    if authorized.role() != terminals::Role::Owner {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "learner_only",
+            "only the session's learner can let an instructor type in their terminals",
+        ));
+    }
+    Ok(Json(
+        state.sessions.set_help(&authorized.session, body.allow),
+    ))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct CheckBody {
@@ -347,7 +382,14 @@ async fn session_events(
         },
     ];
     // A lagging browser skips events rather than holding the server's memory.
-    let live = BroadcastStream::new(rx).filter_map(|e| std::future::ready(e.ok()));
+    let events = BroadcastStream::new(rx).filter_map(|e| std::future::ready(e.ok()));
+    // The current presence first, then each change (a watch stream yields its value
+    // at once).
+    let presence = WatchStream::new(session.terminals.presence()).map(|p| Event::Presence {
+        watchers: p.watchers,
+        help: p.help,
+    });
+    let live = futures::stream::select(events, presence);
     let stream = futures::stream::iter(history.into_iter().chain(current))
         .chain(live)
         // End right after `ended`, so browsers stop listening.
@@ -418,7 +460,12 @@ async fn terminal(
         .attach(&node, query.size(), role)
         .await
         .map_err(SessionError::from)?;
-    let hook = state.sessions.input_hook(&session, &node);
+    // An instructor typing in help mode is neither the learner's activity nor in the
+    // learner's transcript, which checks read as what the learner typed.
+    let hook: terminals::InputHook = match role {
+        terminals::Role::Owner => state.sessions.input_hook(&session, &node),
+        terminals::Role::Watcher => Box::new(|_| {}),
+    };
     let shutdown = state.shutdown.clone();
     Ok(ws
         // Well above the per-frame limit the protocol enforces itself, so oversized

@@ -1,7 +1,7 @@
 // The instructor dashboard: behind the admin token, a live table of every session,
 // ending a session, and watching any node's terminal read-only to help a learner.
 
-import { api, ApiError, type LessonSummary, type Session } from "../api";
+import { api, ApiError, type LessonSummary, type Session, type SessionEvent } from "../api";
 import { h, icon, relative, replace, toast } from "../dom";
 import { frame, notice } from "../layout";
 import type { Cleanup } from "../router";
@@ -111,20 +111,31 @@ export function dashboardPage(root: HTMLElement): Cleanup {
   };
 }
 
-/** A read-only view of one node's terminal of a learner's session. */
+/** A view of one node's terminal of a learner's session: read-only, except while the
+ *  learner lets the instructor type (help mode, followed over the session's events). */
 class Watcher {
   private readonly view: TerminalView;
   private readonly element: HTMLElement;
+  private readonly events: EventSource;
 
   constructor(host: HTMLElement, session: Session, node: string, onClose: () => void) {
     const state = h("span", { class: "watch-state" }, "connecting");
+    const mode = h("span", { class: "watch-mode", "data-testid": "watch-mode" }, "read-only");
     this.view = new TerminalView({
       session: session.id, node, readOnly: true,
       onState: (s, detail) => (state.textContent = detail ? `${s}: ${detail}` : s),
     });
+    this.events = new EventSource(`/api/sessions/${session.id}/events`);
+    this.events.onmessage = (message) => {
+      const event = JSON.parse(message.data) as SessionEvent;
+      if (event.type !== "presence") return;
+      this.view.setReadOnly(!event.help);
+      mode.textContent = event.help ? "help mode: you can type" : "read-only";
+      mode.classList.toggle("watch-mode-help", event.help);
+    };
     this.element = h("section", { class: "watch", "aria-label": `Watching ${node}` },
       h("div", { class: "watch-head" },
-        h("h2", null, icon("eye"), `${node} · ${session.learner.slice(0, 10)} (read-only)`), state,
+        h("h2", null, icon("eye"), `${node} · ${session.learner.slice(0, 10)} `, mode), state,
         h("button", { type: "button", class: "btn btn-ghost btn-icon", "aria-label": "Close", onclick: () => { this.dispose(); onClose(); } }, icon("x"))),
       h("div", { class: "watch-term" }, this.view.element));
     replace(host, this.element);
@@ -134,6 +145,7 @@ class Watcher {
   }
 
   dispose(): void {
+    this.events.close();
     this.view.dispose();
     this.element.remove();
     delete window.playlab;

@@ -193,7 +193,37 @@ class LessonPage {
     replace(this.actions,
       live ? this.countdown : null,
       live ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.extend(), title: "Add time to this session" }, icon("plus"), "Extend") : null,
-      live ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.reset(), title: "Destroy the machines and start over" }, icon("refresh"), "Reset") : null);
+      live ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.reset(), title: "Destroy the machines and start over" }, icon("refresh"), "Reset") : null,
+      live ? this.presenceEl : null);
+  }
+
+  /** Who watches the terminals, and the learner's switch for letting them type. */
+  private readonly presenceEl = h("span", { class: "presence", "aria-live": "polite" });
+  private presence = { watchers: 0, help: false };
+
+  private renderPresence(): void {
+    const { watchers, help } = this.presence;
+    const toggle = h("button", {
+      type: "button", class: help ? "btn btn-small btn-warn" : "btn btn-small", "data-testid": "help-toggle",
+      "aria-pressed": String(help),
+      onclick: () => this.setHelp(!help),
+    }, help ? "Stop the instructor typing" : "Let the instructor type");
+    replace(this.presenceEl,
+      watchers > 0
+        ? h("span", { class: "presence-badge", "data-testid": "watched" }, icon("eye"),
+            watchers === 1 ? "An instructor is watching" : `${watchers} instructors are watching`)
+        : null,
+      watchers > 0 || help ? toggle : null);
+  }
+
+  private async setHelp(allow: boolean): Promise<void> {
+    try {
+      const state = await api.setHelp(this.session.id, allow);
+      this.presence = { watchers: state.watchers, help: state.help };
+      this.renderPresence();
+    } catch (e) {
+      toast((e as Error).message, "error");
+    }
   }
 
   private tick(): void {
@@ -272,6 +302,10 @@ class LessonPage {
         break;
       case "ended":
         this.ended(event.reason);
+        break;
+      case "presence":
+        this.presence = { watchers: event.watchers, help: event.help };
+        this.renderPresence();
         break;
     }
   }

@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use self::error::SessionError;
-pub use self::session::{Session, SessionView};
+pub use self::session::{HelpView, Session, SessionView};
 pub use self::steps::CheckResponse;
 pub use crate::serve::status::{EndReason, Status};
 
@@ -325,6 +325,27 @@ impl SessionManager {
         answers: Option<&[Vec<usize>]>,
     ) -> Result<CheckResponse, SessionError> {
         self.steps.check(session, answers).await
+    }
+
+    /// Lets the instructors watching the session type into its terminals ("help
+    /// mode"), or stops them; the learner decides, and every change is recorded.
+    pub fn set_help(&self, session: &Session, granted: bool) -> HelpView {
+        if session.terminals.set_help(granted) {
+            if let Err(e) = self.shared.store.record_help(&session.id, granted) {
+                tracing::warn!(session = %session.id, error = %e, "recording a help grant");
+            }
+            tracing::info!(session = %session.id, granted, "help mode changed by the learner");
+        }
+        self.help(session)
+    }
+
+    /// Help mode now, and every grant and revocation so far.
+    pub fn help(&self, session: &Session) -> HelpView {
+        let log = self.shared.store.help_log(&session.id).unwrap_or_else(|e| {
+            tracing::warn!(session = %session.id, error = %e, "reading the help log");
+            Vec::new()
+        });
+        HelpView::new(*session.terminals.presence().borrow(), log)
     }
 
     /// What a terminal does with an owner's keystrokes besides sending them: the session

@@ -19,7 +19,7 @@ use crate::serve::config::Limits;
 use crate::serve::events::{Event, EventLog};
 use crate::serve::status::{EndReason, Status};
 use crate::serve::store::SessionRecord;
-use crate::serve::terminals::Terminals;
+use crate::serve::terminals::{Presence, Terminals};
 
 /// How long a failed session stays visible (with its error) before it is forgotten.
 const FAILED_VISIBLE: Duration = Duration::from_secs(10 * 60);
@@ -64,6 +64,39 @@ impl SessionView {
             created_at: rfc3339(record.created_at),
             expires_at: rfc3339(record.expires_at),
             end_reason: record.end_reason,
+        }
+    }
+}
+
+/// Help mode as the learner and the instructors see it (`/api/sessions/{id}/help`).
+#[derive(Debug, Serialize)]
+pub struct HelpView {
+    /// Whether watchers may type.
+    pub help: bool,
+    pub watchers: usize,
+    /// Every grant and revocation, oldest first.
+    pub log: Vec<HelpChange>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HelpChange {
+    /// RFC 3339.
+    pub at: String,
+    pub granted: bool,
+}
+
+impl HelpView {
+    pub(super) fn new(presence: Presence, log: Vec<(SystemTime, bool)>) -> HelpView {
+        HelpView {
+            help: presence.help,
+            watchers: presence.watchers,
+            log: log
+                .into_iter()
+                .map(|(at, granted)| HelpChange {
+                    at: rfc3339(at),
+                    granted,
+                })
+                .collect(),
         }
     }
 }
