@@ -352,6 +352,94 @@ async fn the_learner_lets_the_instructor_type_and_stops_them() {
     server.stop().await;
 }
 
+/// A reset makes the environment afresh: to the current step, with the earlier
+/// steps' solutions replayed (the learner's own mess gone, their progress kept), or
+/// to the lesson start; a second reset while the first runs is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instructor_resets_an_environment_to_the_step_or_the_lesson() {
+    let server = TestServer::start(Options::default()).await;
+    let alice = server.learner();
+    let admin = Client::admin(&server.url, "admin-secret");
+    let id = alice.ready_session().await;
+    let mut term = alice.terminal(&id, "node01", "").await.unwrap();
+    term.read_until(0, "# ", SHORT).await;
+    term.run(
+        "touch /tmp/done /root/broken && echo made-$((1+1))",
+        "made-2",
+    )
+    .await;
+    let (status, body) = alice
+        .post(&format!("/api/sessions/{id}/check"), json!({}))
+        .await;
+    assert_eq!(
+        (status, body["step"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{body}"
+    );
+
+    let files = || async {
+        let mut term = alice.terminal(&id, "node01", "").await.unwrap();
+        term.run(
+            "ls /tmp/done /root/broken 2>&1 | sort; echo listed-$((1+1))",
+            "listed-2",
+        )
+        .await
+    };
+    let reset = |to: &'static str| {
+        let admin = &admin;
+        let id = &id;
+        async move {
+            admin
+                .post(&format!("/api/sessions/{id}/reset"), json!({ "to": to }))
+                .await
+        }
+    };
+    let ready = || {
+        alice.events_until(
+            &id,
+            |e| e["type"] == "status" && e["status"] != "starting",
+            READY,
+        )
+    };
+
+    let (status, view) = reset("step").await;
+    assert_eq!(
+        (status, view["status"].as_str(), view["step"].as_u64()),
+        (StatusCode::ACCEPTED, Some("starting"), Some(1)),
+        "{view}"
+    );
+    let (status, again) = reset("lesson").await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (StatusCode::CONFLICT, Some("not_ready")),
+        "{again}"
+    );
+    let events = ready().await;
+    assert_eq!(events.last().unwrap()["status"], "ready", "{events:?}");
+    let listed = files().await;
+    assert!(
+        listed.contains("/tmp/done\r\n") && listed.contains("cannot access '/root/broken'"),
+        "step 1's solution replayed, the learner's file gone: {listed}"
+    );
+    assert_eq!(alice.get(&format!("/api/sessions/{id}")).await.1["step"], 1);
+
+    let (status, view) = reset("lesson").await;
+    assert_eq!(
+        (status, view["step"].as_u64()),
+        (StatusCode::ACCEPTED, Some(0)),
+        "{view}"
+    );
+    ready().await;
+    let listed = files().await;
+    assert!(
+        listed.contains("cannot access '/tmp/done'"),
+        "a fresh start: {listed}"
+    );
+    let (status, bad) = reset("yesterday").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_warm_pool_hands_out_a_ready_shell() {
     let server = TestServer::start(Options {

@@ -145,6 +145,7 @@ export const api = {
   startSession: (lesson: string) => request<Session>("POST", "/api/sessions", { lesson }),
   session: (id: string) => request<Session>("GET", `/api/sessions/${id}`),
   endSession: (id: string) => request<void>("DELETE", `/api/sessions/${id}`),
+  resetSession: (id: string, to: "step" | "lesson") => request<Session>("POST", `/api/sessions/${id}/reset`, { to }),
   help: (id: string) => request<HelpState>("GET", `/api/sessions/${id}/help`),
   setHelp: (id: string, allow: boolean) => request<HelpState>("POST", `/api/sessions/${id}/help`, { allow }),
   extend: (id: string) => request<{ expires_at: string }>("POST", `/api/sessions/${id}/extend`),

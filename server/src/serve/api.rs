@@ -19,6 +19,10 @@
 //! - `GET /api/sessions/{id}/terminals/{node}?cols=&rows=`: WebSocket, see
 //!   [`super::terminals`]; the admin joins read-only, and types only while the learner
 //!   grants help
+//! - `POST /api/sessions/{id}/reset {"to":"step"|"lesson"}` → `202` with the session
+//!   (now `starting`): a fresh environment brought to the start of the current step
+//!   (earlier steps' solutions replayed) or of the lesson; `409 cannot_reset` when an
+//!   earlier step has no solution to replay
 //! - `POST /api/sessions/{id}/help {"allow":bool}` (the learner only) →
 //!   `{help,watchers,log:[{at,granted}]}`; `GET` the same (learner or admin)
 //! - `GET /api/me` → `{learner, admin, auth}`; `POST /api/join {"code"}` (`--auth code`);
@@ -58,7 +62,7 @@ use self::lessons::{LessonDetail, LessonSummary};
 use super::auth::{self, Identity};
 use super::config::AuthMode;
 use super::events::Event;
-use super::sessions::SessionError;
+use super::sessions::{ResetTo, SessionError};
 use super::state::AppState;
 use super::status::{EndReason, Status};
 use super::terminals;
@@ -76,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/check", post(check))
         .route("/sessions/{id}/extend", post(extend))
         .route("/sessions/{id}/help", get(help).post(set_help))
+        .route("/sessions/{id}/reset", post(reset))
         .route("/sessions/{id}/terminals/{node}", get(terminal))
         .route("/admin/login", post(admin_login))
         .route("/admin/sessions", get(admin_sessions))
@@ -295,6 +300,22 @@ async fn extend(
     AuthorizedSession { session, .. }: AuthorizedSession,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(state.sessions.extend(&session)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    to: ResetTo,
+}
+
+/// The learner or an instructor makes the environment afresh.
+async fn reset(
+    State(state): State<AppState>,
+    AuthorizedSession { session, .. }: AuthorizedSession,
+    Json(body): Json<ResetBody>,
+) -> ApiResult<impl IntoResponse> {
+    let view = state.sessions.reset(&session, body.to)?;
+    Ok((StatusCode::ACCEPTED, Json(view)))
 }
 
 #[derive(Deserialize)]

@@ -257,6 +257,20 @@ impl Session {
         Some((st.status, st.error.clone()))
     }
 
+    /// Takes a ready session back to starting at `step` (a reset: its environment is
+    /// about to be made afresh), not completed; any other status is the error.
+    pub(super) fn begin_reset(&self, step: usize) -> Result<(), Status> {
+        let mut st = self.lock();
+        if st.status != Status::Ready {
+            return Err(st.status);
+        }
+        st.status = Status::Starting;
+        st.error = None;
+        st.step = step;
+        st.completed_at = None;
+        Ok(())
+    }
+
     /// Marks the session as used now (it is not idle).
     pub fn touch(&self) {
         self.lock().last_active = Instant::now();
