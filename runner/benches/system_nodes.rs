@@ -192,7 +192,7 @@ async fn main() {
     row("kubeadm-node (Debian part): start", kubeadm_ready[0]);
     row("kubeadm-node: systemd booted", kubeadm_ready[1]);
     row("kubeadm-node: containerd answers", kubeadm_ready[2]);
-    row("host: docker run --rm debian:bookworm-slim true", host_run);
+    row("host: docker run --rm … true", host_run);
     row("node: docker run --rm … true (through exec)", node_run);
     row("node: exec \"true\" round trip", exec);
     println!();
