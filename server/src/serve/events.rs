@@ -1,10 +1,12 @@
-//! What a session tells its browser over Server-Sent Events.
+//! What a session (or a class) tells its browsers over Server-Sent Events.
 //!
 //! Every event is one SSE `message` whose data is a JSON object with a `type`:
 //! `progress` (image pull/build, node and setup output while the environment starts),
 //! `status` (`starting`/`ready`/`failed` with `error`/`ended`), `step` (a check passed),
 //! `expiry_warning`, `extended` and `ended`. A browser that connects late first gets
 //! the progress so far (bounded) and the current status, so nothing depends on timing.
+//! A class's stream carries `broadcast` (the instructor's message to its members); a
+//! late subscriber first gets the latest one.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
@@ -41,6 +43,11 @@ pub enum Event {
     },
     Ended {
         reason: EndReason,
+    },
+    Broadcast {
+        message: String,
+        /// RFC 3339.
+        at: String,
     },
 }
 

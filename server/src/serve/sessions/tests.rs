@@ -102,7 +102,7 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 
 impl Lab {
     async fn ready_session(&self, learner: &str) -> Arc<Session> {
-        let (session, created) = self.manager.create(learner, "demo").unwrap();
+        let (session, created) = self.manager.create(learner, "demo", None).unwrap();
         assert!(created);
         until("the session is ready", || session.status() == Status::Ready).await;
         session
@@ -134,19 +134,22 @@ async fn capacity_is_enforced_and_a_learner_has_one_live_session_per_lesson() {
         ..Limits::default()
     });
     let first = lab.ready_session("ann").await;
-    let (again, created) = lab.manager.create("ann", "demo").unwrap();
+    let (again, created) = lab.manager.create("ann", "demo", None).unwrap();
     assert!(!created, "the learner's live session is returned");
     assert_eq!(again.id, first.id);
     assert!(matches!(
-        lab.manager.create("bob", "demo"),
+        lab.manager.create("bob", "demo", None),
         Err(SessionError::AtCapacity(1))
     ));
     assert!(matches!(
-        lab.manager.create("bob", "nope"),
+        lab.manager.create("bob", "nope", None),
         Err(SessionError::LessonNotFound(_))
     ));
     lab.manager.end(&first, EndReason::Deleted).await;
-    assert!(lab.manager.create("bob", "demo").unwrap().1, "room again");
+    assert!(
+        lab.manager.create("bob", "demo", None).unwrap().1,
+        "room again"
+    );
     let record = lab.store.session(&first.id).unwrap().unwrap();
     assert_eq!(record.end_reason, Some(EndReason::Deleted));
     assert_eq!(lab.backend.destroys(), vec![first.id.clone()]);
@@ -167,7 +170,7 @@ async fn the_pool_hands_out_a_ready_environment_and_refills() {
         vec![(pooled[0].clone(), "node01".into())]
     );
 
-    let (session, created) = lab.manager.create("ann", "demo").unwrap();
+    let (session, created) = lab.manager.create("ann", "demo", None).unwrap();
     assert!(created);
     assert_eq!(session.status(), Status::Ready, "ready at once");
     assert_eq!(
@@ -355,7 +358,7 @@ async fn completing_the_lesson_brings_the_expiry_forward_to_the_finish_grace() {
 async fn a_failed_start_gives_its_environment_back_and_is_forgotten_later() {
     let lab = lab(Limits::default());
     lab.backend.fail_starts(true);
-    let (session, _) = lab.manager.create("ann", "demo").unwrap();
+    let (session, _) = lab.manager.create("ann", "demo", None).unwrap();
     let (_, mut rx) = session.events.subscribe();
     until("the start fails", || session.status() == Status::Failed).await;
     until("the environment goes", || {
@@ -383,7 +386,7 @@ async fn a_failed_start_gives_its_environment_back_and_is_forgotten_later() {
 async fn a_session_deleted_while_starting_gives_its_environment_back() {
     let lab = lab(Limits::default());
     lab.backend.hold_starts();
-    let (session, _) = lab.manager.create("ann", "demo").unwrap();
+    let (session, _) = lab.manager.create("ann", "demo", None).unwrap();
     until("the start began", || lab.backend.starts().len() == 1).await;
     lab.manager.end(&session, EndReason::Deleted).await;
     lab.backend.release_starts();
@@ -409,6 +412,7 @@ fn record(lab: &Lab, id: &str, lesson: &str, status: Status) -> SessionRecord {
         completed_at: None,
         ended_at: None,
         end_reason: None,
+        class: None,
     };
     lab.store.save_session(&record).unwrap();
     record
@@ -558,7 +562,7 @@ async fn a_content_reload_replaces_the_pooled_environments() {
         lab.backend.starts().len() == 2 && lab.metric("playlab_warm_pool_ready 1")
     })
     .await;
-    let (session, _) = lab.manager.create("ann", "demo").unwrap();
+    let (session, _) = lab.manager.create("ann", "demo", None).unwrap();
     assert_eq!(session.id, lab.backend.starts()[1]);
     let current = lab.manager.shared.catalog.get().get("demo").cloned();
     assert!(
