@@ -570,3 +570,71 @@ async fn a_content_reload_replaces_the_pooled_environments() {
         "the new lesson"
     );
 }
+
+/// A class member's session on the roster, under the paused clock: the failure
+/// message and attempts of the current step, stuck after three fails, the step's
+/// time restarting with a pass, stuck again after `stuck_after` without progress.
+#[tokio::test(start_paused = true)]
+async fn the_roster_follows_a_members_session() {
+    use crate::serve::classes::roster::{self, Stuck};
+    use crate::serve::classes::{ClassBook, NewClass};
+
+    let lab = lab(Limits::default());
+    let done = files_appear(&lab.backend);
+    let book = ClassBook::new(lab.store.clone(), lab.manager.shared.catalog.clone(), 10);
+    let class = book
+        .create(NewClass {
+            name: "Monday".into(),
+            lessons: vec!["demo".into()],
+            starts_at: None,
+            ends_at: None,
+            capacity: None,
+        })
+        .unwrap();
+    let here = std::net::IpAddr::from([127, 0, 0, 1]);
+    book.join(here, &class.code, "ann", "Ann").unwrap();
+    book.join(here, &class.code, "bob", "Bob").unwrap();
+    let in_class = book.class_for_session("ann", "demo").unwrap();
+    let (session, _) = lab
+        .manager
+        .create("ann", "demo", in_class.as_deref())
+        .unwrap();
+    until("the session is ready", || session.status() == Status::Ready).await;
+    let stuck_after = Duration::from_secs(600);
+    let roster = || roster::gather(&book, &lab.manager, &class.id, stuck_after);
+
+    for _ in 0..3 {
+        lab.manager.check(&session, None).await.unwrap();
+        tokio::time::advance(Duration::from_secs(10)).await;
+    }
+    let r = roster().await.unwrap();
+    let ann = &r.learners[0];
+    assert_eq!(
+        (ann.name.as_str(), ann.step, ann.attempts),
+        ("Ann", Some(0), 3)
+    );
+    assert_eq!(
+        ann.last_failure.as_deref(),
+        Some("/tmp/done does not exist yet")
+    );
+    assert_eq!(ann.stuck, Some(Stuck::FailingChecks));
+    assert!(!ann.connected, "no terminal attached");
+    assert_eq!(r.learners[1].session, None, "Bob has not started");
+    assert_eq!(r.summary[0].steps[0].learners, 1);
+
+    done.store(true, Ordering::SeqCst);
+    lab.manager.check(&session, None).await.unwrap();
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let ann = roster().await.unwrap().learners.remove(0);
+    assert_eq!(
+        (ann.step, ann.step_title.as_deref()),
+        (Some(1), Some("Second step"))
+    );
+    assert_eq!((ann.attempts, ann.stuck), (0, None));
+    assert_eq!(ann.time_on_step_seconds, Some(30));
+
+    tokio::time::advance(stuck_after).await;
+    let ann = roster().await.unwrap().learners.remove(0);
+    assert_eq!(ann.stuck, Some(Stuck::NoProgress));
+    assert_eq!(ann.time_on_step_seconds, Some(630));
+}
