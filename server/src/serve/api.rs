@@ -40,28 +40,27 @@
 
 mod classes;
 mod error;
+mod events;
 mod extract;
 mod lessons;
 #[cfg(test)]
 mod tests;
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
-use axum::response::sse::{KeepAlive, Sse};
+use axum::response::sse::Sse;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::{Stream, StreamExt};
 use runner::TermSize;
 use serde::{Deserialize, Serialize};
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_util::sync::CancellationToken;
 
 pub use self::error::ApiError;
 use self::error::{ApiResult, Json};
+use self::events::{event_stream, live};
 use self::extract::{AuthorizedSession, SessionRequest};
 use self::lessons::{LessonDetail, LessonSummary};
 use super::auth::{self, Identity};
@@ -357,41 +356,6 @@ async fn check(
         .check(&session, body.answers.as_deref())
         .await?;
     Ok(Json(outcome))
-}
-
-/// What a broadcast receiver gets; a lagging browser skips events rather than holding
-/// the server's memory.
-fn live(rx: tokio::sync::broadcast::Receiver<Event>) -> impl Stream<Item = Event> {
-    BroadcastStream::new(rx).filter_map(|e| std::future::ready(e.ok()))
-}
-
-/// Events as SSE, ending right after `ended` (so browsers stop listening) or when the
-/// server stops.
-fn event_stream(
-    events: impl Stream<Item = Event> + Send + 'static,
-    shutdown: CancellationToken,
-) -> Sse<impl Stream<Item = Result<axum::response::sse::Event, Infallible>>> {
-    let events = events.scan(false, |finished, event| {
-        let next = (!*finished).then(|| {
-            *finished = matches!(event, Event::Ended { .. });
-            event
-        });
-        std::future::ready(next)
-    });
-    sse(events, shutdown)
-}
-
-/// Values as SSE messages of JSON, until the server stops.
-fn sse<T: Serialize>(
-    values: impl Stream<Item = T> + Send + 'static,
-    shutdown: CancellationToken,
-) -> Sse<impl Stream<Item = Result<axum::response::sse::Event, Infallible>>> {
-    let stream = values.take_until(shutdown.cancelled_owned()).map(|value| {
-        Ok(axum::response::sse::Event::default()
-            .json_data(&value)
-            .unwrap_or_default())
-    });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 async fn session_events(

@@ -1,11 +1,13 @@
-// The instructor dashboard: behind the admin token, a live table of every session,
-// ending a session, and watching any node's terminal read-only to help a learner.
+// The instructor dashboard: behind the admin token, the classes (see `classes.ts`), a
+// live table of every session, ending a session, and watching any node's terminal
+// read-only to help a learner.
 
 import { api, ApiError, type LessonSummary, type Session } from "../api";
 import { h, icon, relative, replace, toast } from "../dom";
 import { frame, notice } from "../layout";
 import type { Cleanup } from "../router";
-import { TerminalView } from "../terminal";
+import { classesSection } from "./classes";
+import { Watcher } from "./watch";
 
 const REFRESH_MS = 3000;
 
@@ -52,7 +54,7 @@ export function dashboardPage(root: HTMLElement): Cleanup {
           s.status === "ready"
             ? s.nodes.map((node) => h("button", {
                 type: "button", class: "btn btn-small", "aria-label": `Watch ${node} of ${s.learner}`,
-                onclick: () => { watcher?.dispose(); watcher = new Watcher(watchHost, s, node, () => (watcher = null)); },
+                onclick: () => { watcher?.dispose(); watcher = new Watcher(watchHost, s.id, s.learner.slice(0, 10), node, () => (watcher = null)); },
               }, icon("eye"), node))
             : null,
           s.status === "ended" ? null : h("button", {
@@ -74,6 +76,7 @@ export function dashboardPage(root: HTMLElement): Cleanup {
   const show = async () => {
     titles = new Map((await api.lessons().catch(() => [] as LessonSummary[])).map((l) => [l.id, l.title]));
     replace(main,
+      classesSection(titles),
       h("section", { class: "hero hero-small" }, h("h1", null, "Sessions"), summary),
       h("div", { class: "table-wrap" },
         h("table", { class: "sessions" },
@@ -109,33 +112,4 @@ export function dashboardPage(root: HTMLElement): Cleanup {
     window.clearTimeout(timer);
     watcher?.dispose();
   };
-}
-
-/** A read-only view of one node's terminal of a learner's session. */
-class Watcher {
-  private readonly view: TerminalView;
-  private readonly element: HTMLElement;
-
-  constructor(host: HTMLElement, session: Session, node: string, onClose: () => void) {
-    const state = h("span", { class: "watch-state" }, "connecting");
-    this.view = new TerminalView({
-      session: session.id, node, readOnly: true,
-      onState: (s, detail) => (state.textContent = detail ? `${s}: ${detail}` : s),
-    });
-    this.element = h("section", { class: "watch", "aria-label": `Watching ${node}` },
-      h("div", { class: "watch-head" },
-        h("h2", null, icon("eye"), `${node} · ${session.learner.slice(0, 10)} (read-only)`), state,
-        h("button", { type: "button", class: "btn btn-ghost btn-icon", "aria-label": "Close", onclick: () => { this.dispose(); onClose(); } }, icon("x"))),
-      h("div", { class: "watch-term" }, this.view.element));
-    replace(host, this.element);
-    this.view.open();
-    this.element.scrollIntoView({ behavior: "smooth", block: "nearest" });
-    window.playlab = { session: session.id, screen: () => this.view.screenText(), connection: () => this.view.connectionState() };
-  }
-
-  dispose(): void {
-    this.view.dispose();
-    this.element.remove();
-    delete window.playlab;
-  }
 }

@@ -12,8 +12,8 @@ use futures::StreamExt;
 use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult, Json};
+use super::events::{event_stream, live, sse};
 use super::extract::ClientIp;
-use super::{event_stream, live, sse};
 use crate::serve::auth::Identity;
 use crate::serve::classes::roster::{self, Roster};
 use crate::serve::classes::{ClassError, NewClass};
