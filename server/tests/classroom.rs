@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{ADMIN_TOKEN, Client, Options, TestServer};
-use playlab::serve::config::Limits;
+use playlab::serve::config::{AuthMode, Limits};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -431,5 +431,38 @@ async fn guessing_join_codes_gets_429() {
     assert!((1..=60).contains(&wait), "Retry-After: {wait}");
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"], "too_many_attempts");
+    server.stop().await;
+}
+
+/// With `--auth code`, a class's code admits a learner: the cookie comes with a
+/// successful join, never with a refused one.
+#[tokio::test]
+async fn a_class_code_admits_a_learner_under_auth_code() {
+    let options = Options {
+        auth: AuthMode::Code,
+        ..Options::default()
+    };
+    let server = TestServer::start_with(options, fake()).await;
+    let class = create_class(&admin(&server), "A", json!({})).await;
+    let visitor = server.learner();
+    assert_eq!(
+        visitor.get("/api/lessons").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        visitor.get("/api/classes").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        join(&visitor, &json!("wrong-code"), "Ann").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(visitor.get("/api/me").await.1["learner"], Value::Null);
+    let (status, mine) = join(&visitor, &class["code"], "Ann").await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(mine["display_name"], "Ann");
+    let (status, lessons) = visitor.get("/api/lessons").await;
+    assert_eq!(status, StatusCode::OK, "{lessons}");
+    assert_eq!(visitor.get("/api/classes").await.0, StatusCode::FORBIDDEN);
     server.stop().await;
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use playlab::serve::config::{Limits, OnShutdown};
+use playlab::serve::config::{AuthMode, Limits, OnShutdown};
 use playlab::serve::{AppState, Catalog, Config};
 use reqwest::StatusCode;
 use reqwest::cookie::CookieStore;
@@ -80,6 +80,8 @@ pub struct Options {
     pub admin_token: Option<String>,
     /// The lessons to serve instead of the fixture content (`tests/fixtures/content`).
     pub catalog: Option<Catalog>,
+    /// `--auth` (open by default); `code` without a server-wide join code.
+    pub auth: AuthMode,
 }
 
 impl Default for Options {
@@ -90,6 +92,7 @@ impl Default for Options {
             on_shutdown: OnShutdown::Destroy,
             admin_token: Some(ADMIN_TOKEN.into()),
             catalog: None,
+            auth: AuthMode::Open,
         }
     }
 }
@@ -121,6 +124,7 @@ impl TestServer {
         config.limits = options.limits;
         config.on_shutdown = options.on_shutdown;
         config.admin_token = options.admin_token;
+        config.auth = options.auth;
         let catalog = options.catalog.unwrap_or_else(|| {
             let (catalog, problems) =
                 Catalog::load(&fixtures(), &scenarios::ImageMap::builtin(false))
