@@ -95,6 +95,66 @@ export interface HelpState {
   log: { at: string; granted: boolean }[];
 }
 
+/** A class as the instructor sees it (`/api/classes`). */
+export interface ClassInfo {
+  id: string;
+  name: string;
+  lessons: string[];
+  /** Shown as `abcde-fghjk`. */
+  code: string;
+  starts_at: string | null;
+  ends_at: string | null;
+  capacity: number | null;
+  members: number;
+  created_at: string;
+  message: Broadcast | null;
+}
+
+export interface Broadcast {
+  message: string;
+  at: string;
+}
+
+/** The learner's own class (`/api/classes/mine`). */
+export interface MyClass {
+  id: string;
+  name: string;
+  display_name: string;
+  lessons: { id: string; title: string; description: string; steps: number }[];
+  starts_at: string | null;
+  ends_at: string | null;
+  message: Broadcast | null;
+}
+
+/** One member's line of the roster; the CSV export has the same columns. */
+export interface RosterRow {
+  name: string;
+  joined_at: string;
+  session: string | null;
+  lesson: string | null;
+  status: Status | null;
+  step: number | null;
+  step_title: string | null;
+  steps: number | null;
+  completed: boolean;
+  attempts: number;
+  failed_in_a_row: number;
+  last_failure: string | null;
+  time_on_step_seconds: number | null;
+  last_activity: string | null;
+  connected: boolean;
+  stuck: "no_progress" | "failing_checks" | null;
+}
+
+export interface Roster {
+  class: string;
+  name: string;
+  stuck_after_seconds: number;
+  learners: RosterRow[];
+  summary: { lesson: string; title: string; completed: number; steps: { step: number; title: string; learners: number; stuck: number }[] }[];
+  not_started: number;
+}
+
 /** An error answer of the API: `{error, message}` with its HTTP status. */
 export class ApiError extends Error {
   constructor(
@@ -153,6 +213,15 @@ export const api = {
     request<CheckOutcome>("POST", `/api/sessions/${id}/check`, answers ? { answers } : {}),
   adminLogin: (token: string) => request<void>("POST", "/api/admin/login", { token }),
   adminSessions: () => request<Session[]>("GET", "/api/admin/sessions"),
+  classes: () => request<ClassInfo[]>("GET", "/api/classes"),
+  createClass: (body: { name: string; lessons: string[]; starts_at?: string; ends_at?: string; capacity?: number }) =>
+    request<ClassInfo>("POST", "/api/classes", body),
+  deleteClass: (id: string) => request<void>("DELETE", `/api/classes/${encodeURIComponent(id)}`),
+  classInfo: (id: string) => request<ClassInfo>("GET", `/api/classes/${encodeURIComponent(id)}`),
+  broadcast: (id: string, message: string) =>
+    request<Broadcast>("POST", `/api/classes/${encodeURIComponent(id)}/broadcast`, { message }),
+  joinClass: (code: string, name: string) => request<MyClass>("POST", "/api/classes/join", { code, name }),
+  myClass: () => request<MyClass>("GET", "/api/classes/mine"),
 };
 
 /** The WebSocket URL of a node's terminal. */

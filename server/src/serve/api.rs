@@ -27,36 +27,48 @@
 //!   `{help,watchers,log:[{at,granted}]}`; `GET` the same (learner or admin)
 //! - `GET /api/me` → `{learner, admin, auth}`; `POST /api/join {"code"}` (`--auth code`);
 //!   `POST /api/admin/login {"token"}`; `GET /api/admin/sessions`; `POST /api/admin/reload`
+//! - Classes (see [`classes`]): the instructor's `POST /api/classes
+//!   {name,lessons,starts_at?,ends_at?,capacity?}` → 201 `{id,name,lessons,code,...}`,
+//!   `GET /api/classes`, `GET|DELETE /api/classes/{id}`, `GET .../roster` (JSON),
+//!   `.../roster.csv`, `.../roster/events` (SSE: the whole roster whenever it changes),
+//!   `POST .../broadcast {"message"}`; the learner's `POST /api/classes/join
+//!   {"code","name"}` (rate-limited per address: 429 with `Retry-After`),
+//!   `GET /api/classes/mine` (their class and its lessons) and `.../mine/events` (SSE:
+//!   `broadcast`). A class member's `GET /api/lessons` lists the class's lessons, and
+//!   `POST /api/sessions` refuses others (403).
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
 //!
 //! Errors are `{"error": code, "message": text}`: 400/422 bad body, 401 not joined
 //! (with `--auth code`, the lesson catalog and creating a session are for learners who
 //! joined; the admin may read lessons) or not admin, 403 a wrong join code or admin
-//! token, or someone else's session (a caller who has not joined owns none), 404
-//! unknown, 409 not ready, 503 (with `Retry-After`) at capacity or backend down.
+//! token, or someone else's session (a caller who has not joined owns none), or a
+//! learner on an instructor's endpoint, 404 unknown, 409 not ready (or a class full),
+//! 429 too many join attempts, 503 (with `Retry-After`) at capacity or backend down.
 
+mod classes;
 mod error;
+mod events;
 mod extract;
 mod lessons;
 #[cfg(test)]
 mod tests;
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
-use axum::response::sse::{KeepAlive, Sse};
+use axum::response::sse::Sse;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::{Stream, StreamExt};
 use runner::TermSize;
 use serde::{Deserialize, Serialize};
-use tokio_stream::wrappers::{BroadcastStream, WatchStream};
+use tokio_stream::wrappers::WatchStream;
 
 pub use self::error::ApiError;
 use self::error::{ApiResult, Json};
+use self::events::{event_stream, live};
 use self::extract::{AuthorizedSession, SessionRequest};
 use self::lessons::{LessonDetail, LessonSummary};
 use super::auth::{self, Identity};
@@ -82,6 +94,15 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/help", get(help).post(set_help))
         .route("/sessions/{id}/reset", post(reset))
         .route("/sessions/{id}/terminals/{node}", get(terminal))
+        .route("/classes", get(classes::list).post(classes::create))
+        .route("/classes/join", post(classes::join))
+        .route("/classes/mine", get(classes::mine))
+        .route("/classes/mine/events", get(classes::mine_events))
+        .route("/classes/{id}", get(classes::get).delete(classes::delete))
+        .route("/classes/{id}/roster", get(classes::roster))
+        .route("/classes/{id}/roster.csv", get(classes::roster_csv))
+        .route("/classes/{id}/roster/events", get(classes::roster_events))
+        .route("/classes/{id}/broadcast", post(classes::broadcast))
         .route("/admin/login", post(admin_login))
         .route("/admin/sessions", get(admin_sessions))
         .route("/admin/reload", post(admin_reload))
@@ -195,9 +216,15 @@ async fn admin_login(
 
 async fn list_lessons(State(state): State<AppState>, id: Identity) -> ApiResult<Response> {
     id.require_reader()?;
+    // A class member's catalog is their class's lessons.
+    let class = match id.learner.as_deref() {
+        Some(learner) => state.classes.membership(learner)?.map(|(class, _)| class),
+        None => None,
+    };
     let catalog = state.catalog.get();
     let lessons: Vec<_> = catalog
         .lessons()
+        .filter(|l| class.as_ref().is_none_or(|c| c.lessons.contains(&l.id)))
         .map(|l| LessonSummary::of(l, state.config.cannot_start(l)))
         .collect();
     Ok(Json(lessons).into_response())
@@ -266,7 +293,10 @@ async fn create_session(
     Json(body): Json<CreateBody>,
 ) -> ApiResult<impl IntoResponse> {
     let learner = id.require_learner()?;
-    let (session, created) = state.sessions.create(learner, &body.lesson)?;
+    let class = state.classes.class_for_session(learner, &body.lesson)?;
+    let (session, created) = state
+        .sessions
+        .create(learner, &body.lesson, class.as_deref())?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -402,32 +432,15 @@ async fn session_events(
             expires_at: view.expires_at,
         },
     ];
-    // A lagging browser skips events rather than holding the server's memory.
-    let events = BroadcastStream::new(rx).filter_map(|e| std::future::ready(e.ok()));
     // The current presence first, then each change (a watch stream yields its value
     // at once).
     let presence = WatchStream::new(session.terminals.presence()).map(|p| Event::Presence {
         watchers: p.watchers,
         help: p.help,
     });
-    let live = futures::stream::select(events, presence);
-    let stream = futures::stream::iter(history.into_iter().chain(current))
-        .chain(live)
-        // End right after `ended`, so browsers stop listening.
-        .scan(false, |finished, event| {
-            let next = (!*finished).then(|| {
-                *finished = matches!(event, Event::Ended { .. });
-                event
-            });
-            std::future::ready(next)
-        })
-        .take_until(state.shutdown.clone().cancelled_owned())
-        .map(|event| {
-            Ok(axum::response::sse::Event::default()
-                .json_data(&event)
-                .unwrap_or_default())
-        });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    let events = futures::stream::iter(history.into_iter().chain(current))
+        .chain(futures::stream::select(live(rx), presence));
+    event_stream(events, state.shutdown.clone())
 }
 
 /// The `{node}` of a terminal's route.

@@ -87,6 +87,14 @@ pub struct Settings {
     /// [default: 10m].
     #[arg(long, env = "PLAYLAB_FINISH_GRACE")]
     pub finish_grace: Option<String>,
+    /// A class member whose step has not moved for this long is flagged as stuck on the
+    /// roster [default: 10m].
+    #[arg(long, env = "PLAYLAB_STUCK_AFTER")]
+    pub stuck_after: Option<String>,
+    /// Class join attempts one client address may make per minute, against guessing
+    /// codes [default: 30].
+    #[arg(long, env = "PLAYLAB_JOIN_ATTEMPTS")]
+    pub join_attempts: Option<u32>,
     /// What becomes of running environments when the server stops: `keep` (a restart
     /// re-adopts them) or `destroy` [default: keep].
     #[arg(long, env = "PLAYLAB_ON_SHUTDOWN", value_enum)]
@@ -271,6 +279,10 @@ pub struct Limits {
     /// A completed session's expiry is brought forward to at most this long after the
     /// last step passed, so a finished lesson frees its environment.
     pub finish_grace: Duration,
+    /// No progress for this long flags a class member as stuck.
+    pub stuck_after: Duration,
+    /// Class join attempts per client address per minute (also the burst).
+    pub join_attempts: u32,
 }
 
 impl Default for Limits {
@@ -284,6 +296,8 @@ impl Default for Limits {
             warm_pool: 0,
             terminal_grace: Duration::from_secs(5 * 60),
             finish_grace: Duration::from_secs(10 * 60),
+            stuck_after: Duration::from_secs(10 * 60),
+            join_attempts: 30,
         }
     }
 }
@@ -313,6 +327,7 @@ impl Limits {
                 &mut limits.terminal_grace,
             ),
             ("--finish-grace", &s.finish_grace, &mut limits.finish_grace),
+            ("--stuck-after", &s.stuck_after, &mut limits.stuck_after),
         ];
         for (flag, value, slot) in durations {
             if let Some(text) = value {
@@ -321,6 +336,12 @@ impl Limits {
         }
         if let Some(n) = s.warm_pool {
             limits.warm_pool = n;
+        }
+        if let Some(n) = s.join_attempts {
+            if n == 0 {
+                bail!("--join-attempts must be at least 1");
+            }
+            limits.join_attempts = n;
         }
         Ok(limits)
     }
@@ -659,7 +680,7 @@ mod tests {
     #[test]
     fn every_file_key_is_read() {
         let keys = Settings::file_keys();
-        assert_eq!(keys.len(), 25, "{keys:?}");
+        assert_eq!(keys.len(), 27, "{keys:?}");
         for key in keys {
             assert!(
                 Settings::from_toml(&format!("{key} = [[1]]")).is_err(),
@@ -794,6 +815,6 @@ mod tests {
             );
             count += 1;
         }
-        assert_eq!(count, 26);
+        assert_eq!(count, 28);
     }
 }

@@ -1,4 +1,4 @@
-//! What a session tells its browser over Server-Sent Events.
+//! What a session (or a class) tells its browsers over Server-Sent Events.
 //!
 //! Every event is one SSE `message` whose data is a JSON object with a `type`:
 //! `progress` (image pull/build, node and setup output while the environment starts),
@@ -6,6 +6,8 @@
 //! `expiry_warning`, `extended`, `ended` and `presence` (how many instructors watch, and
 //! whether the learner lets them type). A browser that connects late first gets
 //! the progress so far (bounded) and the current status, so nothing depends on timing.
+//! A class's stream carries `broadcast` (the instructor's message to its members); a
+//! late subscriber first gets the latest one.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
@@ -47,6 +49,11 @@ pub enum Event {
     Presence {
         watchers: usize,
         help: bool,
+    },
+    Broadcast {
+        message: String,
+        /// RFC 3339.
+        at: String,
     },
 }
 

@@ -7,13 +7,15 @@
 //! [`state`] (what handlers share), [`api`] (routes and errors), [`sessions`]
 //! (lifecycle, limits, warm pool), [`terminals`] (shared shells over WebSockets),
 //! [`foreground`] (Killercoda scripts run in a terminal), [`events`] (SSE),
-//! [`status`] (the words of a session's life and end), [`store`] (SQLite), [`auth`]
+//! [`status`] (the words of a session's life and end), [`classes`] (classes, their
+//! members and roster), [`store`] (SQLite), [`auth`]
 //! (identity cookie, admin token), [`metrics`], [`content`] (the served
 //! [`crate::catalog`], pages as HTML). Judging a step is runner's ([`runner::judge`]).
 
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod classes;
 pub mod config;
 pub mod content;
 pub mod events;
@@ -170,6 +172,8 @@ pub async fn run(
     };
     match state.config.tls.clone() {
         None => {
+            // The client's address is the join code's rate-limit key.
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             axum::serve(listener, app)
                 .with_graceful_shutdown(signal)
                 .await
@@ -185,7 +189,7 @@ pub async fn run(
             });
             axum_server::from_tcp_rustls(listener.into_std()?, tls)
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .await
                 .context("serving HTTPS")?;
         }

@@ -7,6 +7,7 @@ use runner::Backend;
 use tokio_util::sync::CancellationToken;
 
 use super::auth::Auth;
+use super::classes::ClassBook;
 use super::config::Config;
 use super::content::SharedCatalog;
 use super::metrics::Metrics;
@@ -19,6 +20,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub catalog: Arc<SharedCatalog>,
     pub sessions: Arc<SessionManager>,
+    pub classes: Arc<ClassBook>,
     pub auth: Arc<Auth>,
     pub metrics: Arc<Metrics>,
     /// Cancelled when the server stops; long-lived streams (terminals, events) end.
@@ -44,6 +46,7 @@ impl AppState {
         )?;
         let metrics = Arc::new(Metrics::default());
         let catalog = Arc::new(SharedCatalog::new(catalog));
+        let classes = ClassBook::new(store.clone(), catalog.clone(), config.limits.join_attempts);
         let sessions = SessionManager::new(
             backend,
             store,
@@ -55,6 +58,7 @@ impl AppState {
             config: Arc::new(config),
             catalog,
             sessions,
+            classes: Arc::new(classes),
             auth: Arc::new(auth),
             metrics,
             shutdown: CancellationToken::new(),

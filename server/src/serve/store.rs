@@ -1,9 +1,10 @@
-//! The embedded database: sessions, progress and transcripts in SQLite
-//! (`<data>/playlab.db`).
+//! The embedded database: sessions, progress, transcripts, classes and their members
+//! in SQLite (`<data>/playlab.db`).
 //!
-//! It is what lets a restart keep live sessions and learners' progress. Writes are
-//! small and local, so calls are synchronous behind one mutex; the busy paths (terminal
-//! output) never touch it.
+//! It is what lets a restart keep live sessions, learners' progress and classes. Writes
+//! are small and local, so calls are synchronous behind one mutex; the busy paths
+//! (terminal output) never touch it. A database written by an older playlab opens as
+//! it is: tables are created if missing and new columns added ([`MIGRATIONS`]).
 
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
@@ -30,6 +31,43 @@ pub struct SessionRecord {
     pub completed_at: Option<SystemTime>,
     pub ended_at: Option<SystemTime>,
     pub end_reason: Option<EndReason>,
+    /// The class whose member started it, if any.
+    pub class: Option<String>,
+}
+
+/// One check of a step, as the `attempts` table keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub step: usize,
+    pub at: SystemTime,
+    pub passed: bool,
+    /// The first failing check's message (none for a pass).
+    pub message: Option<String>,
+}
+
+/// One row of the `classes` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassRecord {
+    pub id: String,
+    pub name: String,
+    pub lessons: Vec<String>,
+    /// Unique among classes; learners type it.
+    pub code: String,
+    pub starts_at: Option<SystemTime>,
+    pub ends_at: Option<SystemTime>,
+    pub capacity: Option<usize>,
+    pub created_at: SystemTime,
+    /// The instructor's latest broadcast and when it was sent.
+    pub message: Option<(String, SystemTime)>,
+}
+
+/// One learner in a class (a learner is in at most one class).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRecord {
+    pub class: String,
+    pub learner: String,
+    pub name: String,
+    pub joined_at: SystemTime,
 }
 
 pub struct Store {
@@ -71,7 +109,46 @@ CREATE TABLE IF NOT EXISTS help_grants (
     granted INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS help_grants_session ON help_grants(session);
+CREATE TABLE IF NOT EXISTS classes (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    lessons TEXT NOT NULL,
+    code TEXT NOT NULL UNIQUE,
+    starts_at INTEGER,
+    ends_at INTEGER,
+    capacity INTEGER,
+    created_at INTEGER NOT NULL,
+    message TEXT,
+    message_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS class_members (
+    learner TEXT PRIMARY KEY,
+    class TEXT NOT NULL,
+    name TEXT NOT NULL,
+    joined_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS class_members_class ON class_members(class);
 ";
+
+/// Columns added after a table's first release: `(table, column, type)`. Each is added
+/// when missing, so databases of every earlier version open.
+const MIGRATIONS: &[(&str, &str, &str)] = &[
+    ("sessions", "class", "TEXT"),
+    ("attempts", "message", "TEXT"),
+];
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    for (table, column, kind) in MIGRATIONS {
+        let mut stmt = conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
+        let present = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if !present.iter().any(|c| c == column) {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    conn.execute_batch("CREATE INDEX IF NOT EXISTS sessions_class ON sessions(class)")
+}
 
 pub fn millis(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
@@ -91,6 +168,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("creating tables in {}", path.display()))?;
+        migrate(&conn).with_context(|| format!("updating the tables of {}", path.display()))?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
@@ -106,8 +184,8 @@ impl Store {
         self.conn().execute(
             "INSERT OR REPLACE INTO sessions
              (id, learner, lesson, status, error, step, created_at, expires_at,
-              completed_at, ended_at, end_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+              completed_at, ended_at, end_reason, class)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 r.id.as_str(),
                 r.learner,
@@ -120,6 +198,7 @@ impl Store {
                 r.completed_at.map(millis),
                 r.ended_at.map(millis),
                 r.end_reason.as_ref().map(EndReason::as_str),
+                r.class,
             ],
         )?;
         Ok(())
@@ -144,11 +223,12 @@ impl Store {
             end_reason: row
                 .get::<_, Option<String>>(10)?
                 .map(|text| EndReason::parse(&text)),
+            class: row.get(11)?,
         })
     }
 
     const COLUMNS: &str = "id, learner, lesson, status, error, step, created_at, expires_at,
-                           completed_at, ended_at, end_reason";
+                           completed_at, ended_at, end_reason, class";
 
     pub fn session(&self, id: &SessionId) -> rusqlite::Result<Option<SessionRecord>> {
         let sql = format!("SELECT {} FROM sessions WHERE id = ?1", Self::COLUMNS);
@@ -168,19 +248,15 @@ impl Store {
         stmt.query_map([], Self::row)?.collect()
     }
 
-    pub fn record_attempt(
-        &self,
-        session: &SessionId,
-        step: usize,
-        passed: bool,
-    ) -> rusqlite::Result<()> {
+    pub fn record_attempt(&self, session: &SessionId, attempt: &Attempt) -> rusqlite::Result<()> {
         self.conn().execute(
-            "INSERT INTO attempts (session, step, at, passed) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO attempts (session, step, at, passed, message) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 session.as_str(),
-                step as i64,
-                millis(SystemTime::now()),
-                passed
+                attempt.step as i64,
+                millis(attempt.at),
+                attempt.passed,
+                attempt.message,
             ],
         )?;
         Ok(())
@@ -202,6 +278,23 @@ impl Store {
             conn.prepare("SELECT at, granted FROM help_grants WHERE session = ?1 ORDER BY rowid")?;
         stmt.query_map(params![session.as_str()], |row| {
             Ok((from_millis(row.get(0)?), row.get(1)?))
+        })?
+        .collect()
+    }
+
+    /// Every check of the session, oldest first.
+    pub fn attempt_history(&self, session: &SessionId) -> rusqlite::Result<Vec<Attempt>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT step, at, passed, message FROM attempts WHERE session = ?1 ORDER BY at, rowid",
+        )?;
+        stmt.query_map([session.as_str()], |r| {
+            Ok(Attempt {
+                step: r.get::<_, i64>(0)? as usize,
+                at: from_millis(r.get(1)?),
+                passed: r.get(2)?,
+                message: r.get(3)?,
+            })
         })?
         .collect()
     }
@@ -248,6 +341,168 @@ impl Store {
         }
         Ok(transcript)
     }
+
+    /// Adds a class; `Ok(false)` when its join code is taken (the caller draws another).
+    pub fn insert_class(&self, c: &ClassRecord) -> rusqlite::Result<bool> {
+        let result = self.conn().execute(
+            "INSERT INTO classes (id, name, lessons, code, starts_at, ends_at, capacity, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                c.id,
+                c.name,
+                // Lesson ids are folder names: no newline in them.
+                c.lessons.join("\n"),
+                c.code,
+                c.starts_at.map(millis),
+                c.ends_at.map(millis),
+                c.capacity.map(|n| n as i64),
+                millis(c.created_at),
+            ],
+        );
+        match result {
+            Ok(_) => Ok(true),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    const CLASS_COLUMNS: &str =
+        "id, name, lessons, code, starts_at, ends_at, capacity, created_at, message, message_at";
+
+    fn class_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ClassRecord> {
+        let lessons: String = row.get(2)?;
+        let message: Option<String> = row.get(8)?;
+        let message_at: Option<i64> = row.get(9)?;
+        Ok(ClassRecord {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            lessons: lessons.split('\n').map(str::to_owned).collect(),
+            code: row.get(3)?,
+            starts_at: row.get::<_, Option<i64>>(4)?.map(from_millis),
+            ends_at: row.get::<_, Option<i64>>(5)?.map(from_millis),
+            capacity: row.get::<_, Option<i64>>(6)?.map(|n| n as usize),
+            created_at: from_millis(row.get(7)?),
+            message: message.zip(message_at.map(from_millis)),
+        })
+    }
+
+    pub fn classes(&self) -> rusqlite::Result<Vec<ClassRecord>> {
+        let sql = format!(
+            "SELECT {} FROM classes ORDER BY created_at, id",
+            Self::CLASS_COLUMNS
+        );
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&sql)?;
+        stmt.query_map([], Self::class_row)?.collect()
+    }
+
+    pub fn class(&self, id: &str) -> rusqlite::Result<Option<ClassRecord>> {
+        let sql = format!("SELECT {} FROM classes WHERE id = ?1", Self::CLASS_COLUMNS);
+        self.conn()
+            .query_row(&sql, [id], Self::class_row)
+            .optional()
+    }
+
+    pub fn class_by_code(&self, code: &str) -> rusqlite::Result<Option<ClassRecord>> {
+        let sql = format!(
+            "SELECT {} FROM classes WHERE code = ?1",
+            Self::CLASS_COLUMNS
+        );
+        self.conn()
+            .query_row(&sql, [code], Self::class_row)
+            .optional()
+    }
+
+    /// Removes the class and its members; `false` if there was none.
+    pub fn delete_class(&self, id: &str) -> rusqlite::Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM class_members WHERE class = ?1", [id])?;
+        let removed = tx.execute("DELETE FROM classes WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(removed > 0)
+    }
+
+    pub fn set_class_message(
+        &self,
+        id: &str,
+        message: &str,
+        at: SystemTime,
+    ) -> rusqlite::Result<()> {
+        self.conn().execute(
+            "UPDATE classes SET message = ?2, message_at = ?3 WHERE id = ?1",
+            params![id, message, millis(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Adds the member, or renames them if they are already in that class. `Ok(false)`
+    /// when the class has no free place (`capacity`), checked in the same transaction
+    /// so two joins cannot both take the last place.
+    pub fn join_class(&self, m: &MemberRecord, capacity: Option<usize>) -> rusqlite::Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let already: bool = tx.query_row(
+            "SELECT COUNT(*) FROM class_members WHERE learner = ?1 AND class = ?2",
+            params![m.learner, m.class],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if already {
+            tx.execute(
+                "UPDATE class_members SET name = ?2 WHERE learner = ?1",
+                params![m.learner, m.name],
+            )?;
+        } else {
+            let members: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM class_members WHERE class = ?1",
+                [&m.class],
+                |r| r.get(0),
+            )?;
+            if capacity.is_some_and(|cap| members as usize >= cap) {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO class_members (learner, class, name, joined_at) VALUES (?1, ?2, ?3, ?4)",
+                params![m.learner, m.class, m.name, millis(m.joined_at)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn member_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRecord> {
+        Ok(MemberRecord {
+            learner: row.get(0)?,
+            class: row.get(1)?,
+            name: row.get(2)?,
+            joined_at: from_millis(row.get(3)?),
+        })
+    }
+
+    /// The class membership of a learner, if any.
+    pub fn member(&self, learner: &str) -> rusqlite::Result<Option<MemberRecord>> {
+        self.conn()
+            .query_row(
+                "SELECT learner, class, name, joined_at FROM class_members WHERE learner = ?1",
+                [learner],
+                Self::member_row,
+            )
+            .optional()
+    }
+
+    /// A class's members in the order they joined.
+    pub fn members(&self, class: &str) -> rusqlite::Result<Vec<MemberRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT learner, class, name, joined_at FROM class_members WHERE class = ?1
+             ORDER BY joined_at, rowid",
+        )?;
+        stmt.query_map([class], Self::member_row)?.collect()
+    }
 }
 
 #[cfg(test)]
@@ -268,6 +523,16 @@ mod tests {
             completed_at: None,
             ended_at: None,
             end_reason: None,
+            class: Some("c1".into()),
+        }
+    }
+
+    fn attempt(step: usize, passed: bool) -> Attempt {
+        Attempt {
+            step,
+            at: from_millis(millis(SystemTime::now())),
+            passed,
+            message: (!passed).then(|| "not yet".into()),
         }
     }
 
@@ -280,8 +545,8 @@ mod tests {
             let store = Store::open(&path).unwrap();
             store.save_session(&live).unwrap();
             store.save_session(&record("gone1", Status::Ended)).unwrap();
-            store.record_attempt(&live.id, 0, false).unwrap();
-            store.record_attempt(&live.id, 0, true).unwrap();
+            store.record_attempt(&live.id, &attempt(0, false)).unwrap();
+            store.record_attempt(&live.id, &attempt(0, true)).unwrap();
             let entry = TranscriptEntry {
                 node: "node01".into(),
                 at: 5,
@@ -292,8 +557,105 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.live_sessions().unwrap(), vec![live.clone()]);
         assert_eq!(store.attempts(&live.id).unwrap(), vec![(0, 2)]);
+        let history = store.attempt_history(&live.id).unwrap();
+        assert_eq!(history[0].message.as_deref(), Some("not yet"));
+        assert!(history[1].passed);
         let transcript = store.transcript(&live.id).unwrap();
         assert_eq!(transcript.entries().next().unwrap().line, "ls");
         assert_eq!(store.session(&live.id).unwrap(), Some(live));
+    }
+
+    /// A database of the release before classes: no `class` on sessions, no `message`
+    /// on attempts. It opens, keeps its rows and gains the columns.
+    #[test]
+    fn an_older_database_opens_and_gains_the_new_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("playlab.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE sessions (id TEXT PRIMARY KEY, learner TEXT NOT NULL,
+                   lesson TEXT NOT NULL, status TEXT NOT NULL, error TEXT, step INTEGER NOT NULL,
+                   created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, completed_at INTEGER,
+                   ended_at INTEGER, end_reason TEXT);
+                 CREATE TABLE attempts (session TEXT NOT NULL, step INTEGER NOT NULL,
+                   at INTEGER NOT NULL, passed INTEGER NOT NULL);
+                 INSERT INTO sessions VALUES ('old1', 'l1', 'demo', 'ready', NULL, 0, 1, 9999999999999,
+                   NULL, NULL, NULL);
+                 INSERT INTO attempts VALUES ('old1', 0, 5, 0);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let old = store.session(&"old1".parse().unwrap()).unwrap().unwrap();
+        assert_eq!(old.class, None);
+        let history = store.attempt_history(&old.id).unwrap();
+        assert_eq!(
+            (history[0].passed, history[0].message.clone()),
+            (false, None)
+        );
+        // Opening twice is a no-op.
+        drop(store);
+        Store::open(&path).unwrap();
+    }
+
+    #[test]
+    fn classes_members_and_capacity() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("playlab.db");
+        let now = from_millis(millis(SystemTime::now()));
+        let class = ClassRecord {
+            id: "c1".into(),
+            name: "Monday".into(),
+            lessons: vec!["demo".into(), "other".into()],
+            code: "code1".into(),
+            starts_at: None,
+            ends_at: Some(now),
+            capacity: Some(1),
+            created_at: now,
+            message: None,
+        };
+        let member = |learner: &str, name: &str| MemberRecord {
+            class: "c1".into(),
+            learner: learner.into(),
+            name: name.into(),
+            joined_at: now,
+        };
+        {
+            let store = Store::open(&path).unwrap();
+            assert!(store.insert_class(&class).unwrap());
+            let same_code = ClassRecord {
+                id: "c2".into(),
+                ..class.clone()
+            };
+            assert!(!store.insert_class(&same_code).unwrap(), "codes are unique");
+            assert!(
+                store
+                    .join_class(&member("l1", "Ada"), class.capacity)
+                    .unwrap()
+            );
+            assert!(
+                !store
+                    .join_class(&member("l2", "Bob"), class.capacity)
+                    .unwrap()
+            );
+            // A member renames themself even in a full class.
+            assert!(
+                store
+                    .join_class(&member("l1", "Ada L."), class.capacity)
+                    .unwrap()
+            );
+            store
+                .set_class_message("c1", "break until 11", now)
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let kept = store.class_by_code("code1").unwrap().unwrap();
+        assert_eq!(kept.lessons, class.lessons);
+        assert_eq!(kept.message, Some(("break until 11".into(), now)));
+        assert_eq!(store.members("c1").unwrap(), vec![member("l1", "Ada L.")]);
+        assert!(store.delete_class("c1").unwrap());
+        assert_eq!(store.member("l1").unwrap(), None);
+        assert!(!store.delete_class("c1").unwrap());
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use playlab::serve::config::{Limits, OnShutdown};
+use playlab::serve::config::{AuthMode, Limits, OnShutdown};
 use playlab::serve::{AppState, Catalog, Config};
 use reqwest::StatusCode;
 use reqwest::cookie::CookieStore;
@@ -80,6 +80,8 @@ pub struct Options {
     pub admin_token: Option<String>,
     /// The lessons to serve instead of the fixture content (`tests/fixtures/content`).
     pub catalog: Option<Catalog>,
+    /// `--auth` (open by default); `code` without a server-wide join code.
+    pub auth: AuthMode,
 }
 
 impl Default for Options {
@@ -90,6 +92,7 @@ impl Default for Options {
             on_shutdown: OnShutdown::Destroy,
             admin_token: Some(ADMIN_TOKEN.into()),
             catalog: None,
+            auth: AuthMode::Open,
         }
     }
 }
@@ -121,6 +124,7 @@ impl TestServer {
         config.limits = options.limits;
         config.on_shutdown = options.on_shutdown;
         config.admin_token = options.admin_token;
+        config.auth = options.auth;
         let catalog = options.catalog.unwrap_or_else(|| {
             let (catalog, problems) =
                 Catalog::load(&fixtures(), &scenarios::ImageMap::builtin(false))
@@ -462,37 +466,36 @@ impl Client {
         stop: impl Fn(&Value) -> bool,
         within: Duration,
     ) -> Vec<Value> {
+        let mut stream = self.events(&format!("/api/sessions/{id}/events")).await;
+        let deadline = tokio::time::Instant::now() + within;
+        let mut events = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let event = stream
+                .next(left)
+                .await
+                .unwrap_or_else(|| panic!("no matching event within {within:?}; got {events:?}"));
+            let done = stop(&event);
+            events.push(event);
+            if done {
+                return events;
+            }
+        }
+    }
+
+    /// Opens a Server-Sent Events stream (asserting it is one).
+    pub async fn events(&self, path: &str) -> Events {
         let response = self
-            .request(reqwest::Method::GET, &format!("/api/sessions/{id}/events"))
+            .request(reqwest::Method::GET, path)
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_eq!(response.headers()["content-type"], "text/event-stream");
-        let mut stream = response.bytes_stream();
-        let mut buffer = String::new();
-        let mut events = Vec::new();
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let chunk = tokio::time::timeout_at(deadline, stream.next())
-                .await
-                .unwrap_or_else(|_| panic!("no matching event within {within:?}; got {events:?}"))
-                .expect("the event stream ended early")
-                .unwrap();
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let block: String = buffer.drain(..end + 2).collect();
-                for line in block.lines() {
-                    if let Some(data) = line.strip_prefix("data:") {
-                        let event: Value = serde_json::from_str(data.trim()).unwrap();
-                        let done = stop(&event);
-                        events.push(event);
-                        if done {
-                            return events;
-                        }
-                    }
-                }
-            }
+        Events {
+            stream: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+            ready: std::collections::VecDeque::new(),
         }
     }
 
@@ -520,6 +523,41 @@ impl Client {
                 Err(response.status().as_u16())
             }
             Err(e) => panic!("websocket connect failed: {e}"),
+        }
+    }
+}
+
+/// An open Server-Sent Events stream; each message's data is JSON.
+pub struct Events {
+    stream: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+    ready: std::collections::VecDeque<Value>,
+}
+
+impl Events {
+    /// The next event, or `None` if none comes within `within`. Panics if the stream
+    /// ends.
+    pub async fn next(&mut self, within: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return Some(event);
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()?
+                .expect("the event stream ended early")
+                .unwrap();
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                for line in block.lines() {
+                    if let Some(data) = line.strip_prefix("data:") {
+                        self.ready
+                            .push_back(serde_json::from_str(data.trim()).unwrap());
+                    }
+                }
+            }
         }
     }
 }

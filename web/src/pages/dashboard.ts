@@ -1,11 +1,13 @@
-// The instructor dashboard: behind the admin token, a live table of every session,
-// ending a session, and watching any node's terminal read-only to help a learner.
+// The instructor dashboard: behind the admin token, the classes (see `classes.ts`), a
+// live table of every session, ending a session, and watching any node's terminal
+// read-only to help a learner.
 
-import { api, ApiError, type LessonSummary, type Session, type SessionEvent } from "../api";
+import { api, ApiError, type LessonSummary, type Session } from "../api";
 import { h, icon, relative, replace, toast } from "../dom";
 import { frame, notice } from "../layout";
 import type { Cleanup } from "../router";
-import { TerminalView } from "../terminal";
+import { classesSection } from "./classes";
+import { Watcher } from "./watch";
 
 const REFRESH_MS = 3000;
 
@@ -52,7 +54,7 @@ export function dashboardPage(root: HTMLElement): Cleanup {
           s.status === "ready"
             ? s.nodes.map((node) => h("button", {
                 type: "button", class: "btn btn-small", "aria-label": `Watch ${node} of ${s.learner}`,
-                onclick: () => { watcher?.dispose(); watcher = new Watcher(watchHost, s, node, () => (watcher = null)); },
+                onclick: () => { watcher?.dispose(); watcher = new Watcher(watchHost, s.id, s.learner.slice(0, 10), node, () => (watcher = null)); },
               }, icon("eye"), node))
             : null,
           s.status === "ready"
@@ -88,6 +90,7 @@ export function dashboardPage(root: HTMLElement): Cleanup {
   const show = async () => {
     titles = new Map((await api.lessons().catch(() => [] as LessonSummary[])).map((l) => [l.id, l.title]));
     replace(main,
+      classesSection(titles),
       h("section", { class: "hero hero-small" }, h("h1", null, "Sessions"), summary),
       h("div", { class: "table-wrap" },
         h("table", { class: "sessions" },
@@ -123,45 +126,4 @@ export function dashboardPage(root: HTMLElement): Cleanup {
     window.clearTimeout(timer);
     watcher?.dispose();
   };
-}
-
-/** A view of one node's terminal of a learner's session: read-only, except while the
- *  learner lets the instructor type (help mode, followed over the session's events). */
-class Watcher {
-  private readonly view: TerminalView;
-  private readonly element: HTMLElement;
-  private readonly events: EventSource;
-
-  constructor(host: HTMLElement, session: Session, node: string, onClose: () => void) {
-    const state = h("span", { class: "watch-state" }, "connecting");
-    const mode = h("span", { class: "watch-mode", "data-testid": "watch-mode" }, "read-only");
-    this.view = new TerminalView({
-      session: session.id, node, readOnly: true,
-      onState: (s, detail) => (state.textContent = detail ? `${s}: ${detail}` : s),
-    });
-    this.events = new EventSource(`/api/sessions/${session.id}/events`);
-    this.events.onmessage = (message) => {
-      const event = JSON.parse(message.data) as SessionEvent;
-      if (event.type !== "presence") return;
-      this.view.setReadOnly(!event.help);
-      mode.textContent = event.help ? "help mode: you can type" : "read-only";
-      mode.classList.toggle("watch-mode-help", event.help);
-    };
-    this.element = h("section", { class: "watch", "aria-label": `Watching ${node}` },
-      h("div", { class: "watch-head" },
-        h("h2", null, icon("eye"), `${node} · ${session.learner.slice(0, 10)} `, mode), state,
-        h("button", { type: "button", class: "btn btn-ghost btn-icon", "aria-label": "Close", onclick: () => { this.dispose(); onClose(); } }, icon("x"))),
-      h("div", { class: "watch-term" }, this.view.element));
-    replace(host, this.element);
-    this.view.open();
-    this.element.scrollIntoView({ behavior: "smooth", block: "nearest" });
-    window.playlab = { session: session.id, screen: () => this.view.screenText(), connection: () => this.view.connectionState() };
-  }
-
-  dispose(): void {
-    this.events.close();
-    this.view.dispose();
-    this.element.remove();
-    delete window.playlab;
-  }
 }

@@ -12,6 +12,7 @@ import { frame, notice } from "../layout";
 import { navigate, type Cleanup } from "../router";
 import { TerminalView, tabModeSwitch, type ConnectionState } from "../terminal";
 import { ensureLearner } from "./join";
+import { broadcastBanner } from "./classroom";
 
 const SPLIT_KEY = "playlab.split";
 /** The "Tab moves focus" switch; every terminal names it as its description. */
@@ -64,6 +65,8 @@ class LessonPage {
   private readonly workspace = h("section", { class: "workspace", "aria-label": "Terminals" });
   private startPanel: StartPanel | null = null;
   private readonly tabMode = tabModeSwitch(TAB_MODE_ID);
+  /** The instructor's broadcast, for a class member. */
+  private readonly banner = broadcastBanner();
 
   constructor(root: HTMLElement, private readonly lessonId: string) {
     document.title = "Lesson · playlab";
@@ -72,6 +75,7 @@ class LessonPage {
       actions: [this.actions],
       pageClass: "lesson-main",
     });
+    root.prepend(this.banner.element);
     this.main.append(h("div", { class: "loading", "aria-busy": "true" }, "Starting your lesson…"));
     window.playlab = {
       screen: (node) => this.terminals.get(node)?.screenText() ?? "",
@@ -125,6 +129,7 @@ class LessonPage {
     for (const t of this.terminals.values()) t.dispose();
     this.terminals.clear();
     this.tabMode.dispose();
+    this.banner.dispose();
     delete window.playlab;
   }
 

@@ -2,12 +2,15 @@
 //! manager's and axum's errors map onto them, and a JSON extractor that rejects in
 //! that shape.
 
+use std::time::Duration;
+
 use axum::extract::FromRequest;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::serve::classes::ClassError;
 use crate::serve::sessions::SessionError;
 
 /// An API error: a status and the `{error, message}` body.
@@ -16,6 +19,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for `Retry-After` (a 503 says 30 unless told otherwise).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -24,7 +29,13 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(30),
         }
+    }
+
+    pub fn retry_after(mut self, after: Duration) -> ApiError {
+        self.retry_after = Some(after.as_secs().max(1));
+        self
     }
 }
 
@@ -42,10 +53,10 @@ impl IntoResponse for ApiError {
             message: self.message,
         };
         let mut response = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -65,6 +76,31 @@ impl From<SessionError> for ApiError {
             SessionError::CannotReset(_) => (StatusCode::CONFLICT, "cannot_reset"),
         };
         ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<ClassError> for ApiError {
+    fn from(e: ClassError) -> ApiError {
+        let (status, code) = match &e {
+            ClassError::BadName(_) => (StatusCode::BAD_REQUEST, "bad_name"),
+            ClassError::BadClass(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_class"),
+            ClassError::BadMessage(_) => (StatusCode::BAD_REQUEST, "bad_message"),
+            ClassError::UnknownLesson(_) => (StatusCode::UNPROCESSABLE_ENTITY, "lesson_not_found"),
+            ClassError::NotFound(_) => (StatusCode::NOT_FOUND, "class_not_found"),
+            ClassError::WrongCode => (StatusCode::FORBIDDEN, "wrong_code"),
+            ClassError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            ClassError::Full { .. } => (StatusCode::CONFLICT, "class_full"),
+            ClassError::Over(_) => (StatusCode::FORBIDDEN, "class_over"),
+            ClassError::InAnotherClass(_) => (StatusCode::CONFLICT, "in_another_class"),
+            ClassError::NotAMember => (StatusCode::NOT_FOUND, "not_in_a_class"),
+            ClassError::LessonNotInClass { .. } => (StatusCode::FORBIDDEN, "lesson_not_in_class"),
+            ClassError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "database_error"),
+        };
+        let error = ApiError::new(status, code, e.to_string());
+        match e {
+            ClassError::TooManyAttempts(wait) => error.retry_after(wait),
+            _ => error,
+        }
     }
 }
 

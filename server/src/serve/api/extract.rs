@@ -2,9 +2,10 @@
 //! [`AuthorizedSession`] extractor, which every per-session route takes instead of
 //! looking the session up itself.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::{ConnectInfo, FromRequestParts, Path};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -87,6 +88,23 @@ impl AuthorizedSession {
     }
 }
 
+/// The client's address (the peer of the connection), for rate limits. A request
+/// served without connection info (the router driven directly, in unit tests) counts
+/// as from the unspecified address.
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+        Ok(ClientIp(peer.map_or(
+            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            |ConnectInfo(addr)| addr.ip(),
+        )))
+    }
+}
+
 impl Identity {
     pub fn require_learner(&self) -> ApiResult<&str> {
         self.learner.as_deref().ok_or_else(|| {
@@ -105,6 +123,20 @@ impl Identity {
             return Ok(());
         }
         self.require_learner().map(|_| ())
+    }
+
+    /// The instructor's endpoints (classes, rosters): the admin only. A learner is
+    /// refused outright (403), someone unknown asked to authenticate (401).
+    pub fn require_instructor(&self) -> ApiResult<()> {
+        match (self.admin, &self.learner) {
+            (true, _) => Ok(()),
+            (false, Some(_)) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "instructor_only",
+                "this is for the instructor; learners cannot use it",
+            )),
+            (false, None) => self.require_admin(),
+        }
     }
 
     pub fn require_admin(&self) -> ApiResult<()> {

@@ -60,8 +60,13 @@ pub(super) async fn readopt(shared: &Shared) -> anyhow::Result<Adopted> {
             .is_none_or(|envs| envs.contains(&record.id));
         match verdict(&record, lesson, present) {
             Verdict::Adopt(lesson) => {
-                let session =
-                    shared.new_session(record.id.clone(), &record.learner, lesson, Status::Ready);
+                let session = shared.new_session(
+                    record.id.clone(),
+                    &record.learner,
+                    lesson,
+                    record.class.clone(),
+                    Status::Ready,
+                );
                 session.restore(&record);
                 tracing::info!(session = %record.id, "re-adopted a live session");
                 sessions.push(session);

@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use self::error::SessionError;
-pub use self::session::{HelpView, Session, SessionView};
+pub use self::session::{HelpView, Session, SessionProgress, SessionView};
 pub use self::steps::CheckResponse;
 pub use crate::serve::status::{EndReason, Status};
 
@@ -192,12 +192,28 @@ impl SessionManager {
             .count()
     }
 
+    /// The sessions the manager holds that members of `class` started.
+    pub fn of_class(&self, class: &str) -> Vec<Arc<Session>> {
+        self.sessions()
+            .values()
+            .filter(|s| s.class.as_deref() == Some(class))
+            .cloned()
+            .collect()
+    }
+
+    /// "Now" on the clock the sessions' times are on.
+    pub fn now(&self) -> std::time::SystemTime {
+        self.shared.clock.now()
+    }
+
     /// Creates the learner's session for a lesson, or returns the live one they have
-    /// (`false`: it already existed).
+    /// (`false`: it already existed). `class` is the learner's class, recorded with a
+    /// new session; whether they may start this lesson was decided by the caller.
     pub fn create(
         self: &Arc<Self>,
         learner: &str,
         lesson_id: &str,
+        class: Option<&str>,
     ) -> Result<(Arc<Session>, bool), SessionError> {
         let catalog = self.shared.catalog.get();
         let lesson = catalog.get(lesson_id).cloned();
@@ -220,13 +236,20 @@ impl SessionManager {
             let shared = &self.shared;
             let (session, pooled) = match self.pool.take(&lesson.id) {
                 Some(p) => {
-                    let session =
-                        shared.session_with(p.id, learner, p.lesson, Status::Ready, p.terminals);
+                    let session = shared.session_with(
+                        p.id,
+                        learner,
+                        p.lesson,
+                        class.map(str::to_owned),
+                        Status::Ready,
+                        p.terminals,
+                    );
                     (session, true)
                 }
                 None => {
                     let id = SessionId::random();
-                    let session = shared.new_session(id, learner, lesson, Status::Starting);
+                    let class = class.map(str::to_owned);
+                    let session = shared.new_session(id, learner, lesson, class, Status::Starting);
                     (session, false)
                 }
             };

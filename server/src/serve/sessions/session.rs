@@ -101,6 +101,16 @@ impl HelpView {
     }
 }
 
+/// A session's place in its lesson at one moment (see [`Session::progress`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SessionProgress {
+    pub status: Status,
+    pub step: usize,
+    pub completed: bool,
+    pub created_at: SystemTime,
+    pub last_activity: SystemTime,
+}
+
 pub(super) fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
@@ -109,6 +119,8 @@ pub struct Session {
     pub id: SessionId,
     pub learner: String,
     pub lesson: Arc<Lesson>,
+    /// The class of the learner when they started it (the roster finds it by this).
+    pub class: Option<String>,
     pub events: EventLog,
     pub terminals: Arc<Terminals>,
     state: Mutex<SessionState>,
@@ -134,10 +146,12 @@ pub(super) struct SessionState {
 
 impl Session {
     /// A session created now, expiring one `ttl` from `now`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         id: SessionId,
         learner: &str,
         lesson: Arc<Lesson>,
+        class: Option<String>,
         status: Status,
         terminals: Arc<Terminals>,
         now: SystemTime,
@@ -147,6 +161,7 @@ impl Session {
             id,
             learner: learner.to_owned(),
             lesson,
+            class,
             events: EventLog::default(),
             terminals,
             state: Mutex::new(SessionState {
@@ -210,6 +225,20 @@ impl Session {
             completed_at: st.completed_at,
             ended_at: st.ended_at,
             end_reason: st.end_reason.clone(),
+            class: self.class.clone(),
+        }
+    }
+
+    /// Where the learner is, for the class roster: `now` is the session manager's
+    /// clock, so the last activity (kept on tokio's clock) is told as a wall time.
+    pub fn progress(&self, now: SystemTime) -> SessionProgress {
+        let st = self.lock();
+        SessionProgress {
+            status: st.status,
+            step: st.step,
+            completed: st.completed_at.is_some(),
+            created_at: st.created_at,
+            last_activity: now - st.last_active.elapsed(),
         }
     }
 

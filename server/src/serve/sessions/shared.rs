@@ -43,10 +43,11 @@ impl Shared {
         id: SessionId,
         learner: &str,
         lesson: Arc<Lesson>,
+        class: Option<String>,
         status: Status,
     ) -> Arc<Session> {
         let terminals = self.terminals(&id);
-        self.session_with(id, learner, lesson, status, terminals)
+        self.session_with(id, learner, lesson, class, status, terminals)
     }
 
     /// A new session on terminals that already exist (a warm pool environment).
@@ -55,6 +56,7 @@ impl Shared {
         id: SessionId,
         learner: &str,
         lesson: Arc<Lesson>,
+        class: Option<String>,
         status: Status,
         terminals: Arc<Terminals>,
     ) -> Arc<Session> {
@@ -63,6 +65,7 @@ impl Shared {
             id,
             learner,
             lesson,
+            class,
             status,
             terminals,
             self.clock.now(),

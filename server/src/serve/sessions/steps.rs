@@ -24,7 +24,7 @@ use crate::serve::events::Event;
 use crate::serve::foreground;
 use crate::serve::metrics::ResultLabel;
 use crate::serve::status::Status;
-use crate::serve::store::Store;
+use crate::serve::store::{Attempt, Store};
 use crate::serve::terminals::InputHook;
 
 /// What a check returns to the learner.
@@ -121,7 +121,14 @@ impl StepRunner {
         let backend = self.shared.backend.as_ref();
         let verdict = judge_step(backend, &session.id, lesson_step, answers, &ctx).await?;
         let passed = verdict.passed;
-        self.record_attempt(session, step, passed);
+        let failure = verdict.checks.iter().find(|c| !c.passed);
+        let attempt = Attempt {
+            step,
+            at: self.shared.clock.now(),
+            passed,
+            message: failure.map(|c| c.message.clone()),
+        };
+        self.record_attempt(session, &attempt);
         let (step, completed, expires_at) = self.advance(session, step, passed);
         Ok(CheckResponse {
             passed,
@@ -132,11 +139,11 @@ impl StepRunner {
         })
     }
 
-    fn record_attempt(&self, session: &Session, step: usize, passed: bool) {
-        if let Err(e) = self.shared.store.record_attempt(&session.id, step, passed) {
+    fn record_attempt(&self, session: &Session, attempt: &Attempt) {
+        if let Err(e) = self.shared.store.record_attempt(&session.id, attempt) {
             tracing::error!(session = %session.id, error = %e, "could not record the attempt");
         }
-        let result = if passed { "pass" } else { "fail" };
+        let result = if attempt.passed { "pass" } else { "fail" };
         let label = ResultLabel {
             result: result.into(),
         };

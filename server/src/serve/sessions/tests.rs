@@ -102,7 +102,7 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 
 impl Lab {
     async fn ready_session(&self, learner: &str) -> Arc<Session> {
-        let (session, created) = self.manager.create(learner, "demo").unwrap();
+        let (session, created) = self.manager.create(learner, "demo", None).unwrap();
         assert!(created);
         until("the session is ready", || session.status() == Status::Ready).await;
         session
@@ -134,19 +134,22 @@ async fn capacity_is_enforced_and_a_learner_has_one_live_session_per_lesson() {
         ..Limits::default()
     });
     let first = lab.ready_session("ann").await;
-    let (again, created) = lab.manager.create("ann", "demo").unwrap();
+    let (again, created) = lab.manager.create("ann", "demo", None).unwrap();
     assert!(!created, "the learner's live session is returned");
     assert_eq!(again.id, first.id);
     assert!(matches!(
-        lab.manager.create("bob", "demo"),
+        lab.manager.create("bob", "demo", None),
         Err(SessionError::AtCapacity(1))
     ));
     assert!(matches!(
-        lab.manager.create("bob", "nope"),
+        lab.manager.create("bob", "nope", None),
         Err(SessionError::LessonNotFound(_))
     ));
     lab.manager.end(&first, EndReason::Deleted).await;
-    assert!(lab.manager.create("bob", "demo").unwrap().1, "room again");
+    assert!(
+        lab.manager.create("bob", "demo", None).unwrap().1,
+        "room again"
+    );
     let record = lab.store.session(&first.id).unwrap().unwrap();
     assert_eq!(record.end_reason, Some(EndReason::Deleted));
     assert_eq!(lab.backend.destroys(), vec![first.id.clone()]);
@@ -167,7 +170,7 @@ async fn the_pool_hands_out_a_ready_environment_and_refills() {
         vec![(pooled[0].clone(), "node01".into())]
     );
 
-    let (session, created) = lab.manager.create("ann", "demo").unwrap();
+    let (session, created) = lab.manager.create("ann", "demo", None).unwrap();
     assert!(created);
     assert_eq!(session.status(), Status::Ready, "ready at once");
     assert_eq!(
@@ -355,7 +358,7 @@ async fn completing_the_lesson_brings_the_expiry_forward_to_the_finish_grace() {
 async fn a_failed_start_gives_its_environment_back_and_is_forgotten_later() {
     let lab = lab(Limits::default());
     lab.backend.fail_starts(true);
-    let (session, _) = lab.manager.create("ann", "demo").unwrap();
+    let (session, _) = lab.manager.create("ann", "demo", None).unwrap();
     let (_, mut rx) = session.events.subscribe();
     until("the start fails", || session.status() == Status::Failed).await;
     until("the environment goes", || {
@@ -383,7 +386,7 @@ async fn a_failed_start_gives_its_environment_back_and_is_forgotten_later() {
 async fn a_session_deleted_while_starting_gives_its_environment_back() {
     let lab = lab(Limits::default());
     lab.backend.hold_starts();
-    let (session, _) = lab.manager.create("ann", "demo").unwrap();
+    let (session, _) = lab.manager.create("ann", "demo", None).unwrap();
     until("the start began", || lab.backend.starts().len() == 1).await;
     lab.manager.end(&session, EndReason::Deleted).await;
     lab.backend.release_starts();
@@ -409,6 +412,7 @@ fn record(lab: &Lab, id: &str, lesson: &str, status: Status) -> SessionRecord {
         completed_at: None,
         ended_at: None,
         end_reason: None,
+        class: None,
     };
     lab.store.save_session(&record).unwrap();
     record
@@ -558,11 +562,79 @@ async fn a_content_reload_replaces_the_pooled_environments() {
         lab.backend.starts().len() == 2 && lab.metric("playlab_warm_pool_ready 1")
     })
     .await;
-    let (session, _) = lab.manager.create("ann", "demo").unwrap();
+    let (session, _) = lab.manager.create("ann", "demo", None).unwrap();
     assert_eq!(session.id, lab.backend.starts()[1]);
     let current = lab.manager.shared.catalog.get().get("demo").cloned();
     assert!(
         Arc::ptr_eq(&session.lesson, &current.unwrap()),
         "the new lesson"
     );
+}
+
+/// A class member's session on the roster, under the paused clock: the failure
+/// message and attempts of the current step, stuck after three fails, the step's
+/// time restarting with a pass, stuck again after `stuck_after` without progress.
+#[tokio::test(start_paused = true)]
+async fn the_roster_follows_a_members_session() {
+    use crate::serve::classes::roster::{self, Stuck};
+    use crate::serve::classes::{ClassBook, NewClass};
+
+    let lab = lab(Limits::default());
+    let done = files_appear(&lab.backend);
+    let book = ClassBook::new(lab.store.clone(), lab.manager.shared.catalog.clone(), 10);
+    let class = book
+        .create(NewClass {
+            name: "Monday".into(),
+            lessons: vec!["demo".into()],
+            starts_at: None,
+            ends_at: None,
+            capacity: None,
+        })
+        .unwrap();
+    let here = std::net::IpAddr::from([127, 0, 0, 1]);
+    book.join(here, &class.code, "ann", "Ann").unwrap();
+    book.join(here, &class.code, "bob", "Bob").unwrap();
+    let in_class = book.class_for_session("ann", "demo").unwrap();
+    let (session, _) = lab
+        .manager
+        .create("ann", "demo", in_class.as_deref())
+        .unwrap();
+    until("the session is ready", || session.status() == Status::Ready).await;
+    let stuck_after = Duration::from_secs(600);
+    let roster = || roster::gather(&book, &lab.manager, &class.id, stuck_after);
+
+    for _ in 0..3 {
+        lab.manager.check(&session, None).await.unwrap();
+        tokio::time::advance(Duration::from_secs(10)).await;
+    }
+    let r = roster().await.unwrap();
+    let ann = &r.learners[0];
+    assert_eq!(
+        (ann.name.as_str(), ann.step, ann.attempts),
+        ("Ann", Some(0), 3)
+    );
+    assert_eq!(
+        ann.last_failure.as_deref(),
+        Some("/tmp/done does not exist yet")
+    );
+    assert_eq!(ann.stuck, Some(Stuck::FailingChecks));
+    assert!(!ann.connected, "no terminal attached");
+    assert_eq!(r.learners[1].session, None, "Bob has not started");
+    assert_eq!(r.summary[0].steps[0].learners, 1);
+
+    done.store(true, Ordering::SeqCst);
+    lab.manager.check(&session, None).await.unwrap();
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let ann = roster().await.unwrap().learners.remove(0);
+    assert_eq!(
+        (ann.step, ann.step_title.as_deref()),
+        (Some(1), Some("Second step"))
+    );
+    assert_eq!((ann.attempts, ann.stuck), (0, None));
+    assert_eq!(ann.time_on_step_seconds, Some(30));
+
+    tokio::time::advance(stuck_after).await;
+    let ann = roster().await.unwrap().learners.remove(0);
+    assert_eq!(ann.stuck, Some(Stuck::NoProgress));
+    assert_eq!(ann.time_on_step_seconds, Some(630));
 }

@@ -173,6 +173,11 @@ impl Terminals {
         Ok(hub)
     }
 
+    /// Whether the learner has a terminal open on any node (the roster's "connected").
+    pub async fn owner_attached(&self) -> bool {
+        self.hubs.lock().await.values().any(|hub| hub.has_owner())
+    }
+
     /// Closes every shell (the session ended or the server stops).
     pub async fn close_all(&self) {
         let hubs: Vec<_> = self.hubs.lock().await.drain().map(|(_, h)| h).collect();
@@ -345,6 +350,10 @@ impl TerminalHub {
             replay: state.replay.snapshot(),
             rx,
         }
+    }
+
+    fn has_owner(&self) -> bool {
+        !self.closed.is_cancelled() && self.lock().viewers.iter().any(|s| s.role == Role::Owner)
     }
 
     fn remove_viewer(self: &Arc<Self>, id: u64) {

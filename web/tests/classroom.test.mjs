@@ -1,0 +1,93 @@
+// A class in a real browser (Debian's headless Chromium, playwright-core) against the
+// real `playlab serve` that server/tests/browser.rs starts (same variables as
+// e2e.test.mjs): the instructor creates a class on the dashboard, a learner joins
+// with its code and a name, the instructor's live roster shows the name, and a
+// broadcast appears as a banner on the learner's class page.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = required("PLAYLAB_URL");
+const ADMIN_TOKEN = required("PLAYLAB_ADMIN_TOKEN");
+const SHOTS = process.env.PLAYLAB_SCREENSHOTS ?? path.resolve("../artifacts/screenshots");
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this through \`cargo test -p playlab --test browser\``);
+  return value;
+}
+
+async function browser() {
+  const profile = await mkdtemp(path.join(os.tmpdir(), "playlab-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1366, height: 768 },
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const foreign = [];
+  const errors = [];
+  page.on("request", (r) => {
+    if (!["data:", "blob:"].includes(new URL(r.url()).protocol) && new URL(r.url()).origin !== BASE) foreign.push(r.url());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  return {
+    page, foreign, errors,
+    close: async () => { await context.close(); await rm(profile, { recursive: true, force: true }); },
+  };
+}
+
+test("a learner joins a class and the instructor's roster shows them", async () => {
+  await mkdir(SHOTS, { recursive: true });
+  const instructor = await browser();
+  const learner = await browser();
+  try {
+    const admin = instructor.page;
+    await admin.goto(BASE + "/dashboard");
+    await admin.locator("#admin-token").fill(ADMIN_TOKEN);
+    await admin.locator("#admin-token").press("Enter");
+    await admin.locator("#class-name").fill("Browser class");
+    await admin.locator('.class-lessons input[value="browser-tour"]').check();
+    await admin.locator(".class-form button[type=submit]").click();
+    const item = admin.locator(".class-item", { hasText: "Browser class" });
+    await item.waitFor();
+    const code = (await item.locator(".class-code code").innerText()).trim();
+    assert.match(code, /^[a-z2-9]{5}-[a-z2-9]{5}$/);
+    await item.locator("a.class-name").click();
+    await admin.locator("table.roster").waitFor();
+
+    const page = learner.page;
+    await page.goto(`${BASE}/join?code=${code}`);
+    await page.locator("#display-name").fill("Ada Lovelace");
+    await page.locator(".class-join button[type=submit]").click();
+    await page.waitForURL(BASE + "/class");
+    await page.locator(".card-link", { hasText: "Browser tour" }).waitFor();
+
+    // The roster is live: the name appears without a reload.
+    await admin.locator('tr[data-learner="Ada Lovelace"]').waitFor({ timeout: 5_000 });
+    await admin.screenshot({ path: path.join(SHOTS, "roster.png"), animations: "disabled" });
+
+    await admin.locator("#broadcast").fill("Coffee break until 10:30");
+    await admin.locator(".broadcast-form button[type=submit]").click();
+    const banner = page.locator(".broadcast");
+    await banner.waitFor({ state: "visible", timeout: 5_000 });
+    assert.ok((await banner.innerText()).includes("Coffee break until 10:30"));
+
+    for (const b of [instructor, learner]) {
+      assert.deepEqual(b.foreign, []);
+      assert.deepEqual(b.errors, []);
+    }
+  } catch (e) {
+    await learner.page.screenshot({ path: path.join(SHOTS, "classroom-learner-failure.png") }).catch(() => {});
+    await instructor.page.screenshot({ path: path.join(SHOTS, "classroom-instructor-failure.png") }).catch(() => {});
+    throw e;
+  } finally {
+    await instructor.close();
+    await learner.close();
+  }
+});
