@@ -10,6 +10,7 @@ use super::auth::Auth;
 use super::config::Config;
 use super::content::SharedCatalog;
 use super::metrics::Metrics;
+use super::recordings::Recorder;
 use super::sessions::SessionManager;
 use super::store::Store;
 use crate::catalog::Catalog;
@@ -21,6 +22,7 @@ pub struct AppState {
     pub sessions: Arc<SessionManager>,
     pub auth: Arc<Auth>,
     pub metrics: Arc<Metrics>,
+    pub recorder: Arc<Recorder>,
     /// Cancelled when the server stops; long-lived streams (terminals, events) end.
     pub shutdown: CancellationToken,
 }
@@ -44,12 +46,14 @@ impl AppState {
         )?;
         let metrics = Arc::new(Metrics::default());
         let catalog = Arc::new(SharedCatalog::new(catalog));
+        let recorder = Recorder::new(config.recording.clone(), metrics.clone());
         let sessions = SessionManager::new(
             backend,
             store,
             catalog.clone(),
             config.limits.clone(),
             metrics.clone(),
+            recorder.clone(),
         )?;
         Ok(AppState {
             config: Arc::new(config),
@@ -57,6 +61,7 @@ impl AppState {
             sessions,
             auth: Arc::new(auth),
             metrics,
+            recorder,
             shutdown: CancellationToken::new(),
         })
     }

@@ -50,6 +50,7 @@ use super::config::Limits;
 use super::content::SharedCatalog;
 use super::events::Event;
 use super::metrics::Metrics;
+use super::recordings::Recorder;
 use super::store::Store;
 use super::terminals::InputHook;
 
@@ -78,8 +79,10 @@ impl SessionManager {
         catalog: Arc<SharedCatalog>,
         limits: Limits,
         metrics: Arc<Metrics>,
+        recorder: Arc<Recorder>,
     ) -> anyhow::Result<Arc<SessionManager>> {
-        SessionManager::with_clock(backend, store, catalog, limits, metrics, Clock::Wall)
+        let clock = Clock::Wall;
+        SessionManager::with_clock(backend, store, catalog, limits, metrics, recorder, clock)
     }
 
     /// A session manager whose deadlines follow `clock` (tests pass `Clock::tokio`).
@@ -89,6 +92,7 @@ impl SessionManager {
         catalog: Arc<SharedCatalog>,
         limits: Limits,
         metrics: Arc<Metrics>,
+        recorder: Arc<Recorder>,
         clock: Clock,
     ) -> anyhow::Result<Arc<SessionManager>> {
         let shared = Arc::new(Shared {
@@ -97,6 +101,7 @@ impl SessionManager {
             catalog,
             limits,
             metrics,
+            recorder,
             clock,
         });
         let stopping = CancellationToken::new();
