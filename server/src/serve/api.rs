@@ -20,6 +20,7 @@
 //!   [`super::terminals`]; the admin joins read-only
 //! - `GET /api/me` → `{learner, admin, auth}`; `POST /api/join {"code"}` (`--auth code`);
 //!   `POST /api/admin/login {"token"}`; `GET /api/admin/sessions`; `POST /api/admin/reload`
+//! - `GET /api/admin/recordings[/{id}[/{file}]]`: terminal recordings, see [`recordings`]
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
 //!
 //! Errors are `{"error": code, "message": text}`: 400/422 bad body, 401 not joined
@@ -31,6 +32,7 @@
 mod error;
 mod extract;
 mod lessons;
+mod recordings;
 #[cfg(test)]
 mod tests;
 
@@ -76,6 +78,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/login", post(admin_login))
         .route("/admin/sessions", get(admin_sessions))
         .route("/admin/reload", post(admin_reload))
+        .route("/admin/recordings", get(recordings::all))
+        .route("/admin/recordings/{id}", get(recordings::of_session))
+        .route("/admin/recordings/{id}/{file}", get(recordings::download))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint")
         });

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use playlab::serve::config::{Limits, OnShutdown};
+use playlab::serve::recordings::RecordingConfig;
 use playlab::serve::{AppState, Catalog, Config};
 use reqwest::StatusCode;
 use reqwest::cookie::CookieStore;
@@ -80,6 +81,8 @@ pub struct Options {
     pub admin_token: Option<String>,
     /// The lessons to serve instead of the fixture content (`tests/fixtures/content`).
     pub catalog: Option<Catalog>,
+    /// Recording settings instead of the defaults (on, under the data directory).
+    pub recording: Option<RecordingConfig>,
 }
 
 impl Default for Options {
@@ -90,6 +93,7 @@ impl Default for Options {
             on_shutdown: OnShutdown::Destroy,
             admin_token: Some(ADMIN_TOKEN.into()),
             catalog: None,
+            recording: None,
         }
     }
 }
@@ -121,6 +125,9 @@ impl TestServer {
         config.limits = options.limits;
         config.on_shutdown = options.on_shutdown;
         config.admin_token = options.admin_token;
+        if let Some(recording) = options.recording {
+            config.recording = recording;
+        }
         let catalog = options.catalog.unwrap_or_else(|| {
             let (catalog, problems) =
                 Catalog::load(&fixtures(), &scenarios::ImageMap::builtin(false))

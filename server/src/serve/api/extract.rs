@@ -107,6 +107,19 @@ impl Identity {
         self.require_learner().map(|_| ())
     }
 
+    /// For what only the instructor may see of learners (recordings): a learner is
+    /// refused (403), anyone else is asked for the admin token (401).
+    pub fn require_admin_over_learners(&self) -> ApiResult<()> {
+        if !self.admin && self.learner.is_some() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "admin_only",
+                "only the instructor may see recordings",
+            ));
+        }
+        self.require_admin()
+    }
+
     pub fn require_admin(&self) -> ApiResult<()> {
         if self.admin {
             Ok(())
