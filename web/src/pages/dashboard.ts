@@ -1,11 +1,13 @@
 // The instructor dashboard: behind the admin token, a live table of every session,
-// ending a session, and watching any node's terminal read-only to help a learner.
+// ending a session, watching any node's terminal read-only to help a learner, and
+// replaying any session's recordings (live ones from the table, ended ones below it).
 
 import { api, ApiError, type LessonSummary, type Session } from "../api";
 import { h, icon, relative, replace, toast } from "../dom";
 import { frame, notice } from "../layout";
 import type { Cleanup } from "../router";
 import { TerminalView } from "../terminal";
+import { RecordingsPanel } from "./recordings";
 
 const REFRESH_MS = 3000;
 
@@ -14,11 +16,46 @@ export function dashboardPage(root: HTMLElement): Cleanup {
   const main = frame(root, { actions: [h("a", { href: "/", class: "btn btn-ghost" }, "Lessons")], pageClass: "dashboard" });
   let timer: number | undefined;
   let watcher: Watcher | null = null;
+  let replays: RecordingsPanel | null = null;
   let stopped = false;
 
   const table = h("tbody");
   const summary = h("p", { class: "muted", "aria-live": "polite" });
   const watchHost = h("div", { class: "watch-host" });
+  const replayHost = h("div", { class: "watch-host" });
+  const past = h("div", { class: "past-recordings" });
+  const openRecordings = (session: string, title: string) => {
+    replays?.dispose();
+    replays = new RecordingsPanel(replayHost, session, title, () => (replays = null));
+  };
+  const recordingsButton = (session: string, learner: string | undefined) =>
+    h("button", {
+      type: "button", class: "btn btn-small", "aria-label": `Recordings of ${learner ?? session}`,
+      onclick: () => openRecordings(session, (learner ?? session).slice(0, 10)),
+    }, icon("play"), "Recordings");
+  // Sessions that ended are gone from the table; their recordings are listed here,
+  // on demand (listing reads every file).
+  const listPast = async () => {
+    try {
+      const [all, sessions] = await Promise.all([api.allRecordings(), api.adminSessions()]);
+      const live = new Set(sessions.map((s) => s.id));
+      const ended = all.filter((r) => !live.has(r.session));
+      replace(past,
+        h("h2", null, "Recordings of ended sessions ",
+          h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: listPast }, icon("refresh"), "Refresh")),
+        ended.length === 0
+          ? h("p", { class: "muted" }, "None kept (recordings are deleted after the retention period).")
+          : h("div", { class: "table-wrap" }, h("table", { class: "sessions" },
+              h("thead", null, h("tr", null, ["Learner", "Lesson", "Files", ""].map((c) => h("th", { scope: "col" }, c)))),
+              h("tbody", null, ended.map((r) => h("tr", { "data-session": r.session },
+                h("td", null, h("code", null, (r.learner ?? r.session).slice(0, 10))),
+                h("td", null, r.lesson ? titles.get(r.lesson) ?? r.lesson : "–"),
+                h("td", null, String(r.recordings.length)),
+                h("td", { class: "row-actions" }, recordingsButton(r.session, r.learner))))))));
+    } catch (e) {
+      replace(past, h("p", { class: "form-error" }, `Could not list recordings: ${(e as Error).message}`));
+    }
+  };
   let titles = new Map<string, string>();
 
   const refresh = async () => {
@@ -55,6 +92,7 @@ export function dashboardPage(root: HTMLElement): Cleanup {
                 onclick: () => { watcher?.dispose(); watcher = new Watcher(watchHost, s, node, () => (watcher = null)); },
               }, icon("eye"), node))
             : null,
+          recordingsButton(s.id, s.learner),
           s.status === "ended" ? null : h("button", {
             type: "button", class: "btn btn-small btn-danger", "aria-label": `End session of ${s.learner}`,
             onclick: async () => {
@@ -79,8 +117,9 @@ export function dashboardPage(root: HTMLElement): Cleanup {
         h("table", { class: "sessions" },
           h("thead", null, h("tr", null, ["Learner", "Lesson", "Step", "Started", "Expires", "Status", ""].map((c) => h("th", { scope: "col" }, c)))),
           table)),
-      watchHost);
+      watchHost, replayHost, past);
     refresh();
+    listPast();
   };
 
   const login = () => {
@@ -108,6 +147,7 @@ export function dashboardPage(root: HTMLElement): Cleanup {
     stopped = true;
     window.clearTimeout(timer);
     watcher?.dispose();
+    replays?.dispose();
   };
 }
 
