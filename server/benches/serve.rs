@@ -12,12 +12,14 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod measure;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Client, ServerProcess, Term, fixtures};
+use common::{Client, ServerProcess, fixtures};
 use futures::StreamExt;
+use measure::{echo_latency_server, ms, percentile, throughput_server, time_to_prompt};
 use reqwest::StatusCode;
 use runner::{Backend, SessionId, TermSize};
 use serde_json::json;
@@ -27,55 +29,6 @@ const ROUNDS: usize = 5;
 const ECHO_SAMPLES: usize = 200;
 const THROUGHPUT_BYTES: u64 = 64 * 1024 * 1024;
 const CONCURRENT: usize = 50;
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// POST → ready (polled) → terminal → first byte of the prompt.
-async fn time_to_prompt(client: &Client) -> (String, Duration) {
-    let began = Instant::now();
-    let (status, session) = client
-        .post("/api/sessions", json!({"lesson": "demo"}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{session}");
-    let id = session["id"].as_str().unwrap().to_owned();
-    let mut status = session["status"].as_str().unwrap().to_owned();
-    while status == "starting" {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        status = client.get(&format!("/api/sessions/{id}")).await.1["status"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-    }
-    assert_eq!(status, "ready");
-    let mut term = client.terminal(&id, "node01", "").await.unwrap();
-    while term.screen.is_empty() {
-        term.next_frame().await.expect("a prompt");
-    }
-    (id, began.elapsed())
-}
-
-async fn echo_latency_server(term: &mut Term) -> Vec<Duration> {
-    let mut samples = Vec::with_capacity(ECHO_SAMPLES);
-    for i in 0..ECHO_SAMPLES {
-        let key = [b'a' + (i % 26) as u8];
-        let from = term.screen.len();
-        let began = Instant::now();
-        term.send(std::str::from_utf8(&key).unwrap()).await;
-        while term.screen.len() == from {
-            term.next_frame().await.unwrap();
-        }
-        samples.push(began.elapsed());
-    }
-    term.send("\x15").await; // clear the typed line
-    samples
-}
 
 async fn echo_latency_direct(backend: &dyn Backend, session: &SessionId) -> Vec<Duration> {
     let mut terminal = backend
@@ -100,28 +53,6 @@ async fn echo_latency_direct(backend: &dyn Backend, session: &SessionId) -> Vec<
         samples.push(began.elapsed());
     }
     samples
-}
-
-async fn throughput_server(term: &mut Term) -> f64 {
-    let command =
-        format!("head -c {THROUGHPUT_BYTES} /dev/zero | tr '\\0' x; echo; echo done-$((40+2))\r");
-    term.screen.clear();
-    term.send(&command).await;
-    let began = Instant::now();
-    let mut bytes = 0usize;
-    // Only a short tail is kept and searched, so this stays linear in the output.
-    let mut tail = Vec::new();
-    loop {
-        term.screen.clear();
-        term.next_frame().await.expect("output");
-        bytes += term.screen.len();
-        tail.extend_from_slice(&term.screen);
-        tail.drain(..tail.len().saturating_sub(32));
-        if String::from_utf8_lossy(&tail).contains("done-42") {
-            break;
-        }
-    }
-    bytes as f64 / began.elapsed().as_secs_f64() / 1e6
 }
 
 fn throughput_docker_exec(container: &str) -> f64 {
@@ -163,7 +94,7 @@ async fn main() {
     let (id, _) = time_to_prompt(&client).await;
     let mut term = client.terminal(&id, "node01", "").await.unwrap();
     term.read_until(0, "# ", Duration::from_secs(10)).await;
-    let mut via_server = echo_latency_server(&mut term).await;
+    let mut via_server = echo_latency_server(&mut term, ECHO_SAMPLES).await;
     let session: SessionId = id.parse().unwrap();
     let mut direct = echo_latency_direct(backend.as_ref(), &session).await;
     let (s50, s99) = (
@@ -183,7 +114,8 @@ async fn main() {
             "not met"
         }
     );
-    let server_mbs = throughput_server(&mut term).await;
+    let command = format!("head -c {THROUGHPUT_BYTES} /dev/zero | tr '\\0' x");
+    let (server_mbs, _) = throughput_server(&mut term, &command).await;
     let direct_mbs = throughput_docker_exec(&format!("playlab-{id}-node01"));
     println!(
         "output throughput via server: {server_mbs:.1} MB/s; docker exec -t: {direct_mbs:.1} MB/s; ratio {:.2} (target >= 0.9)",

@@ -66,6 +66,33 @@ export interface CheckOutcome {
   results: { passed: boolean; message: string; output?: string }[];
 }
 
+/** One `.cast` file: a shell of a node, recorded (`GET /api/admin/recordings/{id}`). */
+export interface RecordingInfo {
+  file: string;
+  node: string;
+  /** Which shell of the node, from 1 (a new shell starts a new file). */
+  shell: number;
+  bytes: number;
+  started_at: string | null;
+  /** Seconds from the start to the last event. */
+  duration: number;
+}
+
+/** A session with recordings (`GET /api/admin/recordings`); who and what while the
+ *  database remembers the session. */
+export interface SessionRecordings {
+  session: string;
+  learner?: string;
+  lesson?: string;
+  status?: Status;
+  recordings: RecordingInfo[];
+}
+
+/** Where a recording is downloaded (and the player fetches it). */
+export function recordingUrl(session: string, file: string): string {
+  return `/api/admin/recordings/${session}/${encodeURIComponent(file)}`;
+}
+
 export interface Me {
   learner: string | null;
   admin: boolean;
@@ -222,6 +249,8 @@ export const api = {
     request<Broadcast>("POST", `/api/classes/${encodeURIComponent(id)}/broadcast`, { message }),
   joinClass: (code: string, name: string) => request<MyClass>("POST", "/api/classes/join", { code, name }),
   myClass: () => request<MyClass>("GET", "/api/classes/mine"),
+  allRecordings: () => request<SessionRecordings[]>("GET", "/api/admin/recordings"),
+  recordings: (session: string) => request<RecordingInfo[]>("GET", `/api/admin/recordings/${session}`),
 };
 
 /** The WebSocket URL of a node's terminal. */

@@ -481,6 +481,27 @@ test("a learner goes through a lesson in the browser", async (t) => {
       assert.ok(!screen.includes("refused-42"), `typed before help was granted, yet it ran:\n${screen}`);
     }
 
+    await step("the dashboard replays the learner's recording with the check marked", async () => {
+      const admin = await context.newPage();
+      admin.on("request", (r) => {
+        const url = new URL(r.url());
+        if (!["data:", "blob:"].includes(url.protocol) && url.origin !== BASE) foreign.push(r.url());
+      });
+      admin.on("pageerror", (e) => pageErrors.push(String(e)));
+      await admin.goto(BASE + "/dashboard");
+      const row = admin.locator(`tr[data-session="${sessionId}"]`);
+      await row.getByRole("button", { name: /Recordings of/ }).click();
+      await admin.locator('.recordings tr[data-recording="controlplane.1.cast"]').getByRole("button", { name: /Play/ }).click();
+      await admin.locator(".replay-player .ap-wrapper").waitFor();
+      const markers = await admin.evaluate(() => window.playlabReplay.markers());
+      assert.ok(markers.some((m) => /^check step 1 ".*": pass$/.test(m)), `markers: ${markers.join(" | ")}`);
+      await admin.locator(".replay-markers li button").first().waitFor();
+      // It plays: the player's clock moves.
+      await admin.waitForFunction(() => window.playlabReplay.player.getCurrentTime() > 0, null, { timeout: 10_000 });
+      await admin.screenshot({ path: path.join(SHOTS, "replay.png"), animations: "disabled" });
+      await admin.close();
+    });
+
     await step("the quiz passes and the lesson finishes", async () => {
       await page.locator(".quiz-choice", { hasText: "node01" }).click();
       await page.locator("[data-testid=check]").click();

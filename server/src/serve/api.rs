@@ -36,6 +36,7 @@
 //!   `GET /api/classes/mine` (their class and its lessons) and `.../mine/events` (SSE:
 //!   `broadcast`). A class member's `GET /api/lessons` lists the class's lessons, and
 //!   `POST /api/sessions` refuses others (403).
+//! - `GET /api/admin/recordings[/{id}[/{file}]]`: terminal recordings, see [`recordings`]
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
 //!
 //! Errors are `{"error": code, "message": text}`: 400/422 bad body, 401 not joined
@@ -50,6 +51,7 @@ mod error;
 mod events;
 mod extract;
 mod lessons;
+mod recordings;
 #[cfg(test)]
 mod tests;
 
@@ -106,6 +108,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/login", post(admin_login))
         .route("/admin/sessions", get(admin_sessions))
         .route("/admin/reload", post(admin_reload))
+        .route("/admin/recordings", get(recordings::all))
+        .route("/admin/recordings/{id}", get(recordings::of_session))
+        .route("/admin/recordings/{id}/{file}", get(recordings::download))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint")
         });

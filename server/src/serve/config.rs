@@ -21,6 +21,7 @@ use scenarios::{ImageMap, Lesson};
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
 
+use crate::serve::recordings::{RecordingConfig, RecordingSettings};
 use crate::settings::{BackendKind, BackendSettings, ImageSettings, NodePolicy, NodeSettings};
 
 /// `playlab serve` flags; every one can also be set as `PLAYLAB_<NAME>` or in the
@@ -112,6 +113,9 @@ pub struct Settings {
     #[command(flatten)]
     #[serde(skip)]
     pub nodes: NodeSettings,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub recording: RecordingSettings,
 }
 
 impl Settings {
@@ -147,6 +151,7 @@ impl Settings {
             images: toml::from_str(text)?,
             backend: toml::from_str(text)?,
             nodes: toml::from_str(text)?,
+            recording: toml::from_str(text)?,
             ..settings
         })
     }
@@ -264,6 +269,7 @@ pub struct Config {
     pub on_shutdown: OnShutdown,
     pub tls: Option<Tls>,
     pub nodes: NodePolicy,
+    pub recording: RecordingConfig,
 }
 
 /// The numbers that shape sessions and terminals.
@@ -384,11 +390,13 @@ impl Config {
 
     /// Defaults that work on a laptop, for the given content and data directories.
     pub fn new(content: impl Into<PathBuf>, data: impl Into<PathBuf>) -> Config {
+        let data = data.into();
         Config {
+            recording: RecordingConfig::new(&data),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             content: content.into(),
             images: ImageMap::builtin(false),
-            data: data.into(),
+            data,
             admin_token: None,
             auth: AuthMode::Open,
             join_code: None,
@@ -433,6 +441,7 @@ impl Config {
         config.on_shutdown = s.on_shutdown.unwrap_or(OnShutdown::Keep);
         config.tls = Tls::validate(&s)?;
         config.nodes = nodes;
+        config.recording = RecordingConfig::validate(&s.recording, &config.data)?;
         Ok(config)
     }
 }
@@ -680,7 +689,7 @@ mod tests {
     #[test]
     fn every_file_key_is_read() {
         let keys = Settings::file_keys();
-        assert_eq!(keys.len(), 27, "{keys:?}");
+        assert_eq!(keys.len(), 31, "{keys:?}");
         for key in keys {
             assert!(
                 Settings::from_toml(&format!("{key} = [[1]]")).is_err(),
@@ -815,6 +824,6 @@ mod tests {
             );
             count += 1;
         }
-        assert_eq!(count, 28);
+        assert_eq!(count, 32);
     }
 }

@@ -30,6 +30,8 @@ pub struct Metrics {
     pub terminals_open: Gauge,
     pub checks: Family<ResultLabel, Counter>,
     pub warm_pool_ready: Gauge,
+    pub recordings_stopped: Family<ReasonLabel, Counter>,
+    pub recording_dropped_events: Counter,
 }
 
 impl Default for Metrics {
@@ -44,6 +46,8 @@ impl Default for Metrics {
             terminals_open: Gauge::default(),
             checks: Family::default(),
             warm_pool_ready: Gauge::default(),
+            recordings_stopped: Family::default(),
+            recording_dropped_events: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -81,6 +85,16 @@ impl Default for Metrics {
             "warm_pool_ready",
             "Pre-started environments waiting for a learner",
             m.warm_pool_ready.clone(),
+        );
+        registry.register(
+            "recordings_stopped",
+            "Recordings stopped before their terminal closed (size_cap, write_failed)",
+            m.recordings_stopped.clone(),
+        );
+        registry.register(
+            "recording_dropped_events",
+            "Terminal events not recorded because the writer fell behind",
+            m.recording_dropped_events.clone(),
         );
         Metrics { registry, ..m }
     }

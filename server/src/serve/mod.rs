@@ -10,7 +10,7 @@
 //! [`status`] (the words of a session's life and end), [`classes`] (classes, their
 //! members and roster), [`store`] (SQLite), [`auth`]
 //! (identity cookie, admin token), [`metrics`], [`content`] (the served
-//! [`crate::catalog`], pages as HTML). Judging a step is runner's ([`runner::judge`]).
+//! [`crate::catalog`], pages as HTML), [`recordings`] (asciicast files of terminals). Judging a step is runner's ([`runner::judge`]).
 
 pub mod api;
 pub mod assets;
@@ -21,6 +21,7 @@ pub mod content;
 pub mod events;
 pub mod foreground;
 pub mod metrics;
+pub mod recordings;
 pub mod sessions;
 pub mod state;
 pub mod status;
@@ -160,6 +161,12 @@ pub async fn run(
     }
     state.sessions.refill_pool();
     tokio::spawn(tick(state.clone()));
+    tokio::spawn(
+        state
+            .recorder
+            .clone()
+            .sweep_periodically(state.shutdown.clone()),
+    );
 
     let app = api::router(state.clone())
         .fallback_service(web_ui())
@@ -198,6 +205,8 @@ pub async fn run(
         .sessions
         .shutdown(state.config.on_shutdown == OnShutdown::Destroy)
         .await;
+    // The terminals are closed: their recordings' last events are being written.
+    state.recorder.shutdown().await;
     Ok(())
 }
 

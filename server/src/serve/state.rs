@@ -11,6 +11,7 @@ use super::classes::ClassBook;
 use super::config::Config;
 use super::content::SharedCatalog;
 use super::metrics::Metrics;
+use super::recordings::Recorder;
 use super::sessions::SessionManager;
 use super::store::Store;
 use crate::catalog::Catalog;
@@ -23,6 +24,7 @@ pub struct AppState {
     pub classes: Arc<ClassBook>,
     pub auth: Arc<Auth>,
     pub metrics: Arc<Metrics>,
+    pub recorder: Arc<Recorder>,
     /// Cancelled when the server stops; long-lived streams (terminals, events) end.
     pub shutdown: CancellationToken,
 }
@@ -47,12 +49,14 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         let catalog = Arc::new(SharedCatalog::new(catalog));
         let classes = ClassBook::new(store.clone(), catalog.clone(), config.limits.join_attempts);
+        let recorder = Recorder::new(config.recording.clone(), metrics.clone());
         let sessions = SessionManager::new(
             backend,
             store,
             catalog.clone(),
             config.limits.clone(),
             metrics.clone(),
+            recorder.clone(),
         )?;
         Ok(AppState {
             config: Arc::new(config),
@@ -61,6 +65,7 @@ impl AppState {
             classes: Arc::new(classes),
             auth: Arc::new(auth),
             metrics,
+            recorder,
             shutdown: CancellationToken::new(),
         })
     }

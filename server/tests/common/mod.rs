@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use playlab::serve::config::{AuthMode, Limits, OnShutdown};
+use playlab::serve::recordings::RecordingConfig;
 use playlab::serve::{AppState, Catalog, Config};
 use reqwest::StatusCode;
 use reqwest::cookie::CookieStore;
@@ -82,6 +83,8 @@ pub struct Options {
     pub catalog: Option<Catalog>,
     /// `--auth` (open by default); `code` without a server-wide join code.
     pub auth: AuthMode,
+    /// Recording settings instead of the defaults (on, under the data directory).
+    pub recording: Option<RecordingConfig>,
 }
 
 impl Default for Options {
@@ -93,6 +96,7 @@ impl Default for Options {
             admin_token: Some(ADMIN_TOKEN.into()),
             catalog: None,
             auth: AuthMode::Open,
+            recording: None,
         }
     }
 }
@@ -125,6 +129,9 @@ impl TestServer {
         config.on_shutdown = options.on_shutdown;
         config.admin_token = options.admin_token;
         config.auth = options.auth;
+        if let Some(recording) = options.recording {
+            config.recording = recording;
+        }
         let catalog = options.catalog.unwrap_or_else(|| {
             let (catalog, problems) =
                 Catalog::load(&fixtures(), &scenarios::ImageMap::builtin(false))

@@ -1,12 +1,14 @@
 // The instructor dashboard: behind the admin token, the classes (see `classes.ts`), a
-// live table of every session, ending a session, and watching any node's terminal
-// read-only to help a learner.
+// live table of every session, ending or resetting a session, watching any node's
+// terminal (read-only unless the learner grants help), and replaying any session's
+// recordings (live ones from the table, ended ones below it).
 
 import { api, ApiError, type LessonSummary, type Session } from "../api";
 import { h, icon, relative, replace, toast } from "../dom";
 import { frame, notice } from "../layout";
 import type { Cleanup } from "../router";
 import { classesSection } from "./classes";
+import { RecordingsPanel } from "./recordings";
 import { Watcher } from "./watch";
 
 const REFRESH_MS = 3000;
@@ -16,11 +18,46 @@ export function dashboardPage(root: HTMLElement): Cleanup {
   const main = frame(root, { actions: [h("a", { href: "/", class: "btn btn-ghost" }, "Lessons")], pageClass: "dashboard" });
   let timer: number | undefined;
   let watcher: Watcher | null = null;
+  let replays: RecordingsPanel | null = null;
   let stopped = false;
 
   const table = h("tbody");
   const summary = h("p", { class: "muted", "aria-live": "polite" });
   const watchHost = h("div", { class: "watch-host" });
+  const replayHost = h("div", { class: "watch-host" });
+  const past = h("div", { class: "past-recordings" });
+  const openRecordings = (session: string, title: string) => {
+    replays?.dispose();
+    replays = new RecordingsPanel(replayHost, session, title, () => (replays = null));
+  };
+  const recordingsButton = (session: string, learner: string | undefined) =>
+    h("button", {
+      type: "button", class: "btn btn-small", "aria-label": `Recordings of ${learner ?? session}`,
+      onclick: () => openRecordings(session, (learner ?? session).slice(0, 10)),
+    }, icon("play"), "Recordings");
+  // Sessions that ended are gone from the table; their recordings are listed here,
+  // on demand (listing reads every file).
+  const listPast = async () => {
+    try {
+      const [all, sessions] = await Promise.all([api.allRecordings(), api.adminSessions()]);
+      const live = new Set(sessions.map((s) => s.id));
+      const ended = all.filter((r) => !live.has(r.session));
+      replace(past,
+        h("h2", null, "Recordings of ended sessions ",
+          h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: listPast }, icon("refresh"), "Refresh")),
+        ended.length === 0
+          ? h("p", { class: "muted" }, "None kept (recordings are deleted after the retention period).")
+          : h("div", { class: "table-wrap" }, h("table", { class: "sessions" },
+              h("thead", null, h("tr", null, ["Learner", "Lesson", "Files", ""].map((c) => h("th", { scope: "col" }, c)))),
+              h("tbody", null, ended.map((r) => h("tr", { "data-session": r.session },
+                h("td", null, h("code", null, (r.learner ?? r.session).slice(0, 10))),
+                h("td", null, r.lesson ? titles.get(r.lesson) ?? r.lesson : "–"),
+                h("td", null, String(r.recordings.length)),
+                h("td", { class: "row-actions" }, recordingsButton(r.session, r.learner))))))));
+    } catch (e) {
+      replace(past, h("p", { class: "form-error" }, `Could not list recordings: ${(e as Error).message}`));
+    }
+  };
   let titles = new Map<string, string>();
 
   const refresh = async () => {
@@ -57,6 +94,7 @@ export function dashboardPage(root: HTMLElement): Cleanup {
                 onclick: () => { watcher?.dispose(); watcher = new Watcher(watchHost, s.id, s.learner.slice(0, 10), node, () => (watcher = null)); },
               }, icon("eye"), node))
             : null,
+          recordingsButton(s.id, s.learner),
           s.status === "ready"
             ? [
                 action(s, "Reset step", "refresh", "Reset this learner's environment to the start of their current step? Their machines are made afresh and earlier steps' solutions replayed.",
@@ -96,8 +134,9 @@ export function dashboardPage(root: HTMLElement): Cleanup {
         h("table", { class: "sessions" },
           h("thead", null, h("tr", null, ["Learner", "Lesson", "Step", "Started", "Expires", "Status", ""].map((c) => h("th", { scope: "col" }, c)))),
           table)),
-      watchHost);
+      watchHost, replayHost, past);
     refresh();
+    listPast();
   };
 
   const login = () => {
@@ -125,5 +164,6 @@ export function dashboardPage(root: HTMLElement): Cleanup {
     stopped = true;
     window.clearTimeout(timer);
     watcher?.dispose();
+    replays?.dispose();
   };
 }

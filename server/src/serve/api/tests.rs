@@ -386,3 +386,75 @@ async fn terminal_without_an_upgrade_is_refused_before_the_session_is_looked_up(
         );
     }
 }
+
+/// Recordings are the instructor's: a learner is refused (403) even for their own
+/// session, a stranger is asked to log in (401), the admin lists and downloads; a
+/// name that is not a recording's never reaches the disk.
+#[tokio::test]
+async fn recordings_are_for_the_admin_only() {
+    // With join codes, so a caller who is not a learner is one too.
+    let lab = lab(AuthMode::Code).await;
+    let session = lab.live_session().await;
+    let id = session.id.to_string();
+    let dir = lab.state.recorder.config().dir.join(&id);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cast = "{\"version\":2,\"width\":80,\"height\":24,\"timestamp\":0,\"title\":\"t\",\
+                \"env\":{\"TERM\":\"xterm-256color\"}}\n[1.5, \"o\", \"hi\"]\n";
+    std::fs::write(dir.join("node01.1.cast"), cast).unwrap();
+    let get = |caller, uri: String| {
+        let request = lab.with(caller, Request::get(uri).body(Body::empty()).unwrap());
+        send(&lab.app, request)
+    };
+    let list = format!("/api/admin/recordings/{id}");
+    let file = format!("{list}/node01.1.cast");
+    for uri in [
+        "/api/admin/recordings".to_owned(),
+        list.clone(),
+        file.clone(),
+    ] {
+        for (caller, status) in [
+            (Caller::Ann, StatusCode::FORBIDDEN),
+            (Caller::Bob, StatusCode::FORBIDDEN),
+            (Caller::Nobody, StatusCode::UNAUTHORIZED),
+            (Caller::WrongBearer, StatusCode::UNAUTHORIZED),
+        ] {
+            assert_eq!(
+                get(caller, uri.clone()).await.status(),
+                status,
+                "{caller:?} {uri}"
+            );
+        }
+    }
+    let listed = json_body(get(Caller::AdminCookie, list).await).await;
+    assert_eq!(listed[0]["file"], "node01.1.cast");
+    assert_eq!(listed[0]["node"], "node01");
+    assert_eq!(listed[0]["duration"], 1.5);
+    let all = json_body(get(Caller::AdminBearer, "/api/admin/recordings".into()).await).await;
+    assert_eq!(all[0]["session"], id);
+    assert_eq!(all[0]["learner"], lab.ann.id);
+    assert_eq!(all[0]["recordings"][0]["bytes"], cast.len());
+    let response = get(Caller::AdminBearer, file).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/x-asciicast"
+    );
+    assert_eq!(
+        response.headers()[header::CONTENT_DISPOSITION],
+        format!("attachment; filename=\"{id}-node01.1.cast\"")
+    );
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!(body, cast.as_bytes());
+    for bad in [
+        format!("/api/admin/recordings/{id}/node01.2.cast"),
+        format!("/api/admin/recordings/{id}/..%2F..%2Fplaylab.db"),
+        format!("/api/admin/recordings/{id}/notes.txt"),
+        "/api/admin/recordings/Not.A-Session/node01.1.cast".to_owned(),
+    ] {
+        let status = get(Caller::AdminBearer, bad.clone()).await.status();
+        assert_eq!(status, StatusCode::NOT_FOUND, "{bad}");
+    }
+    lab.clean_up(&id).await;
+}

@@ -52,6 +52,7 @@ use super::config::Limits;
 use super::content::SharedCatalog;
 use super::events::Event;
 use super::metrics::Metrics;
+use super::recordings::Recorder;
 use super::store::Store;
 use super::terminals::InputHook;
 
@@ -90,8 +91,10 @@ impl SessionManager {
         catalog: Arc<SharedCatalog>,
         limits: Limits,
         metrics: Arc<Metrics>,
+        recorder: Arc<Recorder>,
     ) -> anyhow::Result<Arc<SessionManager>> {
-        SessionManager::with_clock(backend, store, catalog, limits, metrics, Clock::Wall)
+        let clock = Clock::Wall;
+        SessionManager::with_clock(backend, store, catalog, limits, metrics, recorder, clock)
     }
 
     /// A session manager whose deadlines follow `clock` (tests pass `Clock::tokio`).
@@ -101,6 +104,7 @@ impl SessionManager {
         catalog: Arc<SharedCatalog>,
         limits: Limits,
         metrics: Arc<Metrics>,
+        recorder: Arc<Recorder>,
         clock: Clock,
     ) -> anyhow::Result<Arc<SessionManager>> {
         let shared = Arc::new(Shared {
@@ -109,6 +113,7 @@ impl SessionManager {
             catalog,
             limits,
             metrics,
+            recorder,
             clock,
         });
         let stopping = CancellationToken::new();

@@ -1,5 +1,5 @@
 //! What every room of the session manager works with: the backend, the store, the
-//! lessons, the limits, the metrics and the clock, with the few operations they all
+//! lessons, the limits, the metrics, the recorder and the clock, with the few operations they all
 //! need (make a session, save it, destroy an environment).
 
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use super::session::Session;
 use crate::serve::config::Limits;
 use crate::serve::content::SharedCatalog;
 use crate::serve::metrics::Metrics;
+use crate::serve::recordings::Recorder;
 use crate::serve::status::Status;
 use crate::serve::store::Store;
 use crate::serve::terminals::Terminals;
@@ -23,6 +24,7 @@ pub(super) struct Shared {
     pub catalog: Arc<SharedCatalog>,
     pub limits: Limits,
     pub metrics: Arc<Metrics>,
+    pub recorder: Arc<Recorder>,
     pub clock: Clock,
 }
 
@@ -34,6 +36,7 @@ impl Shared {
             self.backend.clone(),
             self.limits.terminal_grace,
             self.metrics.clone(),
+            self.recorder.clone(),
         )
     }
 

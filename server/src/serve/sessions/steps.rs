@@ -4,7 +4,9 @@
 //! Reaching a page (the environment became ready, or a check passed) runs its scripts;
 //! completing the last step brings the session's expiry forward to the finish grace,
 //! so a finished lesson frees its environment through the same countdown, warning and
-//! extension as a TTL.
+//! extension as a TTL. Every verdict is also a marker in the session's recordings
+//! (through [`Terminals::mark`](crate::serve::terminals::Terminals::mark), which knows
+//! nothing of files here), so a replay shows where the learner got stuck.
 
 use std::sync::Arc;
 
@@ -129,6 +131,9 @@ impl StepRunner {
             message: failure.map(|c| c.message.clone()),
         };
         self.record_attempt(session, &attempt);
+        // In the recordings too, so a replay shows where the learner got stuck.
+        let marker = check_marker(step, &lesson_step.title, passed, &verdict.checks);
+        session.terminals.mark(&marker).await;
         let (step, completed, expires_at) = self.advance(session, step, passed);
         Ok(CheckResponse {
             passed,
@@ -181,6 +186,21 @@ impl StepRunner {
         }
         (step, completed, expires_at)
     }
+}
+
+/// A check verdict as a recording's marker: `check step 2 "Title": fail: why`, with
+/// the step counted from 1 as the learner sees it.
+fn check_marker(step: usize, title: &str, passed: bool, outcomes: &[CheckOutcome]) -> String {
+    let heading = format!("check step {} {title:?}", step + 1);
+    if passed {
+        return format!("{heading}: pass");
+    }
+    let why: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .map(|o| o.message.as_str())
+        .collect();
+    format!("{heading}: fail: {}", why.join("; "))
 }
 
 /// Types foreground scripts into their nodes' terminals, one after the other.

@@ -14,6 +14,7 @@ use tokio::sync::broadcast;
 
 use super::*;
 use crate::catalog::Catalog;
+use crate::serve::recordings::RecordingConfig;
 use crate::serve::store::SessionRecord;
 
 const LESSON: &str = "\
@@ -51,6 +52,7 @@ struct Lab {
     manager: Arc<SessionManager>,
     backend: Arc<FakeBackend>,
     store: Arc<Store>,
+    recorder: Arc<Recorder>,
     dir: TempDir,
 }
 
@@ -63,12 +65,15 @@ fn lab(limits: Limits) -> Lab {
     let catalog = load_content(&dir);
     let store = Arc::new(Store::open(&dir.path().join("playlab.db")).unwrap());
     let backend = FakeBackend::new();
+    let metrics = Arc::new(Metrics::default());
+    let recorder = Recorder::new(RecordingConfig::new(dir.path()), metrics.clone());
     let manager = SessionManager::with_clock(
         backend.clone(),
         store.clone(),
         Arc::new(SharedCatalog::new(catalog)),
         limits,
-        Arc::new(Metrics::default()),
+        metrics,
+        recorder.clone(),
         Clock::tokio(),
     )
     .unwrap();
@@ -76,6 +81,7 @@ fn lab(limits: Limits) -> Lab {
         manager,
         backend,
         store,
+        recorder,
         dir,
     }
 }
@@ -266,6 +272,47 @@ fn files_appear(backend: &FakeBackend) -> Arc<AtomicBool> {
         })
     });
     done
+}
+
+/// Every check verdict lands in the recordings of the session's open shells, as a
+/// marker a replay shows; the session core does not touch a file for it.
+#[tokio::test(start_paused = true)]
+async fn check_verdicts_are_markers_in_the_recording() {
+    let lab = lab(Limits::default());
+    let done = files_appear(&lab.backend);
+    let session = lab.ready_session("ann").await;
+    let size = runner::TermSize::default();
+    let viewer = session
+        .terminals
+        .attach("node01", size, crate::serve::terminals::Role::Owner)
+        .await
+        .unwrap();
+    assert!(!lab.manager.check(&session, None).await.unwrap().passed);
+    done.store(true, Ordering::SeqCst);
+    assert!(lab.manager.check(&session, None).await.unwrap().passed);
+    drop(viewer);
+    session.terminals.close_all().await;
+    lab.recorder.shutdown().await;
+    let cast = lab
+        .dir
+        .path()
+        .join(format!("recordings/{}/node01.1.cast", session.id));
+    let text = std::fs::read_to_string(&cast).unwrap();
+    let markers: Vec<String> = text
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e[1] == "m")
+        .map(|e| e[2].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        markers,
+        [
+            "check step 1 \"Make a file\": fail: /tmp/done does not exist yet",
+            "check step 1 \"Make a file\": pass"
+        ],
+        "{text}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

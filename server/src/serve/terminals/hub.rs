@@ -13,6 +13,11 @@
 //! running command is not frozen by a dropped connection. When the last owner leaves,
 //! a grace timer starts; if nobody reconnects in time the shell is closed.
 //!
+//! Each shell is recorded (see [`crate::serve::recordings`]): the pump hands every
+//! chunk to the hub's [`Recording`] too, which never waits, so a slow disk cannot slow
+//! the learner's terminal. Owner input, resizes and the session's check verdicts
+//! ([`Terminals::mark`]) are recorded alongside.
+//!
 //! Nothing here knows how viewers are connected: the session core (which starts
 //! shells for the warm pool and types foreground scripts) depends on this module only,
 //! and the WebSocket protocol in [`super::ws`] is one client of it.
@@ -31,6 +36,7 @@ use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::serve::metrics::Metrics;
+use crate::serve::recordings::{Recorder, Recording};
 
 /// Recent output kept for a reconnecting viewer: enough to repaint a full screen of a
 /// busy program, at least 64 KiB.
@@ -75,6 +81,7 @@ pub struct Terminals {
     backend: Arc<dyn Backend>,
     grace: Duration,
     metrics: Arc<Metrics>,
+    recorder: Arc<Recorder>,
     hubs: tokio::sync::Mutex<HashMap<String, Arc<TerminalHub>>>,
     /// Watchers are counted per [`Viewer`] alive, so a watcher dropped for being slow
     /// still counts until its socket is gone.
@@ -87,12 +94,14 @@ impl Terminals {
         backend: Arc<dyn Backend>,
         grace: Duration,
         metrics: Arc<Metrics>,
+        recorder: Arc<Recorder>,
     ) -> Arc<Terminals> {
         Arc::new(Terminals {
             session,
             backend,
             grace,
             metrics,
+            recorder,
             hubs: tokio::sync::Mutex::new(HashMap::new()),
             presence: watch::Sender::new(Presence::default()),
         })
@@ -167,7 +176,8 @@ impl Terminals {
             return Ok(hub.clone());
         }
         let terminal = self.backend.attach(&self.session, node, size).await?;
-        let hub = TerminalHub::start(node, terminal, size, Arc::downgrade(self));
+        let recording = self.recorder.start(&self.session, node, size);
+        let hub = TerminalHub::start(node, terminal, size, recording, Arc::downgrade(self));
         self.metrics.terminals_open.inc();
         hubs.insert(node.to_owned(), hub.clone());
         Ok(hub)
@@ -176,6 +186,16 @@ impl Terminals {
     /// Whether the learner has a terminal open on any node (the roster's "connected").
     pub async fn owner_attached(&self) -> bool {
         self.hubs.lock().await.values().any(|hub| hub.has_owner())
+    }
+
+    /// Puts a marker (a check verdict) in the recording of every open shell, where a
+    /// replay shows it on its timeline.
+    pub async fn mark(&self, label: &str) {
+        for hub in self.hubs.lock().await.values() {
+            if let Some(recording) = &hub.recording {
+                recording.mark(label);
+            }
+        }
     }
 
     /// Closes every shell (the session ended or the server stops).
@@ -209,6 +229,8 @@ pub struct TerminalHub {
     node: String,
     input: tokio::sync::Mutex<Pin<Box<dyn AsyncWrite + Send>>>,
     control: Box<dyn TerminalControl>,
+    /// `None` when recording is off.
+    recording: Option<Recording>,
     state: Mutex<HubState>,
     terminals: Weak<Terminals>,
     /// Cancelled when the shell is gone; viewers then end.
@@ -238,6 +260,7 @@ impl TerminalHub {
         node: &str,
         terminal: Terminal,
         size: TermSize,
+        recording: Option<Recording>,
         terminals: Weak<Terminals>,
     ) -> Arc<TerminalHub> {
         let Terminal {
@@ -249,6 +272,7 @@ impl TerminalHub {
             node: node.to_owned(),
             input: tokio::sync::Mutex::new(input),
             control,
+            recording,
             state: Mutex::new(HubState {
                 replay: Ring::new(REPLAY_BYTES),
                 size,
@@ -285,6 +309,9 @@ impl TerminalHub {
             };
             self.printed
                 .send_if_modified(|printed| !std::mem::replace(printed, true));
+            if let Some(recording) = &self.recording {
+                recording.output(&chunk);
+            }
             // Appending and taking the viewer list under one lock means a viewer that
             // joins now gets this chunk either in its replay or on its channel, never
             // both, never neither.
@@ -386,6 +413,9 @@ impl TerminalHub {
 
     fn close(&self) {
         self.closed.cancel();
+        if let Some(recording) = &self.recording {
+            recording.finish();
+        }
         let mut state = self.lock();
         state.viewers.clear();
         if let Some(pump) = state.pump.take() {
@@ -404,7 +434,20 @@ impl TerminalHub {
         }
         self.control.resize(size).await?;
         self.lock().size = size;
+        if let Some(recording) = &self.recording {
+            recording.resize(size);
+        }
         Ok(())
+    }
+
+    /// Writes keystrokes of a viewer allowed to type, recorded as input. (A typed
+    /// script goes through [`Self::write`]: its echo is in the output, and it is not
+    /// the learner's doing.)
+    pub(super) async fn input(&self, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(recording) = &self.recording {
+            recording.input(bytes);
+        }
+        self.write(bytes).await
     }
 
     /// Writes a viewer's keystrokes (or a typed script) into the shell.

@@ -186,7 +186,7 @@ impl Command {
                 (shell.on_input)(&bytes);
                 shell
                     .hub
-                    .write(&bytes)
+                    .input(&bytes)
                     .await
                     .map_err(|e| Rejection::Error(format!("the shell is gone: {e}")))
             }
