@@ -15,8 +15,10 @@
 //! exec); the removal that `docker run --rm` includes is measured separately as
 //! "destroy".
 
-use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{docker_cli, header, median, ratio, row};
 
 use runner::docker::{DockerBackend, DockerConfig, container_name};
 use runner::{Backend, ExecRequest, ProgressSender, SessionId};
@@ -38,22 +40,6 @@ fn lesson(nodes: usize) -> Lesson {
     Lesson::with_environment("bench", std::env::temp_dir(), Environment::new(nodes))
 }
 
-fn docker_cli(args: &[&str]) -> Duration {
-    let started = Instant::now();
-    let status = Command::new("docker")
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("running docker {args:?}: {e} (is the docker CLI installed?)"));
-    let elapsed = started.elapsed();
-    assert!(status.success(), "docker {args:?} failed: {status}");
-    elapsed
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 /// Starts and destroys an environment of `nodes` nodes `START_ROUNDS` times; returns
 /// the median start and destroy times.
 async fn environment_rounds(backend: &DockerBackend, nodes: usize) -> (Duration, Duration) {
@@ -72,15 +58,6 @@ async fn environment_rounds(backend: &DockerBackend, nodes: usize) -> (Duration,
         destroys.push(destroying.elapsed());
     }
     (median(starts), median(destroys))
-}
-
-fn row(what: &str, time: Duration) {
-    println!("| {what:<44} | {:>9.1} ms |", time.as_secs_f64() * 1000.0);
-}
-
-fn ratio(what: &str, value: f64, target: f64) {
-    let verdict = if value <= target { "met" } else { "NOT met" };
-    println!("| {what:<44} | {value:>9.2} x  | target <= {target} ({verdict})");
 }
 
 #[tokio::main]
@@ -128,9 +105,7 @@ async fn main() {
     let exec = median(execs);
     backend.destroy(&session).await.expect("destroy");
 
-    println!();
-    println!("| measurement (median)                         |      time    |");
-    println!("|----------------------------------------------|--------------|");
+    header();
     row("docker run --rm debian:bookworm-slim true", docker_run);
     row("start 1-node environment", start_1);
     row("destroy 1-node environment", destroy_1);
@@ -142,16 +117,16 @@ async fn main() {
     ratio(
         "1-node start / docker run",
         start_1.as_secs_f64() / docker_run.as_secs_f64(),
-        1.5,
+        Some(1.5),
     );
     ratio(
         "3-node start / 1-node start",
         start_3.as_secs_f64() / start_1.as_secs_f64(),
-        2.0,
+        Some(2.0),
     );
     ratio(
         "exec / docker exec",
         exec.as_secs_f64() / cli_exec.as_secs_f64(),
-        1.2,
+        Some(1.2),
     );
 }

@@ -47,6 +47,13 @@ pub enum RunnerError {
          (playlab's --allow-system-nodes)"
     )]
     SystemNodeNotAllowed { node: String },
+    /// A reset to a step would have to redo an earlier step's work, and that step has
+    /// no solution to redo it with.
+    #[error(
+        "step {step} ({title}) checks the environment but has no solve script, so its \
+         work cannot be redone in a fresh environment: reset to the lesson start instead"
+    )]
+    CannotReplay { step: usize, title: String },
     /// A setup script did not succeed, which stops the scripts after it. Its output
     /// keeps the two streams apart so that a report (the self-test's) can lay them out.
     #[error(

@@ -154,8 +154,25 @@ async fn system_nodes_are_refused_unless_the_operator_allows_them() {
     assert_eq!(labelled(&refusing, &session).await, Vec::<String>::new());
 }
 
+/// Capabilities (by number, `linux/capability.h`) that act on the whole machine or
+/// lift the node's limits, which a system node's root must not hold; and two it must.
+const WITHHELD_CAPS: &[(&str, u32)] = &[
+    ("SYS_MODULE", 16),
+    ("SYS_RAWIO", 17),
+    ("SYS_RESOURCE", 24),
+    ("SYS_TIME", 25),
+    ("AUDIT_CONTROL", 30),
+    ("MAC_OVERRIDE", 32),
+    ("MAC_ADMIN", 33),
+    ("SYSLOG", 34),
+    ("WAKE_ALARM", 35),
+    ("BLOCK_SUSPEND", 36),
+];
+const HELD_CAPS: &[(&str, u32)] = &[("NET_ADMIN", 12), ("SYS_ADMIN", 21)];
+
 /// The profile as the engine applied it, and what the node does not get: no
-/// `--privileged`, every capability but SYS_RESOURCE, its own cgroup namespace, its
+/// `--privileged`, no capability that acts on the whole machine (read from the
+/// bounding set of the node's PID 1, so nothing started in it can gain one), its own cgroup namespace, its
 /// two volumes (labelled, removed with the session), no host Docker socket, no network
 /// but its session's, no sight of the host's cgroup tree.
 #[tokio::test]
@@ -171,7 +188,6 @@ async fn a_system_node_gets_the_profile_and_nothing_of_the_host() {
     let host = inspect.host_config.clone().unwrap();
     assert_eq!(host.privileged, Some(false));
     assert_eq!(host.cap_add, Some(vec!["ALL".to_owned()]));
-    assert_eq!(host.cap_drop, Some(vec!["SYS_RESOURCE".to_owned()]));
     assert_eq!(
         host.cgroupns_mode.map(|m| m.to_string()),
         Some("private".to_owned())
@@ -211,6 +227,36 @@ async fn a_system_node_gets_the_profile_and_nothing_of_the_host() {
         inside.stdout.split_whitespace().collect::<Vec<_>>(),
         ["0", "0", "0", "ext2/ext3", "ext2/ext3", "1"],
         "no host socket, no host cgroup path, volumes not overlay, forwarding on: {inside:?}"
+    );
+
+    let bounding = run(
+        &backend,
+        &session,
+        "sed -n 's/^CapBnd:[[:space:]]*//p' /proc/1/status",
+    )
+    .await;
+    let bounding = u64::from_str_radix(bounding.stdout.trim(), 16)
+        .unwrap_or_else(|e| panic!("CapBnd of the node's PID 1 {bounding:?}: {e}"));
+    let held = |bit: u32| bounding & (1 << bit) != 0;
+    let leaked: Vec<&str> = WITHHELD_CAPS
+        .iter()
+        .filter(|(_, bit)| held(*bit))
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(
+        leaked,
+        Vec::<&str>::new(),
+        "host-wide capabilities in the node (CapBnd {bounding:x})"
+    );
+    let missing: Vec<&str> = HELD_CAPS
+        .iter()
+        .filter(|(_, bit)| !held(*bit))
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(
+        missing,
+        Vec::<&str>::new(),
+        "capabilities a system node needs (CapBnd {bounding:x})"
     );
 
     let id: SessionId = (*session).clone();

@@ -22,7 +22,7 @@ use playlab::serve::config::Limits;
 use playlab::settings::image_map;
 use reqwest::StatusCode;
 use runner::SessionId;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const READY: Duration = Duration::from_secs(60);
 const SHORT: Duration = Duration::from_secs(20);
@@ -261,6 +261,182 @@ async fn learners_are_isolated_and_the_admin_watches_read_only() {
         .run("echo seen-by-$((1+1))-viewers", "seen-by-2")
         .await;
     watcher.read_until(from, "seen-by-2-viewers", SHORT).await;
+    server.stop().await;
+}
+
+/// Help mode: the learner sees who watches, and only the learner lets the watching
+/// instructor type; a revocation stops the instructor's next keystroke; every grant and
+/// revocation is in the session's help log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_learner_lets_the_instructor_type_and_stops_them() {
+    let server = TestServer::start(Options::default()).await;
+    let alice = server.learner();
+    let admin = Client::admin(&server.url, "admin-secret");
+    let id = alice.ready_session().await;
+    let mut owner = alice.terminal(&id, "node01", "").await.unwrap();
+    owner.read_until(0, "# ", SHORT).await;
+
+    let mut watcher = admin.terminal(&id, "node01", "").await.unwrap();
+    let presence = |watchers: u64, help: bool| {
+        move |e: &Value| e["type"] == "presence" && e["watchers"] == watchers && e["help"] == help
+    };
+    alice.events_until(&id, presence(1, false), SHORT).await;
+    let refused = |frame: Option<Frame>| match frame {
+        Some(Frame::Control(c)) => assert_eq!(c["message"], "this terminal is read-only"),
+        other => panic!("expected a read-only error frame, got {other:?}"),
+    };
+    watcher.send("echo typed-before-help\r").await;
+    refused(watcher.next_control().await);
+
+    let (status, body) = admin
+        .post(&format!("/api/sessions/{id}/help"), json!({"allow": true}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("learner_only")),
+        "{body}"
+    );
+    let (status, body) = alice
+        .post(&format!("/api/sessions/{id}/help"), json!({"allow": true}))
+        .await;
+    assert_eq!(
+        (status, body["help"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{body}"
+    );
+    alice.events_until(&id, presence(1, true), SHORT).await;
+
+    let from = owner.screen.len();
+    watcher.send("echo helped-$((2+3))\r").await;
+    owner.read_until(from, "helped-5", SHORT).await;
+    // A resize from the helper would reshape the learner's terminal: still refused.
+    watcher
+        .control(json!({"type": "resize", "cols": 40, "rows": 10}))
+        .await;
+    match watcher.next_control().await {
+        Some(Frame::Control(c)) => assert_eq!(c["message"], "a read-only viewer cannot resize"),
+        other => panic!("expected a resize refusal, got {other:?}"),
+    }
+
+    let (status, _) = alice
+        .post(&format!("/api/sessions/{id}/help"), json!({"allow": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    watcher.send("echo typed-after-revocation\r").await;
+    refused(watcher.next_control().await);
+
+    let (status, help) = admin.get(&format!("/api/sessions/{id}/help")).await;
+    assert_eq!(status, StatusCode::OK, "{help}");
+    let log: Vec<bool> = help["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["granted"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        (help["help"].as_bool(), log),
+        (Some(false), vec![true, false]),
+        "{help}"
+    );
+    drop(watcher);
+    alice.events_until(&id, presence(0, false), SHORT).await;
+    // Refused keystrokes never reached the shell (the run flushes what it echoed).
+    owner.run("echo done-$((1+1))", "done-2").await;
+    let screen = String::from_utf8_lossy(&owner.screen);
+    for refused in ["typed-before-help", "typed-after-revocation"] {
+        assert!(
+            !screen.contains(refused),
+            "{refused} reached the shell:\n{screen}"
+        );
+    }
+    server.stop().await;
+}
+
+/// A reset makes the environment afresh: to the current step, with the earlier
+/// steps' solutions replayed (the learner's own mess gone, their progress kept), or
+/// to the lesson start; a second reset while the first runs is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instructor_resets_an_environment_to_the_step_or_the_lesson() {
+    let server = TestServer::start(Options::default()).await;
+    let alice = server.learner();
+    let admin = Client::admin(&server.url, "admin-secret");
+    let id = alice.ready_session().await;
+    let mut term = alice.terminal(&id, "node01", "").await.unwrap();
+    term.read_until(0, "# ", SHORT).await;
+    term.run(
+        "touch /tmp/done /root/broken && echo made-$((1+1))",
+        "made-2",
+    )
+    .await;
+    let (status, body) = alice
+        .post(&format!("/api/sessions/{id}/check"), json!({}))
+        .await;
+    assert_eq!(
+        (status, body["step"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{body}"
+    );
+
+    let files = || async {
+        let mut term = alice.terminal(&id, "node01", "").await.unwrap();
+        term.run(
+            "ls /tmp/done /root/broken 2>&1 | sort; echo listed-$((1+1))",
+            "listed-2",
+        )
+        .await
+    };
+    let reset = |to: &'static str| {
+        let admin = &admin;
+        let id = &id;
+        async move {
+            admin
+                .post(&format!("/api/sessions/{id}/reset"), json!({ "to": to }))
+                .await
+        }
+    };
+    let ready = || {
+        alice.events_until(
+            &id,
+            |e| e["type"] == "status" && e["status"] != "starting",
+            READY,
+        )
+    };
+
+    let (status, view) = reset("step").await;
+    assert_eq!(
+        (status, view["status"].as_str(), view["step"].as_u64()),
+        (StatusCode::ACCEPTED, Some("starting"), Some(1)),
+        "{view}"
+    );
+    let (status, again) = reset("lesson").await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (StatusCode::CONFLICT, Some("not_ready")),
+        "{again}"
+    );
+    let events = ready().await;
+    assert_eq!(events.last().unwrap()["status"], "ready", "{events:?}");
+    let listed = files().await;
+    assert!(
+        listed.contains("/tmp/done\r\n") && listed.contains("cannot access '/root/broken'"),
+        "step 1's solution replayed, the learner's file gone: {listed}"
+    );
+    assert_eq!(alice.get(&format!("/api/sessions/{id}")).await.1["step"], 1);
+
+    let (status, view) = reset("lesson").await;
+    assert_eq!(
+        (status, view["step"].as_u64()),
+        (StatusCode::ACCEPTED, Some(0)),
+        "{view}"
+    );
+    ready().await;
+    let listed = files().await;
+    assert!(
+        listed.contains("cannot access '/tmp/done'"),
+        "a fresh start: {listed}"
+    );
+    let (status, bad) = reset("yesterday").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     server.stop().await;
 }
 

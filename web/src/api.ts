@@ -9,6 +9,10 @@ export interface LessonSummary {
   duration: string | null;
   tags: string[];
   steps: number;
+  /** Why the lesson cannot start on this server (e.g. it needs system nodes). */
+  unavailable?: string;
+  /** What a learner should know about how the lesson runs here. */
+  notes?: string[];
 }
 
 export interface QuizItem {
@@ -81,7 +85,15 @@ export type SessionEvent =
   | { type: "step"; step: number; completed: boolean; expires_at: string }
   | { type: "expiry_warning"; expires_at: string; seconds_left: number }
   | { type: "extended"; expires_at: string }
-  | { type: "ended"; reason: string };
+  | { type: "ended"; reason: string }
+  | { type: "presence"; watchers: number; help: boolean };
+
+/** Help mode: whether watching instructors may type, and every grant and revocation. */
+export interface HelpState {
+  help: boolean;
+  watchers: number;
+  log: { at: string; granted: boolean }[];
+}
 
 /** A class as the instructor sees it (`/api/classes`). */
 export interface ClassInfo {
@@ -193,6 +205,9 @@ export const api = {
   startSession: (lesson: string) => request<Session>("POST", "/api/sessions", { lesson }),
   session: (id: string) => request<Session>("GET", `/api/sessions/${id}`),
   endSession: (id: string) => request<void>("DELETE", `/api/sessions/${id}`),
+  resetSession: (id: string, to: "step" | "lesson") => request<Session>("POST", `/api/sessions/${id}/reset`, { to }),
+  help: (id: string) => request<HelpState>("GET", `/api/sessions/${id}/help`),
+  setHelp: (id: string, allow: boolean) => request<HelpState>("POST", `/api/sessions/${id}/help`, { allow }),
   extend: (id: string) => request<{ expires_at: string }>("POST", `/api/sessions/${id}/extend`),
   check: (id: string, answers?: number[][]) =>
     request<CheckOutcome>("POST", `/api/sessions/${id}/check`, answers ? { answers } : {}),

@@ -111,6 +111,8 @@ export class TerminalView {
   private readonly encoder = new TextEncoder();
   private readonly cleanups: (() => void)[] = [];
 
+  private readOnly: boolean;
+
   constructor(private readonly opts: TerminalOptions) {
     this.element = document.createElement("div");
     this.element.className = "terminal-host";
@@ -128,10 +130,9 @@ export class TerminalView {
     this.term.loadAddon(new WebLinksAddon());
     this.cleanups.push(onThemeChange((t) => (this.term.options.theme = THEMES[t])));
 
-    if (!opts.readOnly) {
-      this.term.onData((data) => this.sendBytes(this.encoder.encode(data)));
-      this.term.onBinary((data) => this.sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0))));
-    }
+    this.readOnly = !!opts.readOnly;
+    this.term.onData((data) => this.readOnly || this.sendBytes(this.encoder.encode(data)));
+    this.term.onBinary((data) => this.readOnly || this.sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0))));
     this.term.onResize(({ cols, rows }) => this.sendControl({ type: "resize", cols, rows }));
     this.term.attachCustomKeyEventHandler((e) => this.onKey(e));
   }
@@ -154,8 +155,15 @@ export class TerminalView {
     }
     // Not handled by xterm.js, Tab does what it does anywhere else in the page. A
     // read-only view has no shell to complete in, so there it always moves the focus.
-    if (e.key === "Tab" && !e.ctrlKey && !e.altKey && !e.metaKey && (tabMovesFocus || this.opts.readOnly)) return false;
+    if (e.key === "Tab" && !e.ctrlKey && !e.altKey && !e.metaKey && (tabMovesFocus || this.readOnly)) return false;
     return true;
+  }
+
+  /** A watcher types while the learner grants help (the server decides each keystroke). */
+  setReadOnly(readOnly: boolean): void {
+    this.readOnly = readOnly;
+    this.term.options.disableStdin = readOnly;
+    this.term.options.cursorBlink = !readOnly;
   }
 
   /** Puts the terminal into the page (it must be visible to measure) and connects. */

@@ -90,10 +90,9 @@ async function typeInto(page, node, text) {
   await page.keyboard.press("Enter");
 }
 
-test("a learner goes through a lesson in the browser", async (t) => {
-  await mkdir(SHOTS, { recursive: true });
-  const profile = await mkdtemp(path.join(os.tmpdir(), "playlab-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
+/** Headless Chromium with its own profile: a browser of its own, cookies included. */
+function launch(profile) {
+  return chromium.launchPersistentContext(profile, {
     executablePath: "/usr/bin/chromium",
     headless: true,
     viewport: { width: 1366, height: 768 },
@@ -107,6 +106,12 @@ test("a learner goes through a lesson in the browser", async (t) => {
       "--disable-sync",
     ],
   });
+}
+
+test("a learner goes through a lesson in the browser", async (t) => {
+  await mkdir(SHOTS, { recursive: true });
+  const profile = await mkdtemp(path.join(os.tmpdir(), "playlab-chromium-"));
+  const context = await launch(profile);
   // Copy and paste go through the real clipboard (Ctrl+Shift+C / Ctrl+Shift+V).
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
   const page = context.pages()[0] ?? (await context.newPage());
@@ -149,6 +154,24 @@ test("a learner goes through a lesson in the browser", async (t) => {
       await card.waitFor();
       await page.locator(".chip", { hasText: "basics" }).click();
       await page.screenshot({ path: path.join(SHOTS, "catalog.png"), animations: "disabled" });
+    });
+
+    await step("a lesson this server cannot run says why and starts nothing", async () => {
+      const card = page.locator('[data-lesson="needs-system-nodes"]');
+      await card.waitFor();
+      const text = await card.innerText();
+      for (const want of ["Not available here", "system node", "--allow-system-nodes"]) {
+        assert.ok(text.includes(want), `card lacks "${want}": ${text}`);
+      }
+      await card.locator(".card-link").click();
+      await page.waitForURL("**/lessons/needs-system-nodes");
+      const notice = page.locator(".notice");
+      await notice.waitFor();
+      const why = await notice.innerText();
+      assert.ok(why.includes("cannot start on this server") && why.includes("--allow-system-nodes"), why);
+      const mine = await page.evaluate(() => fetch("/api/sessions").then((r) => r.json()));
+      assert.deepEqual(mine.filter((s) => s.lesson === "needs-system-nodes"), [], "no session for it");
+      await page.goto(BASE + "/");
     });
 
     await step("starting the lesson brings up a terminal per node", async () => {
@@ -418,6 +441,45 @@ test("a learner goes through a lesson in the browser", async (t) => {
       await admin.screenshot({ path: path.join(SHOTS, "dashboard.png"), animations: "disabled" });
       await admin.close();
     });
+
+    await step("help mode: the learner sees the instructor watching and lets them type", async () => {
+      // The instructor in a browser of their own: in the learner's, the dashboard would
+      // carry the learner's cookie and be the learner.
+      const instructorProfile = await mkdtemp(path.join(os.tmpdir(), "playlab-chromium-"));
+      const instructor = await launch(instructorProfile);
+      try {
+        const admin = instructor.pages()[0] ?? (await instructor.newPage());
+        await admin.goto(BASE + "/dashboard");
+        await admin.locator("#admin-token").fill(ADMIN_TOKEN);
+        await admin.locator("#admin-token").press("Enter");
+        await admin.locator(`tr[data-session="${sessionId}"]`).getByRole("button", { name: /Watch controlplane/ }).click();
+        await admin.locator(".watch .terminal-host[data-state=connected]").waitFor();
+        await helpMode(admin);
+        await instructor.close();
+        await page.locator('[data-testid="watched"]').waitFor({ state: "detached" });
+      } finally {
+        await instructor.close().catch(() => {});
+        await rm(instructorProfile, { recursive: true, force: true });
+      }
+    });
+
+    async function helpMode(admin) {
+      await page.locator('[data-testid="watched"]', { hasText: "An instructor is watching" }).waitFor();
+      const mode = admin.locator('[data-testid="watch-mode"]');
+      await admin.locator(".watch .xterm").click();
+      await admin.keyboard.type("echo refused-$((6*7))");
+      await admin.keyboard.press("Enter");
+      await page.locator('[data-testid="help-toggle"]', { hasText: "Let the instructor type" }).click();
+      await mode.filter({ hasText: "help mode" }).waitFor();
+      await admin.locator(".watch .xterm").click();
+      await admin.keyboard.type("echo helped-$((6*7))");
+      await admin.keyboard.press("Enter");
+      await waitForScreen(page, "controlplane", "the instructor's command", (l) => l.includes("helped-42"));
+      await page.locator('[data-testid="help-toggle"]', { hasText: "Stop the instructor typing" }).click();
+      await mode.filter({ hasText: "read-only" }).waitFor();
+      const screen = await page.evaluate(() => window.playlab.screen("controlplane"));
+      assert.ok(!screen.includes("refused-42"), `typed before help was granted, yet it ran:\n${screen}`);
+    }
 
     await step("the quiz passes and the lesson finishes", async () => {
       await page.locator(".quiz-choice", { hasText: "node01" }).click();

@@ -55,7 +55,8 @@ pub enum SystemNodes {
     /// Lessons with system nodes do not start.
     #[default]
     Refused,
-    /// System nodes get the system profile: every capability but `CAP_SYS_RESOURCE`,
+    /// System nodes get the system profile: every capability but those that act on the
+    /// whole machine or lift limits (`CAP_SYS_RESOURCE`, `CAP_SYS_MODULE`, ...),
     /// unconfined seccomp and AppArmor, their own cgroup tree writable (nested below
     /// the operator's limits), `/` rshared, a `/dev/kmsg` stand-in, and Docker
     /// volumes for `/var/lib/containerd` and `/var/lib/docker`. `/proc/sys` stays

@@ -185,10 +185,29 @@ pub(super) fn volume_name(session: &SessionId, node: &str, what: &str) -> String
     format!("{}-{what}", container_name(session, node))
 }
 
+/// Capabilities a system node does without, though systemd, containerd and a Docker
+/// engine run in it: `SYS_RESOURCE` would let the node override resource limits (and
+/// some hosts' bounding sets lack it, so `--privileged` fails there); each of the
+/// others acts on the whole machine, not the node: load a kernel module, set the
+/// host's clock, raw I/O ports, the kernel log, the host's LSM policy, wake alarms and
+/// suspend, the kernel's audit rules. The engine tests boot both node images, build
+/// and run nested containers and pass the kubeadm node's self-check without them.
+pub(super) const SYSTEM_NODE_DROPPED_CAPS: &[&str] = &[
+    "SYS_RESOURCE",
+    "SYS_MODULE",
+    "SYS_TIME",
+    "SYS_RAWIO",
+    "SYSLOG",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_CONTROL",
+];
+
 /// The system profile (see [`SystemNodes::Profile`]): what systemd, containerd and a
 /// Docker engine need inside a node, and no more. Every capability but
-/// `CAP_SYS_RESOURCE` (which would let the node override resource limits, and which
-/// some hosts' bounding sets lack, so `--privileged` fails there); no seccomp or
+/// [`SYSTEM_NODE_DROPPED_CAPS`]; no seccomp or
 /// AppArmor profile (nested runtimes install their own); a private cgroup namespace,
 /// which the node's init makes writable below the operator's limits; `net.ipv4.
 /// ip_forward` on (network sysctls are the node's own); the two volumes. Not given:
@@ -205,7 +224,12 @@ pub(super) fn system_profile(
         host.privileged = Some(true);
     } else {
         host.cap_add = Some(vec!["ALL".to_owned()]);
-        host.cap_drop = Some(vec!["SYS_RESOURCE".to_owned()]);
+        host.cap_drop = Some(
+            SYSTEM_NODE_DROPPED_CAPS
+                .iter()
+                .map(|c| (*c).to_owned())
+                .collect(),
+        );
         host.security_opt = Some(vec![
             "seccomp=unconfined".to_owned(),
             "apparmor=unconfined".to_owned(),
@@ -337,7 +361,7 @@ mod tests {
         // (systemd, lesson asks, operator) -> (privileged, cap_add, cap_drop, volumes)
         let plain = (false, vec![], vec![], 0);
         let systemd_only = (false, vec!["SYS_ADMIN", "NET_ADMIN"], vec![], 0);
-        let profile = (false, vec!["ALL"], vec!["SYS_RESOURCE"], 2);
+        let profile = (false, vec!["ALL"], SYSTEM_NODE_DROPPED_CAPS.to_vec(), 2);
         let privileged = (true, vec![], vec![], 2);
         let cases = [
             ((false, false, Refused), plain.clone()),

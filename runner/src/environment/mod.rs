@@ -22,7 +22,7 @@ mod start;
 
 pub use file::NodeFile;
 pub(crate) use plan::foreground_setup;
-pub use plan::{PageScripts, Plan};
+pub use plan::{PageScripts, Plan, replay_to};
 pub use setup::DEFAULT_SETUP_TIMEOUT;
-pub(crate) use setup::run_setup;
+pub use setup::run_setup;
 pub(crate) use start::{Provision, start};

@@ -123,6 +123,37 @@ impl PageScripts {
     }
 }
 
+/// What brings a fresh environment to the start of step `step` (a reset that keeps
+/// the learner's place): every page's scripts before it, the intro's foreground setup
+/// included, each followed by its step's solution, in order and all out of sight; the
+/// step's own page scripts then run as on arrival ([`PageScripts::of_step`]). A step
+/// before it that checks the environment but has no `solve` cannot be redone, and
+/// neither can the reset: the error names the step.
+pub fn replay_to(lesson: &Lesson, step: usize) -> Result<Vec<Script>, RunnerError> {
+    let steps = &lesson.steps[..step.min(lesson.steps.len())];
+    if let Some((index, unsolved)) = steps
+        .iter()
+        .enumerate()
+        .find(|(_, s)| !s.checks.is_empty() && s.solve.is_empty())
+    {
+        return Err(RunnerError::CannotReplay {
+            step: index + 1,
+            title: unsolved.title.clone(),
+        });
+    }
+    let intro = if steps.is_empty() {
+        None
+    } else {
+        Some(foreground_setup(lesson))
+    };
+    Ok(intro
+        .into_iter()
+        .flatten()
+        .chain(steps.iter().flat_map(|s| s.setup.iter().chain(&s.solve)))
+        .cloned()
+        .collect())
+}
+
 /// Step `step`'s setup scripts; none past the last step.
 fn step_setup(lesson: &Lesson, step: usize) -> impl Iterator<Item = &Script> {
     lesson.steps.get(step).into_iter().flat_map(|s| &s.setup)
@@ -173,6 +204,72 @@ mod tests {
         assert!(refused(&lesson(&["node01"], true), false).contains("is a system node"));
         assert!(Plan::new(&lesson(&["node01"], true), true).is_ok());
         assert!(Plan::new(&lesson(&["node01", "web-1"], false), false).is_ok());
+    }
+
+    #[test]
+    fn a_reset_replays_every_earlier_page_and_solution_unless_one_has_none() {
+        let script = |run: &str, foreground| Script {
+            node: "node01".to_owned(),
+            run: run.to_owned(),
+            foreground,
+        };
+        let step =
+            |title: &str, setup: Vec<Script>, checked: bool, solve: Vec<Script>| scenarios::Step {
+                title: title.to_owned(),
+                text: scenarios::Page {
+                    path: Default::default(),
+                    markdown: String::new(),
+                },
+                hint: None,
+                setup,
+                checks: if checked {
+                    vec![scenarios::Check::Shell(scenarios::ShellCheck {
+                        node: "node01".to_owned(),
+                        run: "true".to_owned(),
+                        fail: None,
+                        timeout: scenarios::DEFAULT_CHECK_TIMEOUT,
+                        wait: std::time::Duration::ZERO,
+                    })]
+                } else {
+                    Vec::new()
+                },
+                solve,
+                quiz: Vec::new(),
+            };
+        let mut l = lesson(&["node01"], false);
+        l.setup = vec![script("background", false), script("intro", true)];
+        l.steps = vec![
+            step(
+                "one",
+                vec![script("s1-setup", true)],
+                true,
+                vec![script("s1-solve", false)],
+            ),
+            step("quiz only", vec![], false, vec![]),
+            step("three", vec![script("s3-setup", false)], true, vec![]),
+            step("four", vec![], true, vec![script("s4-solve", false)]),
+        ];
+        let runs = |s: Vec<Script>| s.into_iter().map(|s| s.run).collect::<Vec<_>>();
+        assert_eq!(
+            runs(replay_to(&l, 0).unwrap()),
+            Vec::<String>::new(),
+            "the start is a fresh start"
+        );
+        assert_eq!(
+            runs(replay_to(&l, 1).unwrap()),
+            ["intro", "s1-setup", "s1-solve"]
+        );
+        assert_eq!(
+            runs(replay_to(&l, 2).unwrap()),
+            ["intro", "s1-setup", "s1-solve"]
+        );
+        for past_three in [3, 4] {
+            let refused = replay_to(&l, past_three).unwrap_err().to_string();
+            assert!(
+                refused.contains("step 3 (three)") && refused.contains("no solve"),
+                "{refused}"
+            );
+        }
     }
 
     #[test]

@@ -17,7 +17,14 @@
 //!   `expires_at` forward to the finish grace
 //! - `GET /api/sessions/{id}/events`: Server-Sent Events, see [`super::events`]
 //! - `GET /api/sessions/{id}/terminals/{node}?cols=&rows=`: WebSocket, see
-//!   [`super::terminals`]; the admin joins read-only
+//!   [`super::terminals`]; the admin joins read-only, and types only while the learner
+//!   grants help
+//! - `POST /api/sessions/{id}/reset {"to":"step"|"lesson"}` → `202` with the session
+//!   (now `starting`): a fresh environment brought to the start of the current step
+//!   (earlier steps' solutions replayed) or of the lesson; `409 cannot_reset` when an
+//!   earlier step has no solution to replay
+//! - `POST /api/sessions/{id}/help {"allow":bool}` (the learner only) →
+//!   `{help,watchers,log:[{at,granted}]}`; `GET` the same (learner or admin)
 //! - `GET /api/me` → `{learner, admin, auth}`; `POST /api/join {"code"}` (`--auth code`);
 //!   `POST /api/admin/login {"token"}`; `GET /api/admin/sessions`; `POST /api/admin/reload`
 //! - Classes (see [`classes`]): the instructor's `POST /api/classes
@@ -57,6 +64,7 @@ use axum::routing::{get, post};
 use futures::{Stream, StreamExt};
 use runner::TermSize;
 use serde::{Deserialize, Serialize};
+use tokio_stream::wrappers::WatchStream;
 
 pub use self::error::ApiError;
 use self::error::{ApiResult, Json};
@@ -66,7 +74,7 @@ use self::lessons::{LessonDetail, LessonSummary};
 use super::auth::{self, Identity};
 use super::config::AuthMode;
 use super::events::Event;
-use super::sessions::SessionError;
+use super::sessions::{ResetTo, SessionError};
 use super::state::AppState;
 use super::status::{EndReason, Status};
 use super::terminals;
@@ -83,6 +91,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/events", get(session_events))
         .route("/sessions/{id}/check", post(check))
         .route("/sessions/{id}/extend", post(extend))
+        .route("/sessions/{id}/help", get(help).post(set_help))
+        .route("/sessions/{id}/reset", post(reset))
         .route("/sessions/{id}/terminals/{node}", get(terminal))
         .route("/classes", get(classes::list).post(classes::create))
         .route("/classes/join", post(classes::join))
@@ -322,6 +332,53 @@ async fn extend(
     Ok(Json(state.sessions.extend(&session)?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    to: ResetTo,
+}
+
+/// The learner or an instructor makes the environment afresh.
+async fn reset(
+    State(state): State<AppState>,
+    AuthorizedSession { session, .. }: AuthorizedSession,
+    Json(body): Json<ResetBody>,
+) -> ApiResult<impl IntoResponse> {
+    let view = state.sessions.reset(&session, body.to)?;
+    Ok((StatusCode::ACCEPTED, Json(view)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HelpBody {
+    allow: bool,
+}
+
+async fn help(
+    State(state): State<AppState>,
+    AuthorizedSession { session, .. }: AuthorizedSession,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(state.sessions.help(&session)))
+}
+
+/// Only the learner may let an instructor type into their terminals.
+async fn set_help(
+    State(state): State<AppState>,
+    authorized: AuthorizedSession,
+    Json(body): Json<HelpBody>,
+) -> ApiResult<impl IntoResponse> {
+    if authorized.role() != terminals::Role::Owner {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "learner_only",
+            "only the session's learner can let an instructor type in their terminals",
+        ));
+    }
+    Ok(Json(
+        state.sessions.set_help(&authorized.session, body.allow),
+    ))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct CheckBody {
@@ -375,7 +432,14 @@ async fn session_events(
             expires_at: view.expires_at,
         },
     ];
-    let events = futures::stream::iter(history.into_iter().chain(current)).chain(live(rx));
+    // The current presence first, then each change (a watch stream yields its value
+    // at once).
+    let presence = WatchStream::new(session.terminals.presence()).map(|p| Event::Presence {
+        watchers: p.watchers,
+        help: p.help,
+    });
+    let updates = futures::stream::select(live(rx), presence);
+    let events = futures::stream::iter(history.into_iter().chain(current)).chain(updates);
     event_stream(events, state.shutdown.clone())
 }
 
@@ -430,7 +494,12 @@ async fn terminal(
         .attach(&node, query.size(), role)
         .await
         .map_err(SessionError::from)?;
-    let hook = state.sessions.input_hook(&session, &node);
+    // An instructor typing in help mode is neither the learner's activity nor in the
+    // learner's transcript, which checks read as what the learner typed.
+    let hook: terminals::InputHook = match role {
+        terminals::Role::Owner => state.sessions.input_hook(&session, &node),
+        terminals::Role::Watcher => Box::new(|_| {}),
+    };
     let shutdown = state.shutdown.clone();
     Ok(ws
         // Well above the per-frame limit the protocol enforces itself, so oversized

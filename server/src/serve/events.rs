@@ -3,7 +3,8 @@
 //! Every event is one SSE `message` whose data is a JSON object with a `type`:
 //! `progress` (image pull/build, node and setup output while the environment starts),
 //! `status` (`starting`/`ready`/`failed` with `error`/`ended`), `step` (a check passed),
-//! `expiry_warning`, `extended` and `ended`. A browser that connects late first gets
+//! `expiry_warning`, `extended`, `ended` and `presence` (how many instructors watch, and
+//! whether the learner lets them type). A browser that connects late first gets
 //! the progress so far (bounded) and the current status, so nothing depends on timing.
 //! A class's stream carries `broadcast` (the instructor's message to its members); a
 //! late subscriber first gets the latest one.
@@ -48,6 +49,11 @@ pub enum Event {
         message: String,
         /// RFC 3339.
         at: String,
+    },
+    /// Who watches the learner's terminals, and whether they may type.
+    Presence {
+        watchers: usize,
+        help: bool,
     },
 }
 

@@ -123,6 +123,12 @@ CREATE TABLE IF NOT EXISTS class_members (
     joined_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS class_members_class ON class_members(class);
+CREATE TABLE IF NOT EXISTS help_grants (
+    session TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    granted INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS help_grants_session ON help_grants(session);
 ";
 
 /// Columns added after a table's first release: `(table, column, type)`. Each is added
@@ -281,6 +287,26 @@ impl Store {
             by_session.entry(session).or_default().push(attempt);
         }
         Ok(by_session)
+    }
+
+    /// The learner let the instructor type (`granted`) or stopped them.
+    pub fn record_help(&self, session: &SessionId, granted: bool) -> rusqlite::Result<()> {
+        self.conn().execute(
+            "INSERT INTO help_grants (session, at, granted) VALUES (?1, ?2, ?3)",
+            params![session.as_str(), millis(SystemTime::now()), granted],
+        )?;
+        Ok(())
+    }
+
+    /// Every grant and revocation of help for the session, oldest first.
+    pub fn help_log(&self, session: &SessionId) -> rusqlite::Result<Vec<(SystemTime, bool)>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT at, granted FROM help_grants WHERE session = ?1 ORDER BY rowid")?;
+        stmt.query_map(params![session.as_str()], |row| {
+            Ok((from_millis(row.get(0)?), row.get(1)?))
+        })?
+        .collect()
     }
 
     /// How many times each step was checked: `(step, attempts)`, by step.

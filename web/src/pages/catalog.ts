@@ -73,15 +73,20 @@ function card(lesson: LessonSummary, session: Session | undefined): HTMLElement 
     ? h("span", { class: "badge badge-resume" },
         icon("play"), session.completed ? "Finished" : `In progress · step ${Math.min(session.step + 1, session.steps)} of ${session.steps}`)
     : null;
-  return h("li", { class: "card", "data-lesson": lesson.id },
+  const unavailable = lesson.unavailable
+    ? h("span", { class: "badge badge-unavailable", title: lesson.unavailable }, "Not available here")
+    : null;
+  return h("li", { class: lesson.unavailable ? "card card-unavailable" : "card", "data-lesson": lesson.id },
     h("div", { class: "card-top" },
       lesson.difficulty ? h("span", { class: `badge badge-${lesson.difficulty}` }, lesson.difficulty) : null,
-      resume),
+      resume, unavailable),
     h("h2", { class: "card-title" }, h("a", { href, class: "card-link" }, lesson.title)),
     h("p", { class: "card-desc" }, lesson.description),
+    lesson.unavailable ? h("p", { class: "card-unavailable-why" }, lesson.unavailable) : null,
     h("div", { class: "card-meta" },
       lesson.duration ? h("span", null, icon("clock"), lesson.duration) : null,
       h("span", null, icon("layers"), `${lesson.steps} step${lesson.steps === 1 ? "" : "s"}`)),
     lesson.tags.length ? h("ul", { class: "tags", "aria-label": "Tags" }, lesson.tags.map((t) => h("li", { class: "tag" }, t))) : null,
-    h("span", { class: "card-cta", "aria-hidden": "true" }, session ? "Resume" : "Start", icon("arrowRight")));
+    h("span", { class: "card-cta", "aria-hidden": "true" },
+      lesson.unavailable ? "Why" : session ? "Resume" : "Start", icon("arrowRight")));
 }

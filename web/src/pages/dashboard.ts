@@ -57,21 +57,35 @@ export function dashboardPage(root: HTMLElement): Cleanup {
                 onclick: () => { watcher?.dispose(); watcher = new Watcher(watchHost, s.id, s.learner.slice(0, 10), node, () => (watcher = null)); },
               }, icon("eye"), node))
             : null,
-          s.status === "ended" ? null : h("button", {
-            type: "button", class: "btn btn-small btn-danger", "aria-label": `End session of ${s.learner}`,
-            onclick: async () => {
-              if (!confirm(`End this session? The learner's machines are destroyed.`)) return;
-              try {
-                await api.endSession(s.id);
-                toast("Session ended", "success");
-              } catch (e) {
-                toast((e as Error).message, "error");
-              }
-              window.clearTimeout(timer);
-              refresh();
-            },
-          }, icon("stop"), "End")))));
+          s.status === "ready"
+            ? [
+                action(s, "Reset step", "refresh", "Reset this learner's environment to the start of their current step? Their machines are made afresh and earlier steps' solutions replayed.",
+                  () => api.resetSession(s.id, "step"), "Environment resetting to the current step"),
+                action(s, "Reset lesson", "refresh", "Reset this learner's environment to the start of the lesson? Their machines are made afresh.",
+                  () => api.resetSession(s.id, "lesson"), "Environment resetting to the lesson start"),
+              ]
+            : null,
+          s.status === "ended" ? null
+            : action(s, "End", "stop", "End this session? The learner's machines are destroyed.", () => api.endSession(s.id), "Session ended", "btn-danger")))));
   };
+
+  /** A button acting on a learner's session after a confirmation, then a refresh. */
+  const action = (s: Session, label: string, glyph: Parameters<typeof icon>[0], question: string,
+                  call: () => Promise<unknown>, done: string, extra = "") =>
+    h("button", {
+      type: "button", class: `btn btn-small ${extra}`, "aria-label": `${label}: session of ${s.learner}`,
+      onclick: async () => {
+        if (!confirm(question)) return;
+        try {
+          await call();
+          toast(done, "success");
+        } catch (e) {
+          toast((e as Error).message, "error");
+        }
+        window.clearTimeout(timer);
+        refresh();
+      },
+    }, icon(glyph), label);
 
   const show = async () => {
     titles = new Map((await api.lessons().catch(() => [] as LessonSummary[])).map((l) => [l.id, l.title]));

@@ -94,6 +94,12 @@ class LessonPage {
     this.lesson = await api.lesson(this.lessonId);
     document.title = `${this.lesson.title} · playlab`;
     this.titleEl.textContent = this.lesson.title;
+    if (this.lesson.unavailable) {
+      // Starting would only fail with the same reason, after the learner waited.
+      replace(this.main, notice("This lesson cannot start on this server", this.lesson.unavailable,
+        h("a", { href: "/", class: "btn btn-primary" }, "Back to the lessons")));
+      return;
+    }
     this.session = await api.startSession(this.lessonId);
     if (this.disposed) return;
     window.playlab!.session = this.session.id;
@@ -192,7 +198,37 @@ class LessonPage {
     replace(this.actions,
       live ? this.countdown : null,
       live ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.extend(), title: "Add time to this session" }, icon("plus"), "Extend") : null,
-      live ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.reset(), title: "Destroy the machines and start over" }, icon("refresh"), "Reset") : null);
+      live ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.reset(), title: "Destroy the machines and start over" }, icon("refresh"), "Reset") : null,
+      live ? this.presenceEl : null);
+  }
+
+  /** Who watches the terminals, and the learner's switch for letting them type. */
+  private readonly presenceEl = h("span", { class: "presence", "aria-live": "polite" });
+  private presence = { watchers: 0, help: false };
+
+  private renderPresence(): void {
+    const { watchers, help } = this.presence;
+    const toggle = h("button", {
+      type: "button", class: help ? "btn btn-small btn-warn" : "btn btn-small", "data-testid": "help-toggle",
+      "aria-pressed": String(help),
+      onclick: () => this.setHelp(!help),
+    }, help ? "Stop the instructor typing" : "Let the instructor type");
+    replace(this.presenceEl,
+      watchers > 0
+        ? h("span", { class: "presence-badge", "data-testid": "watched" }, icon("eye"),
+            watchers === 1 ? "An instructor is watching" : `${watchers} instructors are watching`)
+        : null,
+      watchers > 0 || help ? toggle : null);
+  }
+
+  private async setHelp(allow: boolean): Promise<void> {
+    try {
+      const state = await api.setHelp(this.session.id, allow);
+      this.presence = { watchers: state.watchers, help: state.help };
+      this.renderPresence();
+    } catch (e) {
+      toast((e as Error).message, "error");
+    }
   }
 
   private tick(): void {
@@ -272,6 +308,10 @@ class LessonPage {
       case "ended":
         this.ended(event.reason);
         break;
+      case "presence":
+        this.presence = { watchers: event.watchers, help: event.help };
+        this.renderPresence();
+        break;
     }
   }
 
@@ -319,6 +359,7 @@ class LessonPage {
       replace(this.instructions, h("div", { class: "step" },
         h("p", { class: "step-kicker" }, "Getting ready"),
         h("h1", { class: "step-title" }, this.lesson.title),
+        this.notes(),
         this.prose(this.lesson.intro_html ?? `<p>${escapeHtml(this.lesson.description)}</p>`),
         h("h2", { class: "outline-title" }, "What you will do"),
         h("ol", { class: "outline" }, this.lesson.steps.map((st) => h("li", null, st.title)))));
@@ -351,6 +392,7 @@ class LessonPage {
     replace(this.instructions, h("article", { class: "step", "data-step": String(index) },
       h("p", { class: "step-kicker" }, `Step ${index + 1} of ${total}`, done ? h("span", { class: "badge badge-done" }, icon("check"), "done") : null),
       h("h1", { class: "step-title" }, step.title),
+      index === 0 ? this.notes() : null,
       this.prose(step.html, step.title),
       this.hint(step),
       quiz,
@@ -470,6 +512,15 @@ class LessonPage {
 
   /** Server-rendered Markdown, with Run/Copy buttons on the marked code blocks. A
    *  leading heading that repeats the step's title is dropped (the page shows it). */
+  /** How the lesson runs on this server, where that differs from what its text assumes. */
+  private notes(): HTMLElement | null {
+    const notes = this.lesson.notes ?? [];
+    return notes.length
+      ? h("aside", { class: "lesson-notes", role: "note", "aria-label": "About this server" },
+          icon("alert"), h("ul", null, notes.map((n) => h("li", null, n))))
+      : null;
+  }
+
   private prose(html: string, title?: string): HTMLElement {
     const el = h("div", { class: "prose" });
     el.innerHTML = html;

@@ -1,23 +1,36 @@
-// A read-only view of a learner's terminal, opened from the dashboard's session table
-// and from a class roster.
+// A learner's terminal as the instructor sees it, opened from the dashboard's session
+// table and from a class roster.
 
+import type { SessionEvent } from "../api";
 import { h, icon, replace } from "../dom";
 import { TerminalView } from "../terminal";
 
-/** A read-only view of one node's terminal of a learner's session (`who` names them). */
+/** A view of one node's terminal of a learner's session (`who` names them): read-only,
+ *  except while the learner lets the instructor type (help mode, followed over the
+ *  session's events). */
 export class Watcher {
   private readonly view: TerminalView;
   private readonly element: HTMLElement;
+  private readonly events: EventSource;
 
   constructor(host: HTMLElement, session: string, who: string, node: string, onClose: () => void) {
     const state = h("span", { class: "watch-state" }, "connecting");
+    const mode = h("span", { class: "watch-mode", "data-testid": "watch-mode" }, "read-only");
     this.view = new TerminalView({
       session, node, readOnly: true,
       onState: (s, detail) => (state.textContent = detail ? `${s}: ${detail}` : s),
     });
+    this.events = new EventSource(`/api/sessions/${session}/events`);
+    this.events.onmessage = (message) => {
+      const event = JSON.parse(message.data) as SessionEvent;
+      if (event.type !== "presence") return;
+      this.view.setReadOnly(!event.help);
+      mode.textContent = event.help ? "help mode: you can type" : "read-only";
+      mode.classList.toggle("watch-mode-help", event.help);
+    };
     this.element = h("section", { class: "watch", "aria-label": `Watching ${node}` },
       h("div", { class: "watch-head" },
-        h("h2", null, icon("eye"), `${node} · ${who} (read-only)`), state,
+        h("h2", null, icon("eye"), `${node} · ${who} `, mode), state,
         h("button", { type: "button", class: "btn btn-ghost btn-icon", "aria-label": "Close", onclick: () => { this.dispose(); onClose(); } }, icon("x"))),
       h("div", { class: "watch-term" }, this.view.element));
     replace(host, this.element);
@@ -27,6 +40,7 @@ export class Watcher {
   }
 
   dispose(): void {
+    this.events.close();
     this.view.dispose();
     this.element.remove();
     delete window.playlab;

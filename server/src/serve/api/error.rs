@@ -73,6 +73,7 @@ impl From<SessionError> for ApiError {
             SessionError::NoNode(_) => (StatusCode::NOT_FOUND, "node_not_found"),
             SessionError::Answers(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_answers"),
             SessionError::Backend(_) => (StatusCode::SERVICE_UNAVAILABLE, "backend_error"),
+            SessionError::CannotReset(_) => (StatusCode::CONFLICT, "cannot_reset"),
         };
         ApiError::new(status, code, e.to_string())
     }

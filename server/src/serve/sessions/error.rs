@@ -23,6 +23,9 @@ pub enum SessionError {
     Answers(#[from] AnswerError),
     #[error(transparent)]
     Backend(#[from] RunnerError),
+    /// A reset to the current step that cannot be done (see `runner::environment::replay_to`).
+    #[error(transparent)]
+    CannotReset(RunnerError),
 }
 
 /// A step that could not be judged: bad answers are the client's mistake (a 422), a

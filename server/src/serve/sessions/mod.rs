@@ -31,13 +31,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use runner::environment::{DEFAULT_SETUP_TIMEOUT, run_setup};
 use runner::{Backend, SessionId};
+use scenarios::Script;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use self::error::SessionError;
-pub use self::session::{Session, SessionProgress, SessionView};
+pub use self::session::{HelpView, Session, SessionProgress, SessionView};
 pub use self::steps::CheckResponse;
 pub use crate::serve::status::{EndReason, Status};
 
@@ -52,6 +54,16 @@ use super::events::Event;
 use super::metrics::Metrics;
 use super::store::Store;
 use super::terminals::InputHook;
+
+/// Where a reset takes a session back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResetTo {
+    /// The start of the step the learner is on.
+    Step,
+    /// The start of the lesson.
+    Lesson,
+}
 
 /// How long shutdown waits for environment starts in flight (an image build can take
 /// minutes; past this, the next start-up's reconciliation removes what is left).
@@ -252,25 +264,85 @@ impl SessionManager {
             self.shared.metrics.session_start_seconds.observe(0.0);
             self.steps.became_ready(&session);
         } else {
-            self.starts.spawn(self.clone().start(session.clone()));
+            self.starts
+                .spawn(self.clone().start(session.clone(), Vec::new()));
         }
         self.pool.refill();
         Ok((session, true))
     }
 
-    /// Starts the session's environment, then tells the browser how it went.
-    async fn start(self: Arc<Self>, session: Arc<Session>) {
+    /// Starts the session's environment and runs `replay` in it (a reset's), then tells
+    /// the browser how it went.
+    async fn start(self: Arc<Self>, session: Arc<Session>, replay: Vec<Script>) {
         let began = Instant::now();
         let (progress, forward) = session.forward_progress();
         let backend = &self.shared.backend;
-        let result = backend.start(&session.id, &session.lesson, progress).await;
-        // Progress sent before `start` returned is delivered before the status.
+        let result = async {
+            backend
+                .start(&session.id, &session.lesson, progress.clone())
+                .await?;
+            run_setup(
+                &**backend,
+                &session.id,
+                &replay,
+                DEFAULT_SETUP_TIMEOUT,
+                &progress,
+            )
+            .await
+        }
+        .await;
+        // Progress sent before the start returned is delivered before the status.
+        drop(progress);
         let _ = tokio::time::timeout(Duration::from_secs(1), forward).await;
-        match session.start_finished(result.map(drop)) {
+        match session.start_finished(result) {
             // Deleted while starting: whatever the start created goes.
             None => self.shared.destroy(&session.id).await,
             Some((status, error)) => self.started(&session, began, status, error).await,
         }
+    }
+
+    /// Makes the session's environment afresh and brings it to the start of the
+    /// current step (each earlier page's scripts and solution replayed, out of sight)
+    /// or of the lesson: for a learner whose environment is broken. The session keeps
+    /// its id, learner, deadlines and recorded attempts; its terminals reconnect to new
+    /// shells. Refused (nothing touched) unless the session is ready, or when an
+    /// earlier step has no solution to replay.
+    pub fn reset(
+        self: &Arc<Self>,
+        session: &Arc<Session>,
+        to: ResetTo,
+    ) -> Result<SessionView, SessionError> {
+        let last = session.lesson.steps.len().saturating_sub(1);
+        let step = match to {
+            ResetTo::Lesson => 0,
+            ResetTo::Step => session.view().step.min(last),
+        };
+        let replay = runner::environment::replay_to(&session.lesson, step)
+            .map_err(SessionError::CannotReset)?;
+        session.begin_reset(step).map_err(SessionError::NotReady)?;
+        self.shared.save(session);
+        let view = session.view();
+        session.events.send(Event::Status {
+            status: Status::Starting,
+            error: None,
+        });
+        session.events.send(Event::Step {
+            step,
+            completed: false,
+            expires_at: view.expires_at.clone(),
+        });
+        tracing::info!(session = %session.id, step, ?to, "resetting the environment");
+        self.starts
+            .spawn(self.clone().restart(session.clone(), replay));
+        Ok(view)
+    }
+
+    /// The slow part of [`SessionManager::reset`]: the old environment goes, then a
+    /// start as the first, with the replay.
+    async fn restart(self: Arc<Self>, session: Arc<Session>, replay: Vec<Script>) {
+        session.terminals.close_all().await;
+        self.shared.destroy(&session.id).await;
+        self.start(session, replay).await;
     }
 
     /// Records and announces how a start went: a ready session runs its first page's
@@ -348,6 +420,27 @@ impl SessionManager {
         answers: Option<&[Vec<usize>]>,
     ) -> Result<CheckResponse, SessionError> {
         self.steps.check(session, answers).await
+    }
+
+    /// Lets the instructors watching the session type into its terminals ("help
+    /// mode"), or stops them; the learner decides, and every change is recorded.
+    pub fn set_help(&self, session: &Session, granted: bool) -> HelpView {
+        if session.terminals.set_help(granted) {
+            if let Err(e) = self.shared.store.record_help(&session.id, granted) {
+                tracing::warn!(session = %session.id, error = %e, "recording a help grant");
+            }
+            tracing::info!(session = %session.id, granted, "help mode changed by the learner");
+        }
+        self.help(session)
+    }
+
+    /// Help mode now, and every grant and revocation so far.
+    pub fn help(&self, session: &Session) -> HelpView {
+        let log = self.shared.store.help_log(&session.id).unwrap_or_else(|e| {
+            tracing::warn!(session = %session.id, error = %e, "reading the help log");
+            Vec::new()
+        });
+        HelpView::new(*session.terminals.presence().borrow(), log)
     }
 
     /// What a terminal does with an owner's keystrokes besides sending them: the session

@@ -19,7 +19,7 @@ use crate::serve::config::Limits;
 use crate::serve::events::{Event, EventLog};
 use crate::serve::status::{EndReason, Status};
 use crate::serve::store::SessionRecord;
-use crate::serve::terminals::Terminals;
+use crate::serve::terminals::{Presence, Terminals};
 
 /// How long a failed session stays visible (with its error) before it is forgotten.
 const FAILED_VISIBLE: Duration = Duration::from_secs(10 * 60);
@@ -76,6 +76,39 @@ pub struct SessionProgress {
     pub completed: bool,
     pub created_at: SystemTime,
     pub last_activity: SystemTime,
+}
+
+/// Help mode as the learner and the instructors see it (`/api/sessions/{id}/help`).
+#[derive(Debug, Serialize)]
+pub struct HelpView {
+    /// Whether watchers may type.
+    pub help: bool,
+    pub watchers: usize,
+    /// Every grant and revocation, oldest first.
+    pub log: Vec<HelpChange>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HelpChange {
+    /// RFC 3339.
+    pub at: String,
+    pub granted: bool,
+}
+
+impl HelpView {
+    pub(super) fn new(presence: Presence, log: Vec<(SystemTime, bool)>) -> HelpView {
+        HelpView {
+            help: presence.help,
+            watchers: presence.watchers,
+            log: log
+                .into_iter()
+                .map(|(at, granted)| HelpChange {
+                    at: rfc3339(at),
+                    granted,
+                })
+                .collect(),
+        }
+    }
 }
 
 pub(super) fn rfc3339(t: SystemTime) -> String {
@@ -251,6 +284,20 @@ impl Session {
             }
         }
         Some((st.status, st.error.clone()))
+    }
+
+    /// Takes a ready session back to starting at `step` (a reset: its environment is
+    /// about to be made afresh), not completed; any other status is the error.
+    pub(super) fn begin_reset(&self, step: usize) -> Result<(), Status> {
+        let mut st = self.lock();
+        if st.status != Status::Ready {
+            return Err(st.status);
+        }
+        st.status = Status::Starting;
+        st.error = None;
+        st.step = step;
+        st.completed_at = None;
+        Ok(())
     }
 
     /// Marks the session as used now (it is not idle).

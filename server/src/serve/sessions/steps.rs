@@ -52,11 +52,17 @@ impl StepRunner {
         Ok(StepRunner { shared, wasm })
     }
 
-    /// The environment is ready for its learner: the first page's scripts run, the
-    /// lesson's foreground setup among them (the backend ran the others while
-    /// starting). Not on re-adoption: they ran before the restart.
+    /// The environment is ready for its learner: the scripts of the page they are on
+    /// run; on the first page (a start), the lesson's foreground setup among them (the
+    /// backend ran the others while starting; a reset to a later step replayed it).
+    /// Not on re-adoption: they ran before the restart.
     pub fn became_ready(&self, session: &Arc<Session>) {
-        self.run_page_scripts(session, 0, PageScripts::on_ready(&session.lesson));
+        let step = session.view().step;
+        let scripts = match step {
+            0 => PageScripts::on_ready(&session.lesson),
+            step => PageScripts::of_step(&session.lesson, step),
+        };
+        self.run_page_scripts(session, step, scripts);
     }
 
     /// Runs the scripts of the page the learner has reached (`step`): typed ones go

@@ -60,6 +60,15 @@ pub enum Out {
     Exit(Option<i64>),
 }
 
+/// Who is at a session's terminals besides its learner, which the learner sees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Presence {
+    /// Read-only viewers (instructors) attached to any of the session's terminals.
+    pub watchers: usize,
+    /// Whether the learner lets watchers type ("help mode"); they never resize.
+    pub help: bool,
+}
+
 /// The terminals of one session, by node.
 pub struct Terminals {
     session: SessionId,
@@ -67,6 +76,9 @@ pub struct Terminals {
     grace: Duration,
     metrics: Arc<Metrics>,
     hubs: tokio::sync::Mutex<HashMap<String, Arc<TerminalHub>>>,
+    /// Watchers are counted per [`Viewer`] alive, so a watcher dropped for being slow
+    /// still counts until its socket is gone.
+    presence: watch::Sender<Presence>,
 }
 
 impl Terminals {
@@ -82,7 +94,20 @@ impl Terminals {
             grace,
             metrics,
             hubs: tokio::sync::Mutex::new(HashMap::new()),
+            presence: watch::Sender::new(Presence::default()),
         })
+    }
+
+    /// The current [`Presence`] and every change to it.
+    pub fn presence(&self) -> watch::Receiver<Presence> {
+        self.presence.subscribe()
+    }
+
+    /// Lets watchers type, or stops them, from their next keystroke on; `false` when
+    /// nothing changed.
+    pub fn set_help(&self, help: bool) -> bool {
+        self.presence
+            .send_if_modified(|p| std::mem::replace(&mut p.help, help) != help)
     }
 
     /// Joins the node's shell, starting one if there is none (or it exited).
@@ -311,7 +336,14 @@ impl TerminalHub {
         {
             timer.abort();
         }
+        let presence = self.terminals.upgrade().map(|t| {
+            if role == Role::Watcher {
+                t.presence.send_modify(|p| p.watchers += 1);
+            }
+            t.presence.subscribe()
+        });
         Viewer {
+            presence,
             hub: self.clone(),
             id,
             role,
@@ -387,6 +419,8 @@ impl TerminalHub {
 pub struct Viewer {
     hub: Arc<TerminalHub>,
     id: u64,
+    /// The session's presence (`None` only once the session's terminals are gone).
+    presence: Option<watch::Receiver<Presence>>,
     pub role: Role,
     /// The recent output to paint first.
     pub replay: Bytes,
@@ -398,11 +432,45 @@ impl Viewer {
     pub(super) fn hub(&self) -> &Arc<TerminalHub> {
         &self.hub
     }
+
+    /// Whether this viewer's keystrokes reach the shell now: always its owner's, a
+    /// watcher's only while the learner grants help. Asked per keystroke, so a
+    /// revocation stops the very next one.
+    pub(super) fn typing_rights(&self) -> TypingRights {
+        TypingRights {
+            role: self.role,
+            presence: self.presence.clone(),
+        }
+    }
+}
+
+/// See [`Viewer::typing_rights`]; kept by the transport's reader.
+pub struct TypingRights {
+    role: Role,
+    presence: Option<watch::Receiver<Presence>>,
+}
+
+impl TypingRights {
+    pub fn may_type(&self) -> bool {
+        self.role == Role::Owner || self.presence.as_ref().is_some_and(|p| p.borrow().help)
+    }
+
+    /// Only the owner's window sets the terminal's size.
+    pub fn may_resize(&self) -> bool {
+        self.role == Role::Owner
+    }
 }
 
 impl Drop for Viewer {
     fn drop(&mut self) {
         self.hub.remove_viewer(self.id);
+        if self.role == Role::Watcher
+            && let Some(terminals) = self.hub.terminals.upgrade()
+        {
+            terminals
+                .presence
+                .send_modify(|p| p.watchers = p.watchers.saturating_sub(1));
+        }
     }
 }
 

@@ -8,5 +8,5 @@
 mod hub;
 mod ws;
 
-pub use hub::{InputHook, Out, REPLAY_BYTES, Role, TerminalHub, Terminals, Viewer};
+pub use hub::{InputHook, Out, Presence, REPLAY_BYTES, Role, TerminalHub, Terminals, Viewer};
 pub use ws::{MAX_CLIENT_FRAME, MAX_TERM_DIMENSION, serve_socket};

@@ -3,7 +3,9 @@
 //! Binary frames are raw terminal bytes both ways; text frames are JSON control:
 //! client → `{"type":"resize","cols","rows"}`, `{"type":"pause"}`, `{"type":"resume"}`;
 //! server → `{"type":"exit","code"}`, `{"type":"error","message"}`. A watcher is
-//! read-only: its input and resizes are refused with an error message. A frame over
+//! read-only: its input and resizes are refused with an error message, except that
+//! its input reaches the shell while the learner grants help (asked per frame, so a
+//! revocation stops the next keystroke); a watcher never resizes. A frame over
 //! [`MAX_CLIENT_FRAME`] closes the socket with 1009, a broken frame with 1002; the
 //! shell's exit closes it with 1000, the server stopping with 1001, a lost terminal
 //! with 1011.
@@ -26,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::hub::{InputHook, Out, Role, TerminalHub, Viewer};
+use super::hub::{InputHook, Out, TerminalHub, TypingRights, Viewer};
 
 /// Largest frame a client may send; bigger ones close the socket with 1009.
 pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
@@ -110,8 +112,24 @@ impl From<ServerFrame> for Message {
     }
 }
 
-/// Reads one client frame as a viewer of `role` sees it. Pure: nothing is applied.
-fn parse(frame: Result<Message, axum::Error>, role: Role) -> Result<Command, Rejection> {
+/// What a viewer may do when a frame arrives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rights {
+    input: bool,
+    resize: bool,
+}
+
+impl Rights {
+    fn now(typing: &TypingRights) -> Rights {
+        Rights {
+            input: typing.may_type(),
+            resize: typing.may_resize(),
+        }
+    }
+}
+
+/// Reads one client frame as a viewer with `rights` sees it. Pure: nothing is applied.
+fn parse(frame: Result<Message, axum::Error>, rights: Rights) -> Result<Command, Rejection> {
     let too_big = Rejection::Close(close_code::TOO_BIG, "frame too large");
     match frame {
         Err(_) => Err(Rejection::Close(
@@ -120,11 +138,9 @@ fn parse(frame: Result<Message, axum::Error>, role: Role) -> Result<Command, Rej
         )),
         Ok(Message::Binary(bytes)) if bytes.len() > MAX_CLIENT_FRAME => Err(too_big),
         Ok(Message::Text(text)) if text.len() > MAX_CLIENT_FRAME => Err(too_big),
-        Ok(Message::Binary(bytes)) => match role {
-            Role::Owner => Ok(Command::Input(bytes)),
-            Role::Watcher => Err(Rejection::Error("this terminal is read-only".into())),
-        },
-        Ok(Message::Text(text)) => parse_control(text.as_str(), role),
+        Ok(Message::Binary(bytes)) if rights.input => Ok(Command::Input(bytes)),
+        Ok(Message::Binary(_)) => Err(Rejection::Error("this terminal is read-only".into())),
+        Ok(Message::Text(text)) => parse_control(text.as_str(), rights),
         Ok(Message::Close(_)) => Ok(Command::Close),
         Ok(Message::Ping(_) | Message::Pong(_)) => Ok(Command::Nothing),
     }
@@ -132,13 +148,13 @@ fn parse(frame: Result<Message, axum::Error>, role: Role) -> Result<Command, Rej
 
 /// Reads a JSON control message; a watcher may pause and resume its own stream, but
 /// not reshape the learner's terminal.
-fn parse_control(text: &str, role: Role) -> Result<Command, Rejection> {
+fn parse_control(text: &str, rights: Rights) -> Result<Command, Rejection> {
     let control = serde_json::from_str::<ClientControl>(text)
         .map_err(|e| Rejection::Error(format!("bad control message: {e}")))?;
     match control {
         ClientControl::Pause => Ok(Command::Pause),
         ClientControl::Resume => Ok(Command::Resume),
-        ClientControl::Resize { .. } if role == Role::Watcher => {
+        ClientControl::Resize { .. } if !rights.resize => {
             Err(Rejection::Error("a read-only viewer cannot resize".into()))
         }
         ClientControl::Resize { cols, rows } => {
@@ -207,7 +223,7 @@ pub async fn serve_socket(
         on_input,
         paused: paused_tx,
     };
-    let reader = tokio::spawn(read(stream, viewer.role, shell, rejections_tx));
+    let reader = tokio::spawn(read(stream, viewer.typing_rights(), shell, rejections_tx));
     let reader_abort = reader.abort_handle();
 
     let replay = std::mem::take(&mut viewer.replay);
@@ -232,12 +248,12 @@ pub async fn serve_socket(
 /// writer.
 async fn read(
     mut stream: SplitStream<WebSocket>,
-    role: Role,
+    typing: TypingRights,
     mut shell: Shell,
     rejections: mpsc::Sender<Rejection>,
 ) {
     while let Some(frame) = stream.next().await {
-        let outcome = match parse(frame, role) {
+        let outcome = match parse(frame, Rights::now(&typing)) {
             Ok(Command::Close) => break,
             Ok(command) => command.apply(&mut shell).await,
             Err(rejection) => Err(rejection),
@@ -391,64 +407,87 @@ mod tests {
         Err(Rejection::Error(message.into()))
     }
 
+    const OWNER: Rights = Rights {
+        input: true,
+        resize: true,
+    };
+    const WATCHER: Rights = Rights {
+        input: false,
+        resize: false,
+    };
+    /// A watcher while the learner grants help.
+    const HELPER: Rights = Rights {
+        input: true,
+        resize: false,
+    };
+
     #[test]
     fn client_frames_parse_into_commands() {
-        use Role::{Owner, Watcher};
         let big = vec![b'x'; MAX_CLIENT_FRAME + 1];
         let big_text = String::from_utf8(big.clone()).unwrap();
         let too_big = || Err(Rejection::Close(1009, "frame too large"));
         let size = |cols, rows| Ok(Command::Resize(TermSize { cols, rows }));
-        let table: Vec<(Frame, Role, Parsed)> = vec![
+        let table: Vec<(Frame, Rights, Parsed)> = vec![
             (
                 binary(b"ls\r"),
-                Owner,
+                OWNER,
                 Ok(Command::Input(Bytes::from_static(b"ls\r"))),
             ),
             (
                 binary(b"ls\r"),
-                Watcher,
+                WATCHER,
                 error("this terminal is read-only"),
             ),
-            (Ok(Message::Binary(big.into())), Owner, too_big()),
-            (text(&big_text), Watcher, too_big()),
+            (
+                binary(b"ls\r"),
+                HELPER,
+                Ok(Command::Input(Bytes::from_static(b"ls\r"))),
+            ),
             (
                 text(r#"{"type":"resize","cols":100,"rows":30}"#),
-                Owner,
+                HELPER,
+                error("a read-only viewer cannot resize"),
+            ),
+            (Ok(Message::Binary(big.into())), OWNER, too_big()),
+            (text(&big_text), WATCHER, too_big()),
+            (
+                text(r#"{"type":"resize","cols":100,"rows":30}"#),
+                OWNER,
                 size(100, 30),
             ),
             (
                 text(r#"{"type":"resize","cols":1000,"rows":1}"#),
-                Owner,
+                OWNER,
                 size(1000, 1),
             ),
             (
                 text(r#"{"type":"resize","cols":100,"rows":30}"#),
-                Watcher,
+                WATCHER,
                 error("a read-only viewer cannot resize"),
             ),
             (
                 text(r#"{"type":"resize","cols":0,"rows":30}"#),
-                Owner,
+                OWNER,
                 error("resize to 0x30: columns and rows must be 1 to 1000"),
             ),
             (
                 text(r#"{"type":"resize","cols":80,"rows":1001}"#),
-                Owner,
+                OWNER,
                 error("resize to 80x1001: columns and rows must be 1 to 1000"),
             ),
-            (text(r#"{"type":"pause"}"#), Watcher, Ok(Command::Pause)),
-            (text(r#"{"type":"resume"}"#), Owner, Ok(Command::Resume)),
-            (Ok(Message::Close(None)), Watcher, Ok(Command::Close)),
-            (Ok(Message::Ping(Bytes::new())), Owner, Ok(Command::Nothing)),
+            (text(r#"{"type":"pause"}"#), WATCHER, Ok(Command::Pause)),
+            (text(r#"{"type":"resume"}"#), OWNER, Ok(Command::Resume)),
+            (Ok(Message::Close(None)), WATCHER, Ok(Command::Close)),
+            (Ok(Message::Ping(Bytes::new())), OWNER, Ok(Command::Nothing)),
             (
                 Err(axum::Error::new("broken")),
-                Owner,
+                OWNER,
                 Err(Rejection::Close(1002, "protocol error")),
             ),
         ];
-        for (frame, role, expected) in table {
-            let shown = format!("{frame:?} as {role:?}");
-            assert_eq!(parse(frame, role), expected, "{shown}");
+        for (frame, rights, expected) in table {
+            let shown = format!("{frame:?} with {rights:?}");
+            assert_eq!(parse(frame, rights), expected, "{shown}");
         }
     }
 
@@ -460,7 +499,7 @@ mod tests {
             r#"{"type":"resize","cols":80}"#,
             "not json",
         ] {
-            match parse(text(bad), Role::Owner) {
+            match parse(text(bad), OWNER) {
                 Err(Rejection::Error(message)) => {
                     assert!(message.starts_with("bad control message: "), "{message}")
                 }
