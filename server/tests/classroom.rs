@@ -291,6 +291,16 @@ async fn learners_stay_in_their_own_class() {
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {error}");
         assert_eq!(error["error"], "instructor_only");
     }
+    // The instructor asking for a class that does not exist: 404, streams included.
+    for path in [
+        "/api/classes/nope",
+        "/api/classes/nope/roster",
+        "/api/classes/nope/roster/events",
+    ] {
+        let (status, error) = admin.get(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(error["error"], "class_not_found");
+    }
     // With `--auth open` a first visitor is a learner too: refused the same way.
     let visitor = Client::new(&server.url);
     assert_eq!(visitor.get("/api/classes").await.0, StatusCode::FORBIDDEN);

@@ -1,8 +1,9 @@
 // A class in a real browser (Debian's headless Chromium, playwright-core) against the
 // real `playlab serve` that server/tests/browser.rs starts (same variables as
 // e2e.test.mjs): the instructor creates a class on the dashboard, a learner joins
-// with its code and a name, the instructor's live roster shows the name, and a
-// broadcast appears as a banner on the learner's class page.
+// with its code and a name, the instructor's live roster shows the name, then the
+// learner's step and failed check, and a broadcast appears as a banner on the
+// learner's lesson page.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,6 +15,8 @@ import { chromium } from "playwright-core";
 const BASE = required("PLAYLAB_URL");
 const ADMIN_TOKEN = required("PLAYLAB_ADMIN_TOKEN");
 const SHOTS = process.env.PLAYLAB_SCREENSHOTS ?? path.resolve("../artifacts/screenshots");
+/** Starting containers from a cached image is fast; a loaded CI machine is not. */
+const READY_TIMEOUT = 90_000;
 
 function required(name) {
   const value = process.env[name];
@@ -42,7 +45,7 @@ async function browser() {
   };
 }
 
-test("a learner joins a class and the instructor's roster shows them", async () => {
+test("a learner joins a class, the roster follows them, a broadcast reaches their lesson page", async () => {
   await mkdir(SHOTS, { recursive: true });
   const instructor = await browser();
   const learner = await browser();
@@ -69,14 +72,29 @@ test("a learner joins a class and the instructor's roster shows them", async () 
     await page.locator(".card-link", { hasText: "Browser tour" }).waitFor();
 
     // The roster is live: the name appears without a reload.
-    await admin.locator('tr[data-learner="Ada Lovelace"]').waitFor({ timeout: 5_000 });
+    const row = admin.locator('tr[data-learner="Ada Lovelace"]');
+    await row.waitFor({ timeout: 5_000 });
+
+    // The learner starts the class's lesson and fails its first check: the roster
+    // shows the step, the check and its message.
+    await page.locator(".card-link", { hasText: "Browser tour" }).click();
+    await page.waitForURL("**/lessons/browser-tour");
+    await page.locator('[role=tab][data-node="controlplane"][data-state="connected"]').waitFor({ timeout: READY_TIMEOUT });
+    await page.locator("[data-testid=check]").click();
+    await page.locator(".check-result.fail").waitFor();
+    await admin.locator('tr[data-learner="Ada Lovelace"] td[data-col="attempts"]', { hasText: "1 (1 ✗)" }).waitFor({ timeout: 5_000 });
+    assert.ok((await row.locator('td[data-col="step"]').innerText()).includes("Leave a marker"));
+    assert.ok((await row.locator('td[data-col="last_failure"]').innerText()).includes("Create the file /root/marker"));
+    await row.locator('td[data-col="connected"]', { hasText: "attached" }).waitFor({ timeout: 5_000 });
     await admin.screenshot({ path: path.join(SHOTS, "roster.png"), animations: "disabled" });
 
+    // A broadcast shows on the learner's lesson page.
     await admin.locator("#broadcast").fill("Coffee break until 10:30");
     await admin.locator(".broadcast-form button[type=submit]").click();
     const banner = page.locator(".broadcast");
     await banner.waitFor({ state: "visible", timeout: 5_000 });
     assert.ok((await banner.innerText()).includes("Coffee break until 10:30"));
+    await page.screenshot({ path: path.join(SHOTS, "broadcast.png"), animations: "disabled" });
 
     for (const b of [instructor, learner]) {
       assert.deepEqual(b.foreign, []);

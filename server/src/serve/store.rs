@@ -6,6 +6,7 @@
 //! (terminal output) never touch it. A database written by an older playlab opens as
 //! it is: tables are created if missing and new columns added ([`MIGRATIONS`]).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -282,21 +283,30 @@ impl Store {
         .collect()
     }
 
-    /// Every check of the session, oldest first.
-    pub fn attempt_history(&self, session: &SessionId) -> rusqlite::Result<Vec<Attempt>> {
+    /// Every check of the sessions of a class's members, by session id, oldest first:
+    /// one query for a whole roster.
+    pub fn class_attempts(&self, class: &str) -> rusqlite::Result<HashMap<String, Vec<Attempt>>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT step, at, passed, message FROM attempts WHERE session = ?1 ORDER BY at, rowid",
+            "SELECT a.session, a.step, a.at, a.passed, a.message
+             FROM attempts a JOIN sessions s ON s.id = a.session
+             WHERE s.class = ?1 ORDER BY a.at, a.rowid",
         )?;
-        stmt.query_map([session.as_str()], |r| {
-            Ok(Attempt {
-                step: r.get::<_, i64>(0)? as usize,
-                at: from_millis(r.get(1)?),
-                passed: r.get(2)?,
-                message: r.get(3)?,
-            })
-        })?
-        .collect()
+        let mut by_session: HashMap<String, Vec<Attempt>> = HashMap::new();
+        let rows = stmt.query_map([class], |r| {
+            let attempt = Attempt {
+                step: r.get::<_, i64>(1)? as usize,
+                at: from_millis(r.get(2)?),
+                passed: r.get(3)?,
+                message: r.get(4)?,
+            };
+            Ok((r.get::<_, String>(0)?, attempt))
+        })?;
+        for row in rows {
+            let (session, attempt) = row?;
+            by_session.entry(session).or_default().push(attempt);
+        }
+        Ok(by_session)
     }
 
     /// How many times each step was checked: `(step, attempts)`, by step.
@@ -557,7 +567,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.live_sessions().unwrap(), vec![live.clone()]);
         assert_eq!(store.attempts(&live.id).unwrap(), vec![(0, 2)]);
-        let history = store.attempt_history(&live.id).unwrap();
+        let history = &store.class_attempts("c1").unwrap()[live.id.as_str()];
         assert_eq!(history[0].message.as_deref(), Some("not yet"));
         assert!(history[1].passed);
         let transcript = store.transcript(&live.id).unwrap();
@@ -589,11 +599,22 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let old = store.session(&"old1".parse().unwrap()).unwrap().unwrap();
         assert_eq!(old.class, None);
-        let history = store.attempt_history(&old.id).unwrap();
-        assert_eq!(
-            (history[0].passed, history[0].message.clone()),
-            (false, None)
-        );
+        assert_eq!(store.attempts(&old.id).unwrap(), vec![(0, 1)]);
+        let failed = Attempt {
+            step: 0,
+            at: from_millis(6),
+            passed: false,
+            message: Some("still no file".into()),
+        };
+        store.record_attempt(&old.id, &failed).unwrap();
+        let with_class = SessionRecord {
+            class: Some("c1".into()),
+            ..old
+        };
+        store.save_session(&with_class).unwrap();
+        let history = &store.class_attempts("c1").unwrap()["old1"];
+        let messages: Vec<_> = history.iter().map(|a| a.message.clone()).collect();
+        assert_eq!(messages, [None, Some("still no file".into())]);
         // Opening twice is a no-op.
         drop(store);
         Store::open(&path).unwrap();

@@ -154,6 +154,7 @@ export function rosterPage(root: HTMLElement, params: Record<string, string>): C
 
   const cell = (r: RosterRow, key: string): Node | string => {
     switch (key) {
+      case "lesson": return roster?.summary.find((l) => l.lesson === r.lesson)?.title ?? r.lesson ?? T.away;
       case "step": return r.completed ? "✓" : r.step === null ? T.away : `${r.step + 1} / ${r.steps ?? "?"} ${r.step_title ?? ""}`;
       case "attempts": return r.failed_in_a_row ? `${r.attempts} (${r.failed_in_a_row} ✗)` : String(r.attempts);
       case "time_on_step_seconds": return r.time_on_step_seconds === null ? T.away : clock(r.time_on_step_seconds);

@@ -280,6 +280,7 @@ pub async fn gather(
     let record = book.record(class)?;
     let members = book.store().members(class)?;
     let now = sessions.now();
+    let mut attempts = book.store().class_attempts(class)?;
     let mut by_learner: HashMap<String, Vec<Arc<Session>>> = HashMap::new();
     for session in sessions.of_class(class) {
         by_learner
@@ -296,7 +297,7 @@ pub async fn gather(
                 lesson: session.lesson.id.clone(),
                 progress,
                 connected: session.terminals.owner_attached().await,
-                attempts: book.store().attempt_history(&session.id)?,
+                attempts: attempts.remove(session.id.as_str()).unwrap_or_default(),
             }),
         };
         facts.push(MemberFacts {
