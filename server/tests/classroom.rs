@@ -476,3 +476,56 @@ async fn a_class_code_admits_a_learner_under_auth_code() {
     assert_eq!(visitor.get("/api/classes").await.0, StatusCode::FORBIDDEN);
     server.stop().await;
 }
+
+/// Ready before the class starts: a class starting in a minute has its first lesson's
+/// environments started for its capacity (on real Docker), and its learners pressing
+/// Start get them ready at once; after the class the surplus is not kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_class_about_to_start_has_its_environments_ready() {
+    let server = TestServer::start(Options::default()).await;
+    let admin = admin(&server);
+    let starts_at =
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now() + Duration::from_secs(60));
+    let class = create_class(
+        &admin,
+        "Nine o'clock",
+        json!({"capacity": 2, "starts_at": starts_at.to_string()}),
+    )
+    .await;
+    let ready = |n: usize| format!("playlab_warm_pool_ready {n}");
+    let metrics = || async {
+        let (_, text) = server.learner().get("/metrics").await;
+        text.as_str().unwrap_or_default().to_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !metrics().await.contains(&ready(2)) {
+        assert!(
+            Instant::now() < deadline,
+            "the class's environments never got ready:\n{}",
+            metrics().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for name in ["Ann", "Bob"] {
+        let learner = server.learner();
+        assert_eq!(join(&learner, &class["code"], name).await.0, StatusCode::OK);
+        let started = Instant::now();
+        let (status, session) = learner
+            .post("/api/sessions", json!({"lesson": "demo"}))
+            .await;
+        assert_eq!(
+            (status, session["status"].as_str()),
+            (StatusCode::CREATED, Some("ready")),
+            "{name} gets a pre-started environment: {session}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    // Both learners started: the class wants no more, so the pool does not refill.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(metrics().await.contains(&ready(0)), "{}", metrics().await);
+    server.stop().await;
+}

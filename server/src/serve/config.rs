@@ -96,6 +96,11 @@ pub struct Settings {
     /// codes [default: 30].
     #[arg(long, env = "PLAYLAB_JOIN_ATTEMPTS")]
     pub join_attempts: Option<u32>,
+    /// A class with a start time has environments of its first lesson started this
+    /// long before it (as many as its capacity, or its members), kept until as long
+    /// after its start [default: 10m].
+    #[arg(long, env = "PLAYLAB_CLASS_WARMUP")]
+    pub class_warmup: Option<String>,
     /// What becomes of running environments when the server stops: `keep` (a restart
     /// re-adopts them) or `destroy` [default: keep].
     #[arg(long, env = "PLAYLAB_ON_SHUTDOWN", value_enum)]
@@ -289,6 +294,8 @@ pub struct Limits {
     pub stuck_after: Duration,
     /// Class join attempts per client address per minute (also the burst).
     pub join_attempts: u32,
+    /// How long before (and after) a class's start its environments are pre-started.
+    pub class_warmup: Duration,
 }
 
 impl Default for Limits {
@@ -304,6 +311,7 @@ impl Default for Limits {
             finish_grace: Duration::from_secs(10 * 60),
             stuck_after: Duration::from_secs(10 * 60),
             join_attempts: 30,
+            class_warmup: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -334,6 +342,7 @@ impl Limits {
             ),
             ("--finish-grace", &s.finish_grace, &mut limits.finish_grace),
             ("--stuck-after", &s.stuck_after, &mut limits.stuck_after),
+            ("--class-warmup", &s.class_warmup, &mut limits.class_warmup),
         ];
         for (flag, value, slot) in durations {
             if let Some(text) = value {
@@ -689,7 +698,7 @@ mod tests {
     #[test]
     fn every_file_key_is_read() {
         let keys = Settings::file_keys();
-        assert_eq!(keys.len(), 31, "{keys:?}");
+        assert_eq!(keys.len(), 32, "{keys:?}");
         for key in keys {
             assert!(
                 Settings::from_toml(&format!("{key} = [[1]]")).is_err(),
@@ -824,6 +833,6 @@ mod tests {
             );
             count += 1;
         }
-        assert_eq!(count, 32);
+        assert_eq!(count, 33);
     }
 }

@@ -218,11 +218,33 @@ fn web_ui() -> Router {
 async fn tick(state: AppState) {
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut warmup = tokio::time::interval(CLASS_WARMUP_TICK);
+    warmup.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => return,
             _ = interval.tick() => state.sessions.tick().await,
+            _ = warmup.tick() => warm_up_classes(&state).await,
         }
+    }
+}
+
+/// How often the warm pool is sized for the classes about to start.
+const CLASS_WARMUP_TICK: Duration = Duration::from_secs(5);
+
+/// Sizes the warm pool for the classes in their warm-up (see `classes::warmup`).
+async fn warm_up_classes(state: &AppState) {
+    let sessions = &state.sessions;
+    let started = |class: &str| {
+        let live = sessions.of_class(class).into_iter();
+        live.filter(|s| s.status().is_live()).count()
+    };
+    match state
+        .classes
+        .warm_reservations(sessions.now(), state.config.limits.class_warmup, started)
+    {
+        Ok(reserved) => sessions.reserve_pool(reserved).await,
+        Err(e) => tracing::warn!(error = %e, "reading the classes for their warm-up"),
     }
 }
 

@@ -10,12 +10,14 @@
 //! memory, its latest message in the store.
 //!
 //! Its rooms: `roster` (what the instructor sees of a class, computed once for JSON,
-//! SSE and CSV), `limiter` (the join code's rate limit per client address).
+//! SSE and CSV), `limiter` (the join code's rate limit per client address), `warmup`
+//! (how many environments the warm pool holds for the classes about to start).
 
 mod limiter;
 pub mod roster;
 #[cfg(test)]
 mod tests;
+mod warmup;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -486,6 +486,12 @@ impl SessionManager {
         self.pool.refill();
     }
 
+    /// Holds this many environments per lesson in the warm pool beyond `--warm-pool`
+    /// (the classes about to start), destroying the pooled ones no longer wanted.
+    pub async fn reserve_pool(self: &Arc<Self>, reserved: HashMap<String, usize>) {
+        self.pool.reserve(reserved).await;
+    }
+
     /// The content changed: new sessions get the new lessons, and the pool is rebuilt.
     pub async fn content_reloaded(self: &Arc<Self>) {
         self.pool.drain().await;

@@ -4,6 +4,11 @@
 //! A pooled environment belongs to no session until [`Pool::take`] hands it to one.
 //! A content reload makes pooled environments stale (their lesson changed), so they are
 //! drained and the pool is refilled.
+//!
+//! Each lesson's pool holds `--warm-pool` environments, or more while a class is about
+//! to start ([`Pool::reserve`]: the classes' expected learners, so a room pressing
+//! Start at once waits milliseconds); when a reservation ends, the surplus ready
+//! environments go.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -27,6 +32,15 @@ pub(super) struct Pooled {
 struct Lanes {
     ready: HashMap<String, Vec<Pooled>>,
     starting: HashMap<String, usize>,
+    /// Environments wanted per lesson beyond `--warm-pool`, for classes about to start.
+    reserved: HashMap<String, usize>,
+}
+
+impl Lanes {
+    /// How many environments the lesson's pool should hold.
+    fn want(&self, lesson: &str, warm_pool: usize) -> usize {
+        warm_pool.max(self.reserved.get(lesson).copied().unwrap_or(0))
+    }
 }
 
 pub(super) struct Pool {
@@ -61,17 +75,63 @@ impl Pool {
         taken
     }
 
-    /// Starts environments until every lesson has its warm pool.
+    /// Sets how many environments each lesson's pool holds beyond `--warm-pool` (the
+    /// classes about to start; a lesson not named has none reserved), starts what is
+    /// missing and destroys ready environments no longer wanted.
+    pub async fn reserve(self: &Arc<Self>, reserved: HashMap<String, usize>) {
+        let surplus: Vec<Pooled> = {
+            let mut lanes = self.lanes();
+            if lanes.reserved == reserved {
+                return;
+            }
+            tracing::info!(?reserved, "warm pool reserved for classes");
+            lanes.reserved = reserved;
+            let warm_pool = self.shared.limits.warm_pool;
+            let wanted: HashMap<String, usize> = lanes
+                .ready
+                .keys()
+                .map(|lesson| (lesson.clone(), lanes.want(lesson, warm_pool)))
+                .collect();
+            wanted
+                .into_iter()
+                .flat_map(|(lesson, want)| {
+                    let lane = lanes.ready.get_mut(&lesson).expect("a key of ready");
+                    lane.split_off(want.min(lane.len()))
+                })
+                .collect()
+        };
+        self.shared
+            .metrics
+            .warm_pool_ready
+            .dec_by(surplus.len() as i64);
+        self.refill();
+        futures::future::join_all(surplus.iter().map(|pooled| async {
+            pooled.terminals.close_all().await;
+            self.shared.destroy(&pooled.id).await;
+        }))
+        .await;
+    }
+
+    /// Starts environments until every lesson has its warm pool, holding at most
+    /// `--max-sessions` pooled environments in all: a big class cannot make the pool
+    /// start more environments than the server may run sessions.
     pub fn refill(self: &Arc<Self>) {
-        let want = self.shared.limits.warm_pool;
-        if want == 0 || self.stopping.is_cancelled() {
+        if self.stopping.is_cancelled() {
             return;
         }
+        let warm_pool = self.shared.limits.warm_pool;
+        let mut lanes = self.lanes();
+        let mut pooled: usize = lanes.ready.values().map(Vec::len).sum::<usize>()
+            + lanes.starting.values().sum::<usize>();
         for lesson in self.shared.catalog.get().lessons() {
-            let mut lanes = self.lanes();
+            let want = lanes.want(&lesson.id, warm_pool);
             let have = lanes.ready.get(&lesson.id).map_or(0, Vec::len)
                 + lanes.starting.get(&lesson.id).copied().unwrap_or(0);
             for _ in have..want {
+                if pooled >= self.shared.limits.max_sessions {
+                    return;
+                }
+                pooled += 1;
                 *lanes.starting.entry(lesson.id.clone()).or_default() += 1;
                 self.starts.spawn(self.clone().start_one(lesson.clone()));
             }
@@ -114,7 +174,8 @@ impl Pool {
     }
 
     /// Puts a finished start into the pool, or gives it back to be removed when it
-    /// failed, the server stops, or a reload since the start made it stale.
+    /// failed, the server stops, a reload since the start made it stale, or the pool
+    /// holds what it wants already (a class's reservation ended meanwhile).
     fn settle(&self, pooled: Pooled, started: bool) -> Option<Pooled> {
         let mut lanes = self.lanes();
         if let Some(n) = lanes.starting.get_mut(&pooled.lesson.id) {
@@ -126,7 +187,10 @@ impl Pool {
             .get()
             .get(&pooled.lesson.id)
             .is_some_and(|l| Arc::ptr_eq(l, &pooled.lesson));
-        if !(started && current && !self.stopping.is_cancelled()) {
+        // A reservation that ended while this one started wants it no more.
+        let want = lanes.want(&pooled.lesson.id, self.shared.limits.warm_pool);
+        let full = lanes.ready.get(&pooled.lesson.id).map_or(0, Vec::len) >= want;
+        if !(started && current && !full && !self.stopping.is_cancelled()) {
             return Some(pooled);
         }
         let lane = lanes.ready.entry(pooled.lesson.id.clone()).or_default();

@@ -161,6 +161,39 @@ async fn capacity_is_enforced_and_a_learner_has_one_live_session_per_lesson() {
     assert_eq!(lab.backend.destroys(), vec![first.id.clone()]);
 }
 
+/// A class about to start reserves environments beyond `--warm-pool`, within
+/// `--max-sessions`; when the reservation ends, the surplus is destroyed.
+#[tokio::test(start_paused = true)]
+async fn a_reservation_grows_the_pool_within_capacity_and_its_end_shrinks_it() {
+    let lab = lab(Limits {
+        warm_pool: 1,
+        max_sessions: 3,
+        ..Limits::default()
+    });
+    lab.manager.refill_pool();
+    until("the pool fills", || lab.metric("playlab_warm_pool_ready 1")).await;
+    lab.manager
+        .reserve_pool([("demo".to_owned(), 5)].into())
+        .await;
+    until("the reservation, capped by --max-sessions", || {
+        lab.metric("playlab_warm_pool_ready 3")
+    })
+    .await;
+    assert_eq!(lab.backend.starts().len(), 3, "no more than --max-sessions");
+    lab.manager.reserve_pool(HashMap::new()).await;
+    until("back to --warm-pool", || {
+        lab.metric("playlab_warm_pool_ready 1")
+    })
+    .await;
+    assert_eq!(lab.backend.destroys().len(), 2, "the surplus is destroyed");
+    let (session, _) = lab.manager.create("ann", "demo", None).unwrap();
+    assert_eq!(
+        session.status(),
+        Status::Ready,
+        "the one kept is handed out"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_pool_hands_out_a_ready_environment_and_refills() {
     let lab = lab(Limits {
