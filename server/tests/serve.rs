@@ -285,6 +285,24 @@ async fn the_learner_lets_the_instructor_type_and_stops_them() {
         Some(Frame::Control(c)) => assert_eq!(c["message"], "this terminal is read-only"),
         other => panic!("expected a read-only error frame, got {other:?}"),
     };
+    // The watcher sees exactly the bytes the learner's shell produced: from a quiet
+    // prompt on, both screens grow by the same bytes.
+    watcher.read_until(0, "# ", SHORT).await;
+    let (owner_from, watcher_from) = (owner.screen.len(), watcher.screen.len());
+    owner.run("printf 'same-\\x1b[1mbytes\\x1b[0m-%s\\n' $((6*7))", "bytes").await;
+    watcher.read_until(watcher_from, "-42", SHORT).await;
+    owner.read_until(owner_from, "-42", SHORT).await;
+    let mine = &owner.screen[owner_from..];
+    let seen = &watcher.screen[watcher_from..];
+    let end = mine.len().min(seen.len());
+    assert_eq!(
+        String::from_utf8_lossy(&seen[..end]),
+        String::from_utf8_lossy(&mine[..end]),
+        "the watcher's bytes are the learner's"
+    );
+    assert!(end > 20, "compared {end} bytes");
+
+    // A crafted input frame from the read-only viewer is refused and never runs.
     watcher.send("echo typed-before-help\r").await;
     refused(watcher.next_control().await);
 

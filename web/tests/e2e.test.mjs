@@ -448,12 +448,25 @@ test("a learner goes through a lesson in the browser", async (t) => {
       const instructorProfile = await mkdtemp(path.join(os.tmpdir(), "playlab-chromium-"));
       const instructor = await launch(instructorProfile);
       try {
+        // A second learner (a client without cookies is a new learner), so the
+        // instructor picks one of two.
+        const other = await fetch(BASE + "/api/sessions", {
+          method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ lesson: LESSON }),
+        });
+        const otherSession = await other.json();
+        assert.equal(other.status, 201, JSON.stringify(otherSession));
         const admin = instructor.pages()[0] ?? (await instructor.newPage());
         await admin.goto(BASE + "/dashboard");
         await admin.locator("#admin-token").fill(ADMIN_TOKEN);
         await admin.locator("#admin-token").press("Enter");
+        await admin.locator(`tr[data-session="${otherSession.id}"]`).waitFor();
         await admin.locator(`tr[data-session="${sessionId}"]`).getByRole("button", { name: /Watch controlplane/ }).click();
         await admin.locator(".watch .terminal-host[data-state=connected]").waitFor();
+        // What the learner types shows in the live view within a second.
+        await typeInto(page, "controlplane", "echo live-$((6*7))");
+        const typed = Date.now();
+        await waitForScreen(admin, "controlplane", "the learner's command", (l) => l.includes("live-42"), 1000);
+        console.log(`live view: the learner's command on the instructor's screen after ${Date.now() - typed} ms`);
         await helpMode(admin);
         await instructor.close();
         await page.locator('[data-testid="watched"]').waitFor({ state: "detached" });
