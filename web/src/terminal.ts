@@ -29,6 +29,8 @@ export interface TerminalOptions {
   node: string;
   /** Watchers (an instructor helping a learner) see the screen but cannot type. */
   readOnly?: boolean;
+  /** Smaller for a grid of several learners' terminals (default 14). */
+  fontSize?: number;
   /** The id of an element describing the terminal's keys (screen readers read it on focus). */
   describedBy?: string;
   onState?: (state: ConnectionState, detail?: string) => void;
@@ -118,7 +120,7 @@ export class TerminalView {
     this.element.className = "terminal-host";
     this.term = new Terminal({
       fontFamily: '"DejaVu Sans Mono", "Cascadia Mono", Menlo, Consolas, ui-monospace, monospace',
-      fontSize: 14,
+      fontSize: opts.fontSize ?? 14,
       lineHeight: 1.15,
       cursorBlink: !opts.readOnly,
       disableStdin: !!opts.readOnly,
@@ -133,7 +135,9 @@ export class TerminalView {
     this.readOnly = !!opts.readOnly;
     this.term.onData((data) => this.readOnly || this.sendBytes(this.encoder.encode(data)));
     this.term.onBinary((data) => this.readOnly || this.sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0))));
-    this.term.onResize(({ cols, rows }) => this.sendControl({ type: "resize", cols, rows }));
+    // A watcher's window never reshapes the learner's terminal (the server refuses it),
+    // even in help mode: only the learner's view asks.
+    if (!opts.readOnly) this.term.onResize(({ cols, rows }) => this.sendControl({ type: "resize", cols, rows }));
     this.term.attachCustomKeyEventHandler((e) => this.onKey(e));
   }
 

@@ -88,6 +88,15 @@ test("a learner joins a class, the roster follows them, a broadcast reaches thei
     await row.locator('td[data-col="connected"]', { hasText: "attached" }).waitFor({ timeout: 5_000 });
     await admin.screenshot({ path: path.join(SHOTS, "roster.png"), animations: "disabled" });
 
+    // The grid shows the learner's terminal beside the others', live.
+    await admin.locator("[data-testid=grid]").click();
+    await admin.locator(".grid-tile .terminal-host[data-state=connected]").waitFor({ timeout: 10_000 });
+    await page.locator('.term-panel[data-node="controlplane"] .xterm').click();
+    await page.keyboard.type("echo in-the-grid-$((6*7))");
+    await page.keyboard.press("Enter");
+    await admin.waitForFunction(() => window.playlabGrid?.screens().some((t) => t.includes("in-the-grid-42")), null, { timeout: 5_000 });
+    await admin.screenshot({ path: path.join(SHOTS, "roster-grid.png"), animations: "disabled" });
+
     // A broadcast shows on the learner's lesson page.
     await admin.locator("#broadcast").fill("Coffee break until 10:30");
     await admin.locator(".broadcast-form button[type=submit]").click();

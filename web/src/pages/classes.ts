@@ -7,7 +7,7 @@ import { api, ApiError, type ClassInfo, type Roster, type RosterRow } from "../a
 import { clock, h, icon, relative, replace, toast } from "../dom";
 import { frame, notice } from "../layout";
 import type { Cleanup } from "../router";
-import { Watcher } from "./watch";
+import { TerminalGrid, Watcher } from "./watch";
 
 /** Every string these pages show. */
 const T = {
@@ -49,6 +49,14 @@ const T = {
   connected: "attached",
   away: "—",
   watch: "Watch",
+  grid: "Grid of terminals",
+  closeGrid: "Close the grid",
+  nobodyReady: "No learner has a ready environment to show.",
+  resetStep: "Reset step",
+  resetLesson: "Reset lesson",
+  confirmReset: (name: string, to: string) =>
+    `Reset ${name}'s environment to the start of the ${to}? Their machines are made afresh${to === "step" ? " and earlier steps' solutions replayed" : ""}.`,
+  resetting: "Environment resetting",
   extend: "Extend",
   extended: "Session extended",
   end: "End",
@@ -142,7 +150,7 @@ export function rosterPage(root: HTMLElement, params: Record<string, string>): C
   const id = params.id;
   const main = frame(root, { actions: [h("a", { href: "/dashboard", class: "btn btn-ghost" }, T.back)], pageClass: "dashboard" });
   let events: EventSource | null = null;
-  let watcher: Watcher | null = null;
+  let watcher: Watcher | TerminalGrid | null = null;
   let roster: Roster | null = null;
   let sort: { key: SortKey; up: boolean } = { key: "name", up: true };
 
@@ -184,6 +192,12 @@ export function rosterPage(root: HTMLElement, params: Record<string, string>): C
           watcher = new Watcher(watchHost, sid, r.name, session.nodes[0], () => (watcher = null));
         },
       }, icon("eye"), T.watch) : null,
+      r.status === "ready" ? act(T.resetStep, async () => {
+        if (confirm(T.confirmReset(r.name, "step"))) await api.resetSession(sid, "step");
+      }, T.resetting) : null,
+      r.status === "ready" ? act(T.resetLesson, async () => {
+        if (confirm(T.confirmReset(r.name, "lesson"))) await api.resetSession(sid, "lesson");
+      }, T.resetting) : null,
       act(T.extend, () => api.extend(sid), T.extended),
       act(T.end, async () => { if (confirm(T.confirmEnd(r.name))) await api.endSession(sid); }, T.ended, true),
     ].filter((n): n is HTMLButtonElement => n !== null);
@@ -225,6 +239,18 @@ export function rosterPage(root: HTMLElement, params: Record<string, string>): C
         h("td", { class: "row-actions" }, actions(row)))));
   };
 
+  /** Every learner with a ready environment, their first node, in the grid. */
+  const openGrid = async () => {
+    const ready = (roster?.learners ?? []).filter((r) => r.session && r.status === "ready");
+    if (ready.length === 0) return toast(T.nobodyReady, "info");
+    const entries = await Promise.all(ready.map(async (r) => {
+      const session = await api.session(r.session!);
+      return { session: r.session!, who: r.name, node: session.nodes[0] };
+    }));
+    watcher?.dispose();
+    watcher = new TerminalGrid(watchHost, entries, T.closeGrid, () => (watcher = null));
+  };
+
   const message = h("input", { id: "broadcast", class: "input", maxlength: 280, required: true, autocomplete: "off" });
   const broadcastForm = h("form", { class: "join-form broadcast-form" },
     h("label", { for: "broadcast" }, T.broadcast), message, h("button", { type: "submit", class: "btn btn-primary" }, T.send));
@@ -247,7 +273,8 @@ export function rosterPage(root: HTMLElement, params: Record<string, string>): C
         h("p", { class: "muted" }, T.joinHint(c.code), " ", state)),
       broadcastForm,
       summary,
-      h("p", null, h("a", { href: `/api/classes/${id}/roster.csv`, class: "btn btn-small", download: "" }, T.csv)),
+      h("p", null, h("a", { href: `/api/classes/${id}/roster.csv`, class: "btn btn-small", download: "" }, T.csv),
+        " ", h("button", { type: "button", class: "btn btn-small", "data-testid": "grid", onclick: openGrid }, icon("eye"), T.grid)),
       h("div", { class: "table-wrap" }, h("table", { class: "sessions roster" }, h("thead", null, head), body)),
       watchHost);
     events = new EventSource(`/api/classes/${id}/roster/events`);

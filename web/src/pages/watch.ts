@@ -45,3 +45,52 @@ export class Watcher {
     delete window.playlab;
   }
 }
+
+/** A learner's terminal in a [`TerminalGrid`]. */
+export interface GridEntry {
+  session: string;
+  who: string;
+  node: string;
+}
+
+/** Several learners' terminals at once, read-only and small, for a small class: the
+ *  instructor sees who is where without opening each. */
+export class TerminalGrid {
+  private readonly views: TerminalView[] = [];
+  private readonly element: HTMLElement;
+
+  constructor(host: HTMLElement, entries: GridEntry[], closeLabel: string, onClose: () => void) {
+    const tiles = entries.map((e) => {
+      const state = h("span", { class: "watch-state" }, "connecting");
+      const view = new TerminalView({
+        session: e.session, node: e.node, readOnly: true, fontSize: 11,
+        onState: (s) => (state.textContent = s),
+      });
+      this.views.push(view);
+      return h("section", { class: "grid-tile", "data-session": e.session, "aria-label": `${e.who}: ${e.node}` },
+        h("div", { class: "watch-head" }, h("h3", null, icon("eye"), `${e.who} · ${e.node}`), state),
+        h("div", { class: "grid-term" }, view.element));
+    });
+    this.element = h("section", { class: "terminal-grid-wrap" },
+      h("div", { class: "watch-head" },
+        h("button", { type: "button", class: "btn btn-small", onclick: () => { this.dispose(); onClose(); } }, icon("x"), closeLabel)),
+      h("div", { class: "terminal-grid" }, tiles));
+    replace(host, this.element);
+    for (const view of this.views) view.open();
+    // For the browser tests: what each tile shows (its canvas cannot be read).
+    window.playlabGrid = { screens: () => this.views.map((v) => v.screenText()) };
+  }
+
+  dispose(): void {
+    for (const view of this.views) view.dispose();
+    this.element.remove();
+    delete window.playlabGrid;
+  }
+}
+
+declare global {
+  interface Window {
+    /** For browser tests: what each tile of the grid on screen shows. */
+    playlabGrid?: { screens: () => string[] };
+  }
+}
