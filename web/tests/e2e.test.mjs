@@ -228,6 +228,27 @@ test("a learner goes through a lesson in the browser", async (t) => {
       await page.screenshot({ path: path.join(SHOTS, "terminal-colours-unicode.png"), animations: "disabled" });
     });
 
+    await step("Chinese typed through an input method arrives as whole characters", async () => {
+      // What an IME does: a composition ("ni", "nih", ... shown in place, not yet text),
+      // then the committed characters. Only the committed ones may reach the shell.
+      await page.locator('[role=tab][data-node="controlplane"]').click();
+      await page.locator('.term-panel[data-node="controlplane"] .xterm').click();
+      await page.keyboard.type("echo ime-");
+      const cdp = await page.context().newCDPSession(page);
+      for (const partial of ["n", "ni", "nih", "niha", "nihao", "你好"]) {
+        await cdp.send("Input.imeSetComposition", { text: partial, selectionStart: partial.length, selectionEnd: partial.length });
+      }
+      await cdp.send("Input.insertText", { text: "你好" });
+      await cdp.detach();
+      await page.keyboard.type("-$((40+2))，世界");
+      await page.keyboard.press("Enter");
+      const screen = await waitForScreen(page, "controlplane", "the composed text", (l) => l.includes("ime-你好-42，世界"));
+      for (const fragment of ["ime-n", "ime-你好你好", "nihao"]) {
+        assert.ok(!screen.includes(fragment), `a partial composition reached the shell (${fragment}):\n${screen}`);
+      }
+      await page.screenshot({ path: path.join(SHOTS, "terminal-cjk.png"), animations: "disabled" });
+    });
+
     await step("a full-screen program gets the alternate screen and the shell's screen comes back", async () => {
       // What vim or top do through terminfo, with the tools debian:bookworm-slim has:
       // enter the alternate screen, draw at cursor positions (one of them computed from
