@@ -289,7 +289,12 @@ async fn the_learner_lets_the_instructor_type_and_stops_them() {
     // prompt on, both screens grow by the same bytes.
     watcher.read_until(0, "# ", SHORT).await;
     let (owner_from, watcher_from) = (owner.screen.len(), watcher.screen.len());
-    owner.run("printf 'same-\\x1b[1mbytes\\x1b[0m-%s\\n' $((6*7))", "bytes").await;
+    owner
+        .run(
+            "printf 'same-\\x1b[1mbytes\\x1b[0m-%s\\n' $((6*7))",
+            "bytes",
+        )
+        .await;
     watcher.read_until(watcher_from, "-42", SHORT).await;
     owner.read_until(owner_from, "-42", SHORT).await;
     let mine = &owner.screen[owner_from..];

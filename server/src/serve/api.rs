@@ -380,7 +380,10 @@ async fn set_help(
         ));
     }
     Ok(Json(
-        state.sessions.set_help(&authorized.session, body.allow),
+        state
+            .sessions
+            .set_help(&authorized.session, body.allow)
+            .await,
     ))
 }
 

@@ -429,11 +429,19 @@ impl SessionManager {
 
     /// Lets the instructors watching the session type into its terminals ("help
     /// mode"), or stops them; the learner decides, and every change is recorded.
-    pub fn set_help(&self, session: &Session, granted: bool) -> HelpView {
+    pub async fn set_help(&self, session: &Session, granted: bool) -> HelpView {
         if session.terminals.set_help(granted) {
             if let Err(e) = self.shared.store.record_help(&session.id, granted) {
                 tracing::warn!(session = %session.id, error = %e, "recording a help grant");
             }
+            // In the recordings too: input between the two markers may be the
+            // instructor's.
+            let marker = if granted {
+                "help mode on: the learner lets the instructor type"
+            } else {
+                "help mode off: only the learner types"
+            };
+            session.terminals.mark(marker).await;
             tracing::info!(session = %session.id, granted, "help mode changed by the learner");
         }
         self.help(session)
