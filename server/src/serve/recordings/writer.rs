@@ -21,9 +21,11 @@ use tokio_util::sync::CancellationToken;
 use super::cast::{self, Code, Header, Utf8Carry};
 use crate::serve::metrics::Metrics;
 
-/// Events queued per recording between the pump and the writer. With the backend's
-/// chunks of at most a few dozen KiB, this bounds what a slow disk costs in memory.
-pub const QUEUE: usize = 128;
+/// Events queued per recording between the pump and the writer: enough to ride out a
+/// disk that stalls for a few hundred milliseconds under a terminal printing at full
+/// speed (the Docker backend reads at most 16 KiB a chunk, so at most 8 MiB is held per
+/// terminal while its disk is stuck, and nothing when it keeps up).
+pub const QUEUE: usize = 512;
 /// The writer's buffer. It goes to the file when full, and at least every
 /// [`FLUSH_AFTER`], so a download of a live recording is at most that far behind
 /// without a write for every chunk of a busy terminal.
