@@ -72,7 +72,9 @@ fn row(name: &str, off: f64, on: f64, unit: &str) {
 #[tokio::main]
 async fn main() {
     let _ = common::docker().await;
-    println!("recording on vs off (2-node fixture lesson on debian:bookworm-slim, {ROUNDS} rounds each, alternating)\n");
+    println!(
+        "recording on vs off (2-node fixture lesson on debian:bookworm-slim, {ROUNDS} rounds each, alternating)\n"
+    );
     let recordings = tempfile::tempdir().unwrap();
     let dir = recordings.path().to_str().unwrap();
     let on = ServerProcess::start(
@@ -92,7 +94,10 @@ async fn main() {
     off.stop();
     let written: u64 = walk(recordings.path());
 
-    println!("| {:<24} | {:>15} | {:>15} | {:>6} |", "", "off", "on", "on/off");
+    println!(
+        "| {:<24} | {:>15} | {:>15} | {:>6} |",
+        "", "off", "on", "on/off"
+    );
     println!("|{:-<26}|{:-<17}|{:-<17}|{:-<8}|", "", "", "", "");
     for (name, p) in [("echo p50", 0.5), ("echo p95", 0.95), ("echo p99", 0.99)] {
         let ms = |s: &mut Samples| percentile(&mut s.echo, p).as_secs_f64() * 1000.0;

@@ -18,8 +18,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Client, ServerProcess, fixtures};
-use measure::{echo_latency_server, ms, percentile, throughput_server, time_to_prompt};
 use futures::StreamExt;
+use measure::{echo_latency_server, ms, percentile, throughput_server, time_to_prompt};
 use reqwest::StatusCode;
 use runner::{Backend, SessionId, TermSize};
 use serde_json::json;

@@ -26,10 +26,15 @@ fn parse_cast(text: &str) -> (Value, Vec<Value>) {
         .collect();
     let mut last = 0.0;
     for event in &events {
-        let time = event[0].as_f64().unwrap_or_else(|| panic!("a time: {event}"));
+        let time = event[0]
+            .as_f64()
+            .unwrap_or_else(|| panic!("a time: {event}"));
         assert!(time >= last, "times go backwards at {event}");
         last = time;
-        assert!(["o", "i", "r", "m"].contains(&event[1].as_str().unwrap()), "{event}");
+        assert!(
+            ["o", "i", "r", "m"].contains(&event[1].as_str().unwrap()),
+            "{event}"
+        );
         assert!(event[2].is_string(), "{event}");
     }
     (header, events)
@@ -42,6 +47,17 @@ fn data<'a>(events: &'a [Value], code: &str) -> Vec<&'a str> {
         .filter(|e| e[1] == code)
         .map(|e| e[2].as_str().unwrap())
         .collect()
+}
+
+/// Reads until the shell shows its prompt again, so the screen holds all it printed.
+async fn prompt(term: &mut common::Term) {
+    let deadline = tokio::time::Instant::now() + SHORT;
+    while !term.screen.ends_with(b"# ") {
+        tokio::time::timeout_at(deadline, term.next_frame())
+            .await
+            .expect("the prompt comes back")
+            .expect("the terminal stays open");
+    }
 }
 
 async fn download(client: &Client, path: &str) -> reqwest::Response {
@@ -64,14 +80,14 @@ async fn a_learners_terminal_and_checks_are_in_the_instructors_recording() {
         .unwrap();
     term.read_until(0, "# ", SHORT).await;
     // The command's output, not its echo: after the line it was typed on.
-    term.run("echo hello-recording", "\rhello-recording\r\n").await;
+    term.run("echo hello-recording", "\rhello-recording\r\n")
+        .await;
+    prompt(&mut term).await;
     let check = format!("/api/sessions/{id}/check");
     let (status, failed) = learner.post(&check, json!({})).await;
     assert_eq!((status, &failed["passed"]), (StatusCode::OK, &json!(false)));
-    let from = term.screen.len();
-    term.send("touch /tmp/done\r").await;
-    term.read_until(from + "touch /tmp/done".len(), "# ", SHORT)
-        .await;
+    term.run("touch /tmp/done", "touch /tmp/done\r\n").await;
+    prompt(&mut term).await;
     let (status, passed) = learner.post(&check, json!({})).await;
     assert_eq!((status, &passed["passed"]), (StatusCode::OK, &json!(true)));
 
@@ -87,7 +103,10 @@ async fn a_learners_terminal_and_checks_are_in_the_instructors_recording() {
     let (header, events) = loop {
         let response = download(&admin, &path).await;
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()["content-type"], "application/x-asciicast");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/x-asciicast"
+        );
         assert_eq!(
             response.headers()["content-disposition"],
             format!("attachment; filename=\"{id}-node01.1.cast\"").as_str()
@@ -102,9 +121,16 @@ async fn a_learners_terminal_and_checks_are_in_the_instructors_recording() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert_eq!((&header["width"], &header["height"]), (&json!(100), &json!(30)));
+    assert_eq!(
+        (&header["width"], &header["height"]),
+        (&json!(100), &json!(30))
+    );
     // The output replays byte for byte what the learner's terminal received.
-    assert!(data(&events, "o").concat().contains("\rhello-recording\r\n"));
+    assert!(
+        data(&events, "o")
+            .concat()
+            .contains("\rhello-recording\r\n")
+    );
     let input = data(&events, "i").concat();
     assert!(input.contains("echo hello-recording\r"), "{input:?}");
     assert!(input.contains("touch /tmp/done\r"), "{input:?}");
@@ -116,12 +142,20 @@ async fn a_learners_terminal_and_checks_are_in_the_instructors_recording() {
         ]
     );
     // The markers sit where they happened: after the command they judged.
-    let at = |needle: &str| events.iter().position(|e| e[2].as_str().unwrap().contains(needle));
+    let at = |needle: &str| {
+        events
+            .iter()
+            .position(|e| e[2].as_str().unwrap().contains(needle))
+    };
     assert!(at("hello-recording") < at(": fail:"));
     assert!(at(": fail:") < at("touch /tmp/done") && at("touch /tmp/done") < at(": pass"));
 
     // The learner cannot read it back, not even their own.
-    for path in [path.as_str(), &format!("/api/admin/recordings/{id}"), "/api/admin/recordings"] {
+    for path in [
+        path.as_str(),
+        &format!("/api/admin/recordings/{id}"),
+        "/api/admin/recordings",
+    ] {
         let response = download(&learner, path).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
     }

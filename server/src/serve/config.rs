@@ -788,7 +788,9 @@ mod tests {
         assert_eq!(c.recording.dir, PathBuf::from("/casts"));
         let err = load("recording_max_bytes = \"lots\"").unwrap_err();
         assert!(err.contains("--recording-max-bytes"), "{err}");
-        let err = Settings::from_toml("recording = \"maybe\"").unwrap_err().to_string();
+        let err = Settings::from_toml("recording = \"maybe\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 1, column 13"), "{err}");
     }
 

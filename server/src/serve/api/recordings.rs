@@ -36,7 +36,10 @@ pub struct SessionRecordings {
     recordings: Vec<RecordingInfo>,
 }
 
-pub async fn all(State(state): State<AppState>, id: Identity) -> ApiResult<Json<Vec<SessionRecordings>>> {
+pub async fn all(
+    State(state): State<AppState>,
+    id: Identity,
+) -> ApiResult<Json<Vec<SessionRecordings>>> {
     id.require_admin_over_learners()?;
     let recorder = state.recorder.clone();
     let listed = blocking(move || {
@@ -91,8 +94,13 @@ pub async fn download(
             format!("session {session} has no recording {file:?}"),
         )
     };
-    let path = state.recorder.path(&session_id, &file).ok_or_else(not_found)?;
-    let opened = tokio::fs::File::open(&path).await.map_err(|_| not_found())?;
+    let path = state
+        .recorder
+        .path(&session_id, &file)
+        .ok_or_else(not_found)?;
+    let opened = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| not_found())?;
     let disposition = format!("attachment; filename=\"{session}-{file}\"");
     Ok((
         [

@@ -407,14 +407,22 @@ async fn recordings_are_for_the_admin_only() {
     };
     let list = format!("/api/admin/recordings/{id}");
     let file = format!("{list}/node01.1.cast");
-    for uri in ["/api/admin/recordings".to_owned(), list.clone(), file.clone()] {
+    for uri in [
+        "/api/admin/recordings".to_owned(),
+        list.clone(),
+        file.clone(),
+    ] {
         for (caller, status) in [
             (Caller::Ann, StatusCode::FORBIDDEN),
             (Caller::Bob, StatusCode::FORBIDDEN),
             (Caller::Nobody, StatusCode::UNAUTHORIZED),
             (Caller::WrongBearer, StatusCode::UNAUTHORIZED),
         ] {
-            assert_eq!(get(caller, uri.clone()).await.status(), status, "{caller:?} {uri}");
+            assert_eq!(
+                get(caller, uri.clone()).await.status(),
+                status,
+                "{caller:?} {uri}"
+            );
         }
     }
     let listed = json_body(get(Caller::AdminCookie, list).await).await;

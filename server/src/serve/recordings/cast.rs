@@ -96,14 +96,6 @@ pub fn write_event(out: &mut Vec<u8>, time: Duration, code: Code, data: &str) {
     out.extend_from_slice(b"]\n");
 }
 
-/// One event as its line, newline included.
-pub fn event_line(time: Duration, code: Code, data: &str) -> String {
-    let mut line = Vec::new();
-    write_event(&mut line, time, code, data);
-    // Only UTF-8 went in.
-    String::from_utf8(line).unwrap_or_default()
-}
-
 /// A resize event's data.
 pub fn resize_data(size: TermSize) -> String {
     format!("{}x{}", size.cols, size.rows)
@@ -177,10 +169,20 @@ impl Utf8Carry {
 mod tests {
     use super::*;
 
+    /// One event as its line.
+    fn event_line(time: Duration, code: Code, data: &str) -> String {
+        let mut line = Vec::new();
+        write_event(&mut line, time, code, data);
+        String::from_utf8(line).unwrap()
+    }
+
     #[test]
     fn header_is_asciicast_v2() {
         let header = Header::new(
-            TermSize { cols: 120, rows: 40 },
+            TermSize {
+                cols: 120,
+                rows: 40,
+            },
             1_700_000_000,
             "node01".into(),
         );
@@ -193,7 +195,11 @@ mod tests {
 
     #[test]
     fn events_have_exact_times_and_escaped_data() {
-        let line = event_line(Duration::from_millis(300), Code::Output, "a\"b\\c\r\n\x1b[0m\x07");
+        let line = event_line(
+            Duration::from_millis(300),
+            Code::Output,
+            "a\"b\\c\r\n\x1b[0m\x07",
+        );
         assert_eq!(
             line,
             "[0.300000, \"o\", \"a\\\"b\\\\c\\r\\n\\u001b[0m\\u0007\"]\n"

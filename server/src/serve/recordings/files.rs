@@ -96,7 +96,7 @@ pub fn sessions(root: &Path) -> Vec<SessionId> {
             Some((newest, id))
         })
         .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(newest, _)| std::cmp::Reverse(*newest));
     found.into_iter().map(|(_, id)| id).collect()
 }
 
@@ -189,13 +189,17 @@ fn info(path: &Path, bytes: u64) -> Option<RecordingInfo> {
 /// The time of the last complete event in the file's tail.
 fn last_time(mut file: File, len: u64) -> Option<f64> {
     TAILS.into_iter().find_map(|tail_len| {
-        file.seek(SeekFrom::Start(len.saturating_sub(tail_len))).ok()?;
+        file.seek(SeekFrom::Start(len.saturating_sub(tail_len)))
+            .ok()?;
         let mut tail = Vec::new();
         (&mut file).take(tail_len).read_to_end(&mut tail).ok()?;
-        String::from_utf8_lossy(&tail).lines().rev().find_map(|line| {
-            let event: serde_json::Value = serde_json::from_str(line).ok()?;
-            event.get(0)?.as_f64()
-        })
+        String::from_utf8_lossy(&tail)
+            .lines()
+            .rev()
+            .find_map(|line| {
+                let event: serde_json::Value = serde_json::from_str(line).ok()?;
+                event.get(0)?.as_f64()
+            })
     })
 }
 
@@ -206,7 +210,10 @@ mod tests {
     #[test]
     fn names_parse_back_and_never_escape() {
         assert_eq!(parse_name("node01.1.cast"), Some(("node01", 1)));
-        assert_eq!(parse_name("control-plane.12.cast"), Some(("control-plane", 12)));
+        assert_eq!(
+            parse_name("control-plane.12.cast"),
+            Some(("control-plane", 12))
+        );
         for bad in [
             "node01.cast",
             "node01.0.cast",
@@ -238,14 +245,21 @@ mod tests {
         assert!(first.ends_with("s1/node01.1.cast"), "{first:?}");
         assert!(second.ends_with("s1/node01.2.cast"), "{second:?}");
         assert!(other.ends_with("s1/node02.1.cast"), "{other:?}");
-        let header =
-            Header::new(runner::TermSize { cols: 80, rows: 24 }, 1_700_000_000, "t".into()).line();
+        let header = Header::new(
+            runner::TermSize { cols: 80, rows: 24 },
+            1_700_000_000,
+            "t".into(),
+        )
+        .line();
         let events = "[0.5, \"o\", \"$ \"]\n[3.25, \"m\", \"check\"]\n[3.5, \"o\", \"partial";
         fs::write(&first, format!("{header}{events}")).unwrap();
         let listed = list(root.path(), &id);
         assert_eq!(listed.len(), 3);
         assert_eq!(listed[0].file, "node01.1.cast");
-        assert_eq!(listed[0].started_at.as_deref(), Some("2023-11-14T22:13:20Z"));
+        assert_eq!(
+            listed[0].started_at.as_deref(),
+            Some("2023-11-14T22:13:20Z")
+        );
         assert_eq!(listed[0].duration, 3.25);
         assert_eq!(listed[1].shell, 2);
         assert_eq!(listed[2].node, "node02");
@@ -277,7 +291,13 @@ mod tests {
         // Not a recording: left alone whatever its age.
         fs::write(root.path().join("mixed/notes.txt"), "keep").unwrap();
         let swept = sweep(root.path(), week, now);
-        assert_eq!(swept, Swept { files: 3, bytes: 30 });
+        assert_eq!(
+            swept,
+            Swept {
+                files: 3,
+                bytes: 30
+            }
+        );
         assert!(!root.path().join("old").exists(), "an emptied folder goes");
         let left = |s: &str| list(root.path(), &s.parse().unwrap());
         assert_eq!(left("mixed").len(), 1);

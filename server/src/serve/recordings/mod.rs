@@ -158,7 +158,11 @@ impl Recorder {
             let recorder = self.clone();
             match tokio::task::spawn_blocking(move || recorder.sweep(SystemTime::now())).await {
                 Ok(swept) if swept.files > 0 => {
-                    tracing::info!(files = swept.files, bytes = swept.bytes, "removed recordings past --recording-retention")
+                    tracing::info!(
+                        files = swept.files,
+                        bytes = swept.bytes,
+                        "removed recordings past --recording-retention"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "the recording sweep failed"),

@@ -8,8 +8,8 @@
 //! reached (after a final marker) or the file cannot be written; the queue's receiver
 //! then goes, and the handle's sends fail instantly. Either way the terminal goes on.
 
-use std::sync::{Arc, Once};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -46,7 +46,10 @@ enum Event {
     Resize(TermSize),
     Marker(String),
     /// Events the queue had no room for: how many, and how many bytes.
-    Gap { events: u64, bytes: u64 },
+    Gap {
+        events: u64,
+        bytes: u64,
+    },
 }
 
 /// What one session's recordings may write together (`--recording-max-bytes`).
@@ -428,7 +431,10 @@ mod tests {
         let (ended, lines, _) = record(1 << 20, |r| {
             r.output(&Bytes::from_static(b"$ "));
             r.input(b"ls\r");
-            r.resize(TermSize { cols: 100, rows: 30 });
+            r.resize(TermSize {
+                cols: 100,
+                rows: 30,
+            });
             r.mark("check step 1: pass");
             // Half a character: finished as U+FFFD at the end.
             r.output(&Bytes::from_static(b"\xe2\x82"));

@@ -290,7 +290,10 @@ async fn check_verdicts_are_markers_in_the_recording() {
     drop(viewer);
     session.terminals.close_all().await;
     lab.recorder.shutdown().await;
-    let cast = lab.dir.path().join(format!("recordings/{}/node01.1.cast", session.id));
+    let cast = lab
+        .dir
+        .path()
+        .join(format!("recordings/{}/node01.1.cast", session.id));
     let text = std::fs::read_to_string(&cast).unwrap();
     let markers: Vec<String> = text
         .lines()
