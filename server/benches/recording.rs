@@ -17,7 +17,7 @@ use std::time::Duration;
 use common::{Client, ServerProcess, fixtures};
 use measure::{echo_latency_server, percentile, throughput_server, time_to_prompt};
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const ECHO_SAMPLES: usize = 300;
 const OUTPUT: &str = "head -c 50000000 /dev/zero | base64";
 

@@ -49,6 +49,17 @@ fn data<'a>(events: &'a [Value], code: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// Reads until the shell shows its prompt again, so the screen holds all it printed.
+async fn prompt(term: &mut common::Term) {
+    let deadline = tokio::time::Instant::now() + SHORT;
+    while !term.screen.ends_with(b"# ") {
+        tokio::time::timeout_at(deadline, term.next_frame())
+            .await
+            .expect("the prompt comes back")
+            .expect("the terminal stays open");
+    }
+}
+
 async fn download(client: &Client, path: &str) -> reqwest::Response {
     let mut request = client.http.get(format!("{}{path}", client.base));
     if let Some(token) = &client.admin_token {
@@ -71,13 +82,12 @@ async fn a_learners_terminal_and_checks_are_in_the_instructors_recording() {
     // The command's output, not its echo: after the line it was typed on.
     term.run("echo hello-recording", "\rhello-recording\r\n")
         .await;
+    prompt(&mut term).await;
     let check = format!("/api/sessions/{id}/check");
     let (status, failed) = learner.post(&check, json!({})).await;
     assert_eq!((status, &failed["passed"]), (StatusCode::OK, &json!(false)));
-    let from = term.screen.len();
-    term.send("touch /tmp/done\r").await;
-    term.read_until(from + "touch /tmp/done".len(), "# ", SHORT)
-        .await;
+    term.run("touch /tmp/done", "touch /tmp/done\r\n").await;
+    prompt(&mut term).await;
     let (status, passed) = learner.post(&check, json!({})).await;
     assert_eq!((status, &passed["passed"]), (StatusCode::OK, &json!(true)));
 

@@ -1,6 +1,8 @@
 //! What the server benches measure through a real server: time to a prompt, keystroke
 //! echo latency and output throughput on a terminal WebSocket.
 
+#![allow(dead_code)] // each bench uses its own part of this module
+
 use std::time::{Duration, Instant};
 
 use crate::common::{Client, Term};

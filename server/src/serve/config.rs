@@ -802,6 +802,28 @@ mod tests {
         assert_eq!(images.images.images, Some(PathBuf::from("b.json")));
     }
 
+    /// The recording group is read from the file by its own struct, and the command
+    /// line wins over it, like every other setting.
+    #[test]
+    fn recording_settings_from_the_file_and_flags() {
+        let file = "data = \"/d\"\nrecording_retention = \"1d\"\nrecording_max_bytes = \"1Mi\"";
+        let c = Config::validate(serve(Serve::command(), &[], file)).unwrap();
+        assert_eq!(c.recording.dir, PathBuf::from("/d/recordings"));
+        assert_eq!(c.recording.retention, Duration::from_secs(86_400));
+        assert_eq!(c.recording.max_bytes, 1 << 20);
+        assert!(c.recording.enabled);
+        let flags = ["--recording", "off", "--recordings-dir", "/casts"];
+        let c = Config::validate(serve(Serve::command(), &flags, file)).unwrap();
+        assert!(!c.recording.enabled);
+        assert_eq!(c.recording.dir, PathBuf::from("/casts"));
+        let err = load("recording_max_bytes = \"lots\"").unwrap_err();
+        assert!(err.contains("--recording-max-bytes"), "{err}");
+        let err = Settings::from_toml("recording = \"maybe\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1, column 13"), "{err}");
+    }
+
     /// The choices that need a word of explanation get it in `--help`, at the flag
     /// (also in `-h`) and at each value.
     #[test]

@@ -16,6 +16,7 @@
 //! and `"i"` events and brings chrono along; the format is a header struct and a
 //! `format!` per line.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use runner::TermSize;
@@ -83,17 +84,16 @@ impl Code {
     }
 }
 
-/// One event as its line, newline included.
-pub fn event_line(time: Duration, code: Code, data: &str) -> String {
-    // A `&str` always serializes; serde_json escapes quotes, backslashes and control
-    // characters, which is all JSON needs.
-    let data = serde_json::to_string(data).unwrap_or_default();
-    format!(
-        "[{}.{:06}, \"{}\", {data}]\n",
-        time.as_secs(),
-        time.subsec_micros(),
-        code.as_str()
-    )
+/// Appends one event's line, newline included, to `out`: straight into the writer's
+/// buffer, so a chunk of output is copied once on its way to the file.
+pub fn write_event(out: &mut Vec<u8>, time: Duration, code: Code, data: &str) {
+    use std::io::Write as _;
+    // Writing into a Vec cannot fail, and a `&str` always serializes; serde_json
+    // escapes quotes, backslashes and control characters, which is all JSON needs.
+    let secs = (time.as_secs(), time.subsec_micros());
+    let _ = write!(out, "[{}.{:06}, \"{}\", ", secs.0, secs.1, code.as_str());
+    let _ = serde_json::to_writer(&mut *out, data);
+    out.extend_from_slice(b"]\n");
 }
 
 /// A resize event's data.
@@ -111,8 +111,14 @@ pub struct Utf8Carry {
 }
 
 impl Utf8Carry {
-    /// The text of `chunk`, after what the last chunk left incomplete.
-    pub fn decode(&mut self, chunk: &[u8]) -> String {
+    /// The text of `chunk`, after what the last chunk left incomplete; borrowed when
+    /// the chunk is valid UTF-8 on its own (most output), so nothing is copied.
+    pub fn decode<'a>(&mut self, chunk: &'a [u8]) -> Cow<'a, str> {
+        if self.pending.is_empty()
+            && let Ok(text) = std::str::from_utf8(chunk)
+        {
+            return Cow::Borrowed(text);
+        }
         let joined;
         let mut input = if self.pending.is_empty() {
             chunk
@@ -127,7 +133,7 @@ impl Utf8Carry {
             match std::str::from_utf8(input) {
                 Ok(valid) => {
                     text.push_str(valid);
-                    return text;
+                    return Cow::Owned(text);
                 }
                 Err(e) => {
                     let (valid, rest) = input.split_at(e.valid_up_to());
@@ -141,7 +147,7 @@ impl Utf8Carry {
                         // The chunk ends inside a character: keep its start.
                         None => {
                             self.pending = rest.to_vec();
-                            return text;
+                            return Cow::Owned(text);
                         }
                     }
                 }
@@ -162,6 +168,13 @@ impl Utf8Carry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One event as its line.
+    fn event_line(time: Duration, code: Code, data: &str) -> String {
+        let mut line = Vec::new();
+        write_event(&mut line, time, code, data);
+        String::from_utf8(line).unwrap()
+    }
 
     #[test]
     fn header_is_asciicast_v2() {

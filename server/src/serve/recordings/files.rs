@@ -20,8 +20,9 @@ use super::cast::Header;
 
 /// The extension of every recording.
 const EXTENSION: &str = ".cast";
-/// How much of a file's end is read to find its last event's time.
-const TAIL: u64 = 1 << 20;
+/// How much of a file's end is read to find its last event's time: a little first
+/// (the last events are usually a prompt), more when a long output line ends the file.
+const TAILS: [u64; 2] = [16 << 10, 1 << 20];
 
 /// A session's folder of recordings.
 pub fn session_dir(root: &Path, session: &SessionId) -> PathBuf {
@@ -95,7 +96,7 @@ pub fn sessions(root: &Path) -> Vec<SessionId> {
             Some((newest, id))
         })
         .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(newest, _)| std::cmp::Reverse(*newest));
     found.into_iter().map(|(_, id)| id).collect()
 }
 
@@ -187,16 +188,19 @@ fn info(path: &Path, bytes: u64) -> Option<RecordingInfo> {
 
 /// The time of the last complete event in the file's tail.
 fn last_time(mut file: File, len: u64) -> Option<f64> {
-    file.seek(SeekFrom::Start(len.saturating_sub(TAIL))).ok()?;
-    let mut tail = Vec::new();
-    file.take(TAIL).read_to_end(&mut tail).ok()?;
-    String::from_utf8_lossy(&tail)
-        .lines()
-        .rev()
-        .find_map(|line| {
-            let event: serde_json::Value = serde_json::from_str(line).ok()?;
-            event.get(0)?.as_f64()
-        })
+    TAILS.into_iter().find_map(|tail_len| {
+        file.seek(SeekFrom::Start(len.saturating_sub(tail_len)))
+            .ok()?;
+        let mut tail = Vec::new();
+        (&mut file).take(tail_len).read_to_end(&mut tail).ok()?;
+        String::from_utf8_lossy(&tail)
+            .lines()
+            .rev()
+            .find_map(|line| {
+                let event: serde_json::Value = serde_json::from_str(line).ok()?;
+                event.get(0)?.as_f64()
+            })
+    })
 }
 
 #[cfg(test)]
@@ -260,6 +264,10 @@ mod tests {
         assert_eq!(listed[1].shell, 2);
         assert_eq!(listed[2].node, "node02");
         assert_eq!(used_bytes(&dir), (header.len() + events.len()) as u64);
+        // A last event longer than the first look at the tail is still found.
+        let long = format!("[7.5, \"o\", \"{}\"]\n", "x".repeat(100_000));
+        fs::write(&second, format!("{header}{events}\n{long}")).unwrap();
+        assert_eq!(list(root.path(), &id)[1].duration, 7.5);
         assert_eq!(sessions(root.path()), vec![id]);
     }
 

@@ -21,12 +21,16 @@ use tokio_util::sync::CancellationToken;
 use super::cast::{self, Code, Header, Utf8Carry};
 use crate::serve::metrics::Metrics;
 
-/// Events queued per recording between the pump and the writer. With the backend's
-/// chunks of at most a few dozen KiB, this bounds what a slow disk costs in memory.
-pub const QUEUE: usize = 128;
-/// The writer's buffer; it is flushed whenever the queue runs empty, so a download of
-/// a live recording is at most one burst behind.
-const BUFFER: usize = 64 * 1024;
+/// Events queued per recording between the pump and the writer: enough to ride out a
+/// disk that stalls for a few hundred milliseconds under a terminal printing at full
+/// speed (the Docker backend reads at most 16 KiB a chunk, so at most 8 MiB is held per
+/// terminal while its disk is stuck, and nothing when it keeps up).
+pub const QUEUE: usize = 512;
+/// The writer's buffer. It goes to the file when full, and at least every
+/// [`FLUSH_AFTER`], so a download of a live recording is at most that far behind
+/// without a write for every chunk of a busy terminal.
+const BUFFER: usize = 256 * 1024;
+const FLUSH_AFTER: Duration = Duration::from_millis(200);
 
 /// What happened in the terminal, and when (since the recording began).
 #[derive(Debug)]
@@ -224,6 +228,9 @@ pub(super) async fn write<W: AsyncWrite + Unpin>(
         last: Duration::ZERO,
         output: Utf8Carry::default(),
         input: Utf8Carry::default(),
+        line: Vec::new(),
+        flushed: Instant::now(),
+        dirty: false,
     };
     let ended = writer.run(header, &mut rx, finished).await;
     // The pump's sends fail from now on instead of filling a queue nobody reads.
@@ -239,6 +246,19 @@ struct Writer<W> {
     last: Duration,
     output: Utf8Carry,
     input: Utf8Carry,
+    /// The line being encoded, reused.
+    line: Vec<u8>,
+    /// When the buffer last went to the file, and whether it holds anything since.
+    flushed: Instant,
+    dirty: bool,
+}
+
+/// What the writer loop does next.
+enum Next {
+    Record(Record),
+    Flush,
+    /// The shell is gone (or every sender too).
+    Finish,
 }
 
 /// Stops the writer loop.
@@ -261,19 +281,26 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
         finished: CancellationToken,
     ) -> Ended {
         let result = async {
-            self.line(header.line()).await?;
+            self.line.extend_from_slice(header.line().as_bytes());
+            self.write_line().await?;
             loop {
-                let record = tokio::select! {
+                let idle = tokio::time::sleep(FLUSH_AFTER);
+                let next = tokio::select! {
                     biased;
-                    record = rx.recv() => record,
-                    _ = finished.cancelled() => None,
+                    record = rx.recv() => record.map_or(Next::Finish, Next::Record),
+                    _ = finished.cancelled() => Next::Finish,
+                    _ = idle, if self.dirty => Next::Flush,
                 };
-                let Some(record) = record else { break };
-                self.record(record).await?;
-                while let Ok(record) = rx.try_recv() {
-                    self.record(record).await?;
+                match next {
+                    Next::Record(record) => {
+                        self.record(record).await?;
+                        if self.flushed.elapsed() >= FLUSH_AFTER {
+                            self.flush().await?;
+                        }
+                    }
+                    Next::Flush => self.flush().await?,
+                    Next::Finish => break,
                 }
-                self.out.flush().await?;
             }
             // Finished: what the shell printed before it went is still written.
             while let Ok(record) = rx.try_recv() {
@@ -296,9 +323,10 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
                      (--recording-max-bytes)"
                 );
                 // Past the cap on purpose: one short line, so a replay says why it ends.
-                let line = cast::event_line(self.last, Code::Marker, &label);
+                self.line.clear();
+                cast::write_event(&mut self.line, self.last, Code::Marker, &label);
                 let closed = async {
-                    self.out.write_all(line.as_bytes()).await?;
+                    self.out.write_all(&self.line).await?;
                     self.out.flush().await
                 };
                 match closed.await {
@@ -338,14 +366,25 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
     }
 
     async fn event(&mut self, code: Code, data: &str) -> Result<(), Stop> {
-        self.line(cast::event_line(self.last, code, data)).await
+        cast::write_event(&mut self.line, self.last, code, data);
+        self.write_line().await
     }
 
-    async fn line(&mut self, line: String) -> Result<(), Stop> {
-        if !self.budget.take(line.len() as u64) {
-            return Err(Stop::Capped);
+    /// Writes the encoded line, if it fits the session's budget.
+    async fn write_line(&mut self) -> Result<(), Stop> {
+        let fits = self.budget.take(self.line.len() as u64);
+        if fits {
+            self.out.write_all(&self.line).await?;
+            self.dirty = true;
         }
-        self.out.write_all(line.as_bytes()).await?;
+        self.line.clear();
+        if fits { Ok(()) } else { Err(Stop::Capped) }
+    }
+
+    async fn flush(&mut self) -> Result<(), Stop> {
+        self.out.flush().await?;
+        self.flushed = Instant::now();
+        self.dirty = false;
         Ok(())
     }
 }

@@ -12,7 +12,7 @@
 //! - `pool`: the warm pool of environments started before anyone asks;
 //! - `steps`: page scripts, the transcript, check and advance;
 //! - `adopt`: re-adoption of the live sessions on start-up;
-//! - `shared`: what every room works with (backend, store, limits, clock);
+//! - `shared`: what every room works with (backend, store, limits, recorder, clock);
 //! - `clock`: "now" for deadlines: the wall clock, which the browser and the
 //!   database share; tests swap in tokio's paused clock;
 //! - `error`: [`SessionError`], what the API turns into a status code.
