@@ -18,6 +18,7 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[allow(dead_code)] // the terminal helpers are the other benches'
 mod measure;
 
 use std::collections::HashMap;
@@ -283,6 +284,13 @@ async fn window(
 }
 
 fn main() {
+    // Quiet: the server's per-session info lines are not what is measured.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .try_init();
     let server_runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(SERVER_THREADS)
