@@ -287,8 +287,7 @@ fn main() {
     // Quiet: the server's per-session info lines are not what is measured.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .try_init();
     let server_runtime = tokio::runtime::Builder::new_multi_thread()
