@@ -111,7 +111,18 @@ async fn a_learners_terminal_and_checks_are_in_the_instructors_recording() {
             response.headers()["content-disposition"],
             format!("attachment; filename=\"{id}-node01.1.cast\"").as_str()
         );
-        let (header, events) = parse_cast(&response.text().await.unwrap());
+        // Read while the writer writes: only whole lines, and none at all is "not yet".
+        let text = response.text().await.unwrap();
+        let whole = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+        if whole.is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the recording stayed empty"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        let (header, events) = parse_cast(whole);
         if data(&events, "m").len() == 2 && data(&events, "o").concat() == screen {
             break (header, events);
         }
