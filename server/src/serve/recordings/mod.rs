@@ -10,12 +10,14 @@
 //! At shutdown, [`Recorder::shutdown`] waits for the writers to flush.
 //!
 //! Rooms: `cast` (the file format, UTF-8 decoding across chunks), `writer` (the
-//! handle, the queue and the writer task), `files` (layout, listing, the retention
-//! sweep), `settings` (the flags).
+//! handle, the queue and the writer task), `thread` (the lower-priority thread the
+//! writers run on), `files` (layout, listing, the retention sweep), `settings` (the
+//! flags).
 
 mod cast;
 mod files;
 mod settings;
+mod thread;
 mod writer;
 
 use std::collections::HashMap;
@@ -32,6 +34,7 @@ pub use self::settings::{RecordingConfig, RecordingMode, RecordingSettings};
 pub use self::writer::Recording;
 
 use self::cast::Header;
+use self::thread::WriterThread;
 use self::writer::{Budget, Ended};
 use crate::serve::metrics::{Metrics, ReasonLabel};
 
@@ -46,16 +49,29 @@ pub struct Recorder {
     metrics: Arc<Metrics>,
     /// The writer tasks, so shutdown can wait for them to flush.
     writers: TaskTracker,
+    /// Where they run (see `thread`); `None` when that thread could not start, and
+    /// they run on the server's runtime.
+    thread: Option<WriterThread>,
     /// The size budget of each session being recorded, shared by its nodes' writers.
     budgets: Mutex<HashMap<SessionId, Weak<Budget>>>,
 }
 
 impl Recorder {
     pub fn new(config: RecordingConfig, metrics: Arc<Metrics>) -> Arc<Recorder> {
+        let thread = if config.enabled {
+            WriterThread::start()
+                .inspect_err(|e| {
+                    tracing::warn!(error = %e, "recordings: no thread of their own; the writers share the server's");
+                })
+                .ok()
+        } else {
+            None
+        };
         Arc::new(Recorder {
             config,
             metrics,
             writers: TaskTracker::new(),
+            thread,
             budgets: Mutex::new(HashMap::new()),
         })
     }
@@ -80,7 +96,7 @@ impl Recorder {
         let budget = self.budget(session);
         let metrics = self.metrics.clone();
         let (session, node) = (session.clone(), node.to_owned());
-        self.writers.spawn(async move {
+        let writer = async move {
             let opened = tokio::task::spawn_blocking({
                 let (budget, node) = (budget.clone(), node.clone());
                 move || {
@@ -111,7 +127,11 @@ impl Recorder {
                 reason: ended.reason().into(),
             };
             metrics.recordings_stopped.get_or_create(&label).inc();
-        });
+        };
+        match &self.thread {
+            Some(thread) => drop(self.writers.spawn_on(writer, thread.handle())),
+            None => drop(self.writers.spawn(writer)),
+        }
         Some(recording)
     }
 
@@ -173,10 +193,19 @@ impl Recorder {
     /// Waits (a while) for every writer to flush; their shells are closed by now.
     pub async fn shutdown(&self) {
         self.writers.close();
-        if tokio::time::timeout(FLUSH_AT_SHUTDOWN, self.writers.wait())
-            .await
-            .is_err()
-        {
+        let writers = self.writers.clone();
+        let flushed = async move {
+            tokio::time::timeout(FLUSH_AT_SHUTDOWN, writers.wait())
+                .await
+                .is_ok()
+        };
+        // Timed on the writers' own runtime: its clock is the wall clock even where
+        // the caller's is paused (the session tests), which would skip the wait.
+        let flushed = match &self.thread {
+            Some(thread) => thread.handle().spawn(flushed).await.unwrap_or(false),
+            None => flushed.await,
+        };
+        if !flushed {
             tracing::warn!("recordings still being written at shutdown; their ends may be missing");
         }
     }
