@@ -1,7 +1,25 @@
 // The HTTP API client: typed wrappers over the server's JSON contract (issue 5).
 // Cookies carry the learner's identity, so every call is a plain same-origin fetch.
+// Every call asks for the interface's language (`Accept-Language`; `?lang=` where a
+// header cannot be set: EventSource), so lesson text comes in the language the
+// interface is in.
 
-export interface LessonSummary {
+import { acceptLanguage, t, tCode, uiLanguage } from "./i18n";
+
+/** Which language the lesson text of an answer is in, and which parts are not. */
+export interface LessonLanguages {
+  /** The language the text is served in (`zh`, `en`). */
+  lang: string;
+  /** The lesson's languages, its default (original) first. */
+  languages: string[];
+  /** Parts (`title`, `steps[0].hint`, …) shown in the default language because they
+   *  have no usable translation; only present when not empty. */
+  untranslated?: string[];
+  /** Parts whose translation is shown though the original changed since. */
+  stale?: string[];
+}
+
+export interface LessonSummary extends LessonLanguages {
   id: string;
   title: string;
   description: string;
@@ -62,7 +80,7 @@ export interface CheckOutcome {
   /** Brought forward when this check completed the lesson (the finish grace). */
   expires_at: string;
   /** One per quiz item and check: `message` is the author's `fail` text (or a quiz
-   *  item's explanation), `output` what the check printed. */
+   *  item's explanation) in the requested language, `output` what the check printed. */
   results: { passed: boolean; message: string; output?: string }[];
 }
 
@@ -193,34 +211,59 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** What to tell the user about a failed call: the catalogue's words for the API's
+ *  error code (some with the server's message as the detail), the server's own message
+ *  for a code the catalogue does not know. */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) return tCode("error", e.code, e.message);
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** `what` failed, and why (`Could not list recordings: …`). */
+export function failedText(what: string, e: unknown): string {
+  return t("common.failedWith", what, errorText(e));
+}
+
+/** A URL of the API with the interface's language as `?lang=`, for what cannot send
+ *  `Accept-Language`: EventSource, download links. */
+export function withLang(path: string): string {
+  return `${path}${path.includes("?") ? "&" : "?"}lang=${uiLanguage()}`;
+}
+
+/** A same-origin call in the interface's language: the answer's text, or an
+ *  `ApiError` (code `network` when the server cannot be reached). */
+async function send(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = { "accept-language": acceptLanguage() };
+  if (body !== undefined) headers["content-type"] = "application/json";
   let response: Response;
   try {
     response = await fetch(path, {
       method,
       credentials: "same-origin",
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (e) {
     throw new ApiError(0, "network", `cannot reach the playlab server (${(e as Error).message})`);
   }
-  if (response.status === 204) return undefined as T;
   const text = await response.text();
+  if (response.ok) return { status: response.status, text };
   let json: any = null;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
     /* not JSON: reported below */
   }
-  if (!response.ok) {
-    throw new ApiError(
-      response.status,
-      json?.error ?? "http",
-      json?.message ?? `${method} ${path}: HTTP ${response.status} ${text.slice(0, 200)}`,
-    );
-  }
-  return json as T;
+  throw new ApiError(
+    response.status,
+    json?.error ?? "http",
+    json?.message ?? `${method} ${path}: HTTP ${response.status} ${text.slice(0, 200)}`,
+  );
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const { status, text } = await send(method, path, body);
+  return (status === 204 || !text ? undefined : JSON.parse(text)) as T;
 }
 
 export const api = {
@@ -251,6 +294,8 @@ export const api = {
   myClass: () => request<MyClass>("GET", "/api/classes/mine"),
   allRecordings: () => request<SessionRecordings[]>("GET", "/api/admin/recordings"),
   recordings: (session: string) => request<RecordingInfo[]>("GET", `/api/admin/recordings/${session}`),
+  /** A recording's `.cast` text. */
+  recording: async (session: string, file: string) => (await send("GET", recordingUrl(session, file))).text,
 };
 
 /** The WebSocket URL of a node's terminal. */

@@ -83,23 +83,6 @@ const ICONS = {
   lightbulb: '<path d="M9 18h6M10 22h4M12 2a7 7 0 0 0-4 12.7V17h8v-2.3A7 7 0 0 0 12 2z"/>',
 } as const;
 
-/** Formats seconds as `m:ss` or `h:mm:ss`. */
-export function clock(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  const hh = Math.floor(s / 3600);
-  const mm = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, "0");
-  return hh > 0 ? `${hh}:${String(mm).padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
-}
-
-/** A short relative time like `3 min ago` / `in 12 min`. */
-export function relative(iso: string, now = Date.now()): string {
-  const diff = Math.round((Date.parse(iso) - now) / 1000);
-  const abs = Math.abs(diff);
-  const text = abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.round(abs / 60)} min` : `${(abs / 3600).toFixed(1)} h`;
-  return diff >= 0 ? `in ${text}` : `${text} ago`;
-}
-
 /** Copies text; falls back to a hidden textarea where the Clipboard API is missing
  *  (it needs a secure context, and a lab server is often plain http on the LAN). */
 export async function copyText(text: string): Promise<void> {

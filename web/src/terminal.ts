@@ -16,6 +16,7 @@ import { WebglAddon } from "@xterm/addon-webgl";
 import "@xterm/xterm/css/xterm.css";
 import { terminalUrl } from "./api";
 import { copyText, h } from "./dom";
+import { t } from "./i18n";
 import { onThemeChange, effectiveTheme } from "./theme";
 
 const HIGH_WATER = 256 * 1024;
@@ -85,15 +86,15 @@ function setTabMovesFocus(on: boolean): void {
 export function tabModeSwitch(id: string): { element: HTMLElement; dispose: () => void } {
   const button = h("button", {
     type: "button", id, class: "tab-mode", "aria-pressed": String(tabMovesFocus), "aria-keyshortcuts": "Control+Shift+M",
-    title: "When on, Tab and Shift+Tab leave the terminal instead of reaching the shell",
+    title: t("term.tabModeTitle"),
     onclick: () => setTabMovesFocus(!tabMovesFocus),
-  }, h("span", { class: "switch", "aria-hidden": "true" }), "Tab moves focus", h("kbd", null, TAB_MODE_SHORTCUT));
+  }, h("span", { class: "switch", "aria-hidden": "true" }), t("term.tabMode"), h("kbd", null, TAB_MODE_SHORTCUT));
   // The shortcut is pressed inside the terminal, away from the switch: a status region
   // tells screen readers what it did.
   const status = h("span", { class: "sr-only", role: "status" });
   const render = (on: boolean) => {
     button.setAttribute("aria-pressed", String(on));
-    status.textContent = on ? "Tab moves focus: on" : "Tab moves focus: off, Tab goes to the shell";
+    status.textContent = on ? t("term.tabModeOn") : t("term.tabModeOff");
   };
   tabModeListeners.add(render);
   return { element: h("span", null, button, status), dispose: () => tabModeListeners.delete(render) };
@@ -260,12 +261,12 @@ export class TerminalView {
       if (this.ws !== ws || this.disposed) return;
       this.ws = null;
       if (event.code === 1000 && event.reason === "ended") {
-        this.setState("closed", "the session ended");
+        this.setState("closed", t("term.sessionEnded"));
         return;
       }
       this.attempts++;
       const delay = Math.min(MAX_BACKOFF_MS, 400 * 2 ** Math.min(this.attempts - 1, 5));
-      this.setState("reconnecting", opened ? "connection lost" : "cannot connect");
+      this.setState("reconnecting", opened ? t("term.connectionLost") : t("term.cannotConnect"));
       this.retryTimer = window.setTimeout(() => this.connect(), delay);
     };
   }
@@ -293,9 +294,9 @@ export class TerminalView {
       return;
     }
     if (message.type === "exit") {
-      this.term.write(`\r\n\x1b[2m[shell exited with code ${message.code ?? "?"}; reconnecting opens a new one]\x1b[0m\r\n`);
+      this.term.write(`\r\n\x1b[2m[${t("term.shellExited", String(message.code ?? "?"))}]\x1b[0m\r\n`);
     } else if (message.type === "error") {
-      this.term.write(`\r\n\x1b[31m[playlab: ${message.message ?? "error"}]\x1b[0m\r\n`);
+      this.term.write(`\r\n\x1b[31m[playlab: ${message.message ?? t("term.error")}]\x1b[0m\r\n`);
     }
   }
 

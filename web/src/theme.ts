@@ -3,6 +3,7 @@
 // the first paint).
 
 import { h, icon } from "./dom";
+import { t } from "./i18n";
 
 type Choice = "system" | "light" | "dark";
 const KEY = "playlab.theme";
@@ -45,7 +46,7 @@ export function themeToggle(): HTMLButtonElement {
   const button = h("button", { class: "btn btn-ghost btn-icon", type: "button" });
   const render = () => {
     const c = choice();
-    const label = `Theme: ${c} (switch to ${next[c]})`;
+    const label = t("theme.label", t(`theme.${c}`), t(`theme.${next[c]}`));
     button.replaceChildren(icon(c === "system" ? "monitor" : c === "light" ? "sun" : "moon"));
     button.title = label;
     button.setAttribute("aria-label", label);

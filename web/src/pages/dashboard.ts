@@ -3,9 +3,10 @@
 // terminal (read-only unless the learner grants help), and replaying any session's
 // recordings (live ones from the table, ended ones below it).
 
-import { api, ApiError, type LessonSummary, type Session } from "../api";
-import { h, icon, relative, replace, toast } from "../dom";
-import { frame, notice } from "../layout";
+import { api, ApiError, errorText, failedText, type LessonSummary, type Session } from "../api";
+import { h, icon, replace, toast } from "../dom";
+import { formatDateTime, formatRelative, formatTimeOfDay, t } from "../i18n";
+import { frame, notice, pageTitle, tableHead } from "../layout";
 import type { Cleanup } from "../router";
 import { classesSection } from "./classes";
 import { RecordingsPanel } from "./recordings";
@@ -14,8 +15,8 @@ import { Watcher } from "./watch";
 const REFRESH_MS = 3000;
 
 export function dashboardPage(root: HTMLElement): Cleanup {
-  document.title = "Dashboard · playlab";
-  const main = frame(root, { actions: [h("a", { href: "/", class: "btn btn-ghost" }, "Lessons")], pageClass: "dashboard" });
+  pageTitle(t("common.dashboard"));
+  const main = frame(root, { actions: [h("a", { href: "/", class: "btn btn-ghost" }, t("common.lessons"))], pageClass: "dashboard" });
   let timer: number | undefined;
   let watcher: Watcher | null = null;
   let replays: RecordingsPanel | null = null;
@@ -32,9 +33,9 @@ export function dashboardPage(root: HTMLElement): Cleanup {
   };
   const recordingsButton = (session: string, learner: string | undefined) =>
     h("button", {
-      type: "button", class: "btn btn-small", "aria-label": `Recordings of ${learner ?? session}`,
+      type: "button", class: "btn btn-small", "aria-label": t("dashboard.recordingsOf", learner ?? session),
       onclick: () => openRecordings(session, (learner ?? session).slice(0, 10)),
-    }, icon("play"), "Recordings");
+    }, icon("play"), t("dashboard.recordings"));
   // Sessions that ended are gone from the table; their recordings are listed here,
   // on demand (listing reads every file).
   const listPast = async () => {
@@ -43,19 +44,19 @@ export function dashboardPage(root: HTMLElement): Cleanup {
       const live = new Set(sessions.map((s) => s.id));
       const ended = all.filter((r) => !live.has(r.session));
       replace(past,
-        h("h2", null, "Recordings of ended sessions ",
-          h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: listPast }, icon("refresh"), "Refresh")),
+        h("h2", null, t("dashboard.pastRecordings"), " ",
+          h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: listPast }, icon("refresh"), t("common.refresh"))),
         ended.length === 0
-          ? h("p", { class: "muted" }, "None kept (recordings are deleted after the retention period).")
+          ? h("p", { class: "muted" }, t("dashboard.noPastRecordings"))
           : h("div", { class: "table-wrap" }, h("table", { class: "sessions" },
-              h("thead", null, h("tr", null, ["Learner", "Lesson", "Files", ""].map((c) => h("th", { scope: "col" }, c)))),
+              tableHead(["common.learner", "common.lesson", "dashboard.files", null]),
               h("tbody", null, ended.map((r) => h("tr", { "data-session": r.session },
                 h("td", null, h("code", null, (r.learner ?? r.session).slice(0, 10))),
                 h("td", null, r.lesson ? titles.get(r.lesson) ?? r.lesson : "–"),
                 h("td", null, String(r.recordings.length)),
                 h("td", { class: "row-actions" }, recordingsButton(r.session, r.learner))))))));
     } catch (e) {
-      replace(past, h("p", { class: "form-error" }, `Could not list recordings: ${(e as Error).message}`));
+      replace(past, h("p", { class: "form-error" }, failedText(t("dashboard.listFailed"), e)));
     }
   };
   let titles = new Map<string, string>();
@@ -67,58 +68,58 @@ export function dashboardPage(root: HTMLElement): Cleanup {
       render(sessions);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return login();
-      summary.textContent = `Could not refresh: ${(e as Error).message}`;
+      summary.textContent = failedText(t("dashboard.refreshFailed"), e);
     }
     if (!stopped) timer = window.setTimeout(refresh, REFRESH_MS);
   };
 
   const render = (sessions: Session[]) => {
     const live = sessions.filter((s) => s.status !== "ended");
-    summary.textContent = `${live.length} live session${live.length === 1 ? "" : "s"} · updated ${new Date().toLocaleTimeString()}`;
+    summary.textContent = t("dashboard.summary", live.length, formatTimeOfDay(new Date()));
     if (sessions.length === 0) {
-      replace(table, h("tr", null, h("td", { colspan: "7", class: "empty" }, "No sessions yet. When learners start lessons, they appear here.")));
+      replace(table, h("tr", null, h("td", { colspan: "7", class: "empty" }, t("dashboard.empty"))));
       return;
     }
     replace(table, sessions.map((s) =>
       h("tr", { "data-session": s.id },
         h("td", null, h("code", null, s.learner.slice(0, 10))),
         h("td", null, titles.get(s.lesson) ?? s.lesson),
-        h("td", null, s.completed ? "finished" : `${Math.min(s.step + 1, s.steps)} / ${s.steps}`),
-        h("td", { title: s.created_at }, relative(s.created_at)),
-        h("td", { title: s.expires_at }, s.status === "ended" ? "–" : relative(s.expires_at)),
-        h("td", null, h("span", { class: `status status-${s.status}` }, s.status)),
+        h("td", null, s.completed ? t("dashboard.finished") : `${Math.min(s.step + 1, s.steps)} / ${s.steps}`),
+        h("td", { title: formatDateTime(s.created_at) }, formatRelative(s.created_at)),
+        h("td", { title: formatDateTime(s.expires_at) }, s.status === "ended" ? "–" : formatRelative(s.expires_at)),
+        h("td", null, h("span", { class: `status status-${s.status}` }, t(`status.${s.status}`))),
         h("td", { class: "row-actions" },
           s.status === "ready"
             ? s.nodes.map((node) => h("button", {
-                type: "button", class: "btn btn-small", "aria-label": `Watch ${node} of ${s.learner}`,
+                type: "button", class: "btn btn-small", "aria-label": t("dashboard.watchLabel", node, s.learner),
                 onclick: () => { watcher?.dispose(); watcher = new Watcher(watchHost, s.id, s.learner.slice(0, 10), node, () => (watcher = null)); },
               }, icon("eye"), node))
             : null,
           recordingsButton(s.id, s.learner),
           s.status === "ready"
             ? [
-                action(s, "Reset step", "refresh", "Reset this learner's environment to the start of their current step? Their machines are made afresh and earlier steps' solutions replayed.",
-                  () => api.resetSession(s.id, "step"), "Environment resetting to the current step"),
-                action(s, "Reset lesson", "refresh", "Reset this learner's environment to the start of the lesson? Their machines are made afresh.",
-                  () => api.resetSession(s.id, "lesson"), "Environment resetting to the lesson start"),
+                action(s, t("common.resetStep"), "refresh", t("dashboard.confirmResetStep"),
+                  () => api.resetSession(s.id, "step"), t("dashboard.resettingStep")),
+                action(s, t("common.resetLesson"), "refresh", t("dashboard.confirmResetLesson"),
+                  () => api.resetSession(s.id, "lesson"), t("dashboard.resettingLesson")),
               ]
             : null,
           s.status === "ended" ? null
-            : action(s, "End", "stop", "End this session? The learner's machines are destroyed.", () => api.endSession(s.id), "Session ended", "btn-danger")))));
+            : action(s, t("common.end"), "stop", t("dashboard.confirmEnd"), () => api.endSession(s.id), t("common.sessionEnded"), "btn-danger")))));
   };
 
   /** A button acting on a learner's session after a confirmation, then a refresh. */
   const action = (s: Session, label: string, glyph: Parameters<typeof icon>[0], question: string,
                   call: () => Promise<unknown>, done: string, extra = "") =>
     h("button", {
-      type: "button", class: `btn btn-small ${extra}`, "aria-label": `${label}: session of ${s.learner}`,
+      type: "button", class: `btn btn-small ${extra}`, "aria-label": t("dashboard.actionLabel", label, s.learner),
       onclick: async () => {
         if (!confirm(question)) return;
         try {
           await call();
           toast(done, "success");
         } catch (e) {
-          toast((e as Error).message, "error");
+          toast(errorText(e), "error");
         }
         window.clearTimeout(timer);
         refresh();
@@ -129,10 +130,10 @@ export function dashboardPage(root: HTMLElement): Cleanup {
     titles = new Map((await api.lessons().catch(() => [] as LessonSummary[])).map((l) => [l.id, l.title]));
     replace(main,
       classesSection(titles),
-      h("section", { class: "hero hero-small" }, h("h1", null, "Sessions"), summary),
+      h("section", { class: "hero hero-small" }, h("h1", null, t("dashboard.sessions")), summary),
       h("div", { class: "table-wrap" },
         h("table", { class: "sessions" },
-          h("thead", null, h("tr", null, ["Learner", "Lesson", "Step", "Started", "Expires", "Status", ""].map((c) => h("th", { scope: "col" }, c)))),
+          tableHead(["common.learner", "common.lesson", "common.step", "common.started", "dashboard.expires", "common.status", null]),
           table)),
       watchHost, replayHost, past);
     refresh();
@@ -143,23 +144,22 @@ export function dashboardPage(root: HTMLElement): Cleanup {
     const input = h("input", { id: "admin-token", type: "password", class: "input", autocomplete: "current-password", required: true });
     const error = h("p", { class: "form-error", role: "alert" });
     const form = h("form", { class: "join-form" },
-      h("label", { for: "admin-token" }, "Admin token"), input,
-      h("button", { type: "submit", class: "btn btn-primary" }, "Sign in"), error);
+      h("label", { for: "admin-token" }, t("dashboard.token")), input,
+      h("button", { type: "submit", class: "btn btn-primary" }, t("dashboard.signIn")), error);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
         await api.adminLogin(input.value.trim());
         show();
       } catch (err) {
-        error.textContent = (err as Error).message;
+        error.textContent = errorText(err);
       }
     });
-    replace(main, notice("Instructor dashboard",
-      "Sign in with the admin token (printed by `playlab serve` at its first start).", form));
+    replace(main, notice(t("dashboard.title"), t("dashboard.signInLead"), form));
     input.focus();
   };
 
-  api.me().then((me) => (me.admin ? show() : login())).catch((e) => replace(main, notice("Could not load", String(e.message ?? e))));
+  api.me().then((me) => (me.admin ? show() : login())).catch((e) => replace(main, notice(t("dashboard.loadFailed"), errorText(e))));
   return () => {
     stopped = true;
     window.clearTimeout(timer);

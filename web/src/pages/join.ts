@@ -2,9 +2,10 @@
 // sets the identity cookie. Pages that need a learner call `ensureLearner` first. A
 // class's code admits a learner too (`/join`), with the name their instructor sees.
 
-import { api, ApiError } from "../api";
+import { api, errorText } from "../api";
 import { h } from "../dom";
-import { frame, notice } from "../layout";
+import { t } from "../i18n";
+import { frame, notice, pageTitle } from "../layout";
 import { navigate } from "../router";
 
 /** Resolves once the browser has a learner identity, showing the join form if needed. */
@@ -18,37 +19,26 @@ export async function ensureLearner(main: HTMLElement): Promise<void> {
     });
     const error = h("p", { id: "join-error", class: "form-error", role: "alert" });
     const form = h("form", { class: "join-form" },
-      h("label", { for: "join-code" }, "Join code"), input,
-      h("button", { type: "submit", class: "btn btn-primary" }, "Join"), error);
+      h("label", { for: "join-code" }, t("common.joinCode")), input,
+      h("button", { type: "submit", class: "btn btn-primary" }, t("common.join")), error);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
         await api.join(input.value.trim());
         resolve();
       } catch (e) {
-        error.textContent = e instanceof ApiError ? e.message : String(e);
+        error.textContent = errorText(e);
       }
     });
-    main.replaceChildren(notice("Join the lab", "Enter the join code your instructor gave you.", form));
+    main.replaceChildren(notice(t("join.title"), t("join.lead"), form));
     input.focus();
   });
   main.replaceChildren();
 }
 
-/** Every string the class join page shows. */
-const T = {
-  title: "Join your class",
-  lead: "Enter the join code your instructor gave you and the name they will see.",
-  code: "Join code",
-  name: "Your name",
-  join: "Join",
-  already: (name: string) => `You are in the class ${name}.`,
-  toClass: "Go to your class",
-};
-
 /** `/join?code=`: a learner joins a class with its code and a display name. */
 export function joinClassPage(root: HTMLElement): void {
-  document.title = `${T.title} · playlab`;
+  pageTitle(t("classJoin.title"));
   const main = frame(root, {});
   const code = h("input", {
     id: "class-code", name: "code", class: "input", autocomplete: "off", required: true,
@@ -57,22 +47,22 @@ export function joinClassPage(root: HTMLElement): void {
   const name = h("input", { id: "display-name", name: "name", class: "input", autocomplete: "nickname", required: true, maxlength: 40 });
   const error = h("p", { id: "class-join-error", class: "form-error", role: "alert" });
   const form = h("form", { class: "join-form class-join" },
-    h("label", { for: "class-code" }, T.code), code,
-    h("label", { for: "display-name" }, T.name), name,
-    h("button", { type: "submit", class: "btn btn-primary" }, T.join), error);
+    h("label", { for: "class-code" }, t("common.joinCode")), code,
+    h("label", { for: "display-name" }, t("classJoin.name")), name,
+    h("button", { type: "submit", class: "btn btn-primary" }, t("common.join")), error);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
       await api.joinClass(code.value, name.value);
       navigate("/class");
     } catch (e) {
-      error.textContent = e instanceof ApiError ? e.message : String(e);
+      error.textContent = errorText(e);
     }
   });
-  main.replaceChildren(notice(T.title, T.lead, form));
+  main.replaceChildren(notice(t("classJoin.title"), t("classJoin.lead"), form));
   (code.value ? name : code).focus();
   // Someone already in a class is offered the way back to it.
   api.myClass().then((mine) => {
-    form.before(h("p", null, T.already(mine.name), " ", h("a", { href: "/class" }, T.toClass)));
+    form.before(h("p", null, t("classJoin.already", mine.name), " ", h("a", { href: "/class" }, t("classJoin.toClass"))));
   }).catch(() => {});
 }

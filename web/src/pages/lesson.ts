@@ -6,9 +6,11 @@
 // (the server keeps one per learner and lesson), so a reload resumes where it was.
 
 import type { Terminal } from "@xterm/xterm";
-import { api, ApiError, type CheckOutcome, type LessonDetail, type Progress, type Session, type SessionEvent, type StepDetail } from "../api";
-import { clock, copyText, h, icon, replace, toast } from "../dom";
-import { frame, notice } from "../layout";
+import { api, ApiError, errorText, withLang, type CheckOutcome, type LessonDetail, type Progress, type Session, type SessionEvent, type StepDetail } from "../api";
+import { copyText, h, icon, replace, toast, type Props } from "../dom";
+import { formatClock, formatDuration, formatPercent, t, tCode, uiLocale } from "../i18n";
+import { frame, notice, pageTitle } from "../layout";
+import { lessonPart } from "../translation";
 import { navigate, type Cleanup } from "../router";
 import { TerminalView, tabModeSwitch, type ConnectionState } from "../terminal";
 import { ensureLearner } from "./join";
@@ -61,22 +63,22 @@ class LessonPage {
   private readonly progressEl = h("div", { class: "steps-progress" });
   private readonly countdown = h("span", { class: "countdown", role: "timer", "aria-live": "off" });
   private readonly actions = h("div", { class: "session-actions" });
-  private readonly instructions = h("section", { class: "instructions", "aria-label": "Instructions" });
-  private readonly workspace = h("section", { class: "workspace", "aria-label": "Terminals" });
+  private readonly instructions = h("section", { class: "instructions", "aria-label": t("lesson.instructions") });
+  private readonly workspace = h("section", { class: "workspace", "aria-label": t("lesson.terminals") });
   private startPanel: StartPanel | null = null;
   private readonly tabMode = tabModeSwitch(TAB_MODE_ID);
   /** The instructor's broadcast, for a class member. */
   private readonly banner = broadcastBanner();
 
   constructor(root: HTMLElement, private readonly lessonId: string) {
-    document.title = "Lesson · playlab";
+    pageTitle(t("lesson.pageTitle"));
     this.main = frame(root, {
       center: h("div", { class: "topbar-lesson" }, this.titleEl, this.progressEl),
       actions: [this.actions],
       pageClass: "lesson-main",
     });
     root.prepend(this.banner.element);
-    this.main.append(h("div", { class: "loading", "aria-busy": "true" }, "Starting your lesson…"));
+    this.main.append(h("div", { class: "loading", "aria-busy": "true" }, t("lesson.starting")));
     window.playlab = {
       screen: (node) => this.terminals.get(node)?.screenText() ?? "",
       connection: (node) => this.terminals.get(node)?.connectionState(),
@@ -92,12 +94,13 @@ class LessonPage {
   async load(): Promise<void> {
     await ensureLearner(this.main);
     this.lesson = await api.lesson(this.lessonId);
-    document.title = `${this.lesson.title} · playlab`;
-    this.titleEl.textContent = this.lesson.title;
+    pageTitle(this.lesson.title);
+    const title = lessonPart(this.lesson, "title");
+    replace(this.titleEl, h("span", { lang: title.lang }, this.lesson.title), title.badge);
     if (this.lesson.unavailable) {
       // Starting would only fail with the same reason, after the learner waited.
-      replace(this.main, notice("This lesson cannot start on this server", this.lesson.unavailable,
-        h("a", { href: "/", class: "btn btn-primary" }, "Back to the lessons")));
+      replace(this.main, notice(t("lesson.cannotStart"), this.lesson.unavailable,
+        h("a", { href: "/", class: "btn btn-primary" }, t("common.backToLessons"))));
       return;
     }
     this.session = await api.startSession(this.lessonId);
@@ -115,11 +118,10 @@ class LessonPage {
   }
 
   fatal(e: unknown): void {
-    const message = e instanceof ApiError ? e.message : String((e as Error)?.message ?? e);
-    const title = e instanceof ApiError && e.status === 404 ? "Lesson not found" : "Could not start the lesson";
-    replace(this.main, notice(title, message,
-      h("button", { class: "btn btn-primary", onclick: () => navigate(location.pathname, true) }, icon("refresh"), "Try again"),
-      h("a", { href: "/", class: "btn" }, "Back to the lessons")));
+    const title = e instanceof ApiError && e.status === 404 ? t("lesson.notFound") : t("lesson.startFailed");
+    replace(this.main, notice(title, errorText(e),
+      h("button", { class: "btn btn-primary", onclick: () => navigate(location.pathname, true) }, icon("refresh"), t("common.tryAgain")),
+      h("a", { href: "/", class: "btn" }, t("common.backToLessons"))));
   }
 
   dispose(): void {
@@ -138,7 +140,7 @@ class LessonPage {
   private layout(): void {
     const gutter = h("div", {
       class: "gutter", role: "separator", tabindex: "0", "aria-orientation": "vertical",
-      "aria-label": "Resize instructions and terminals", "aria-valuemin": "20", "aria-valuemax": "75",
+      "aria-label": t("lesson.resize"), "aria-valuemin": "20", "aria-valuemax": "75",
     });
     const split = h("div", { class: "split" }, this.instructions, gutter, this.workspace);
     const setSplit = (pct: number) => {
@@ -180,15 +182,15 @@ class LessonPage {
     const done = this.session.completed ? total : this.session.step;
     replace(this.progressEl,
       h("div", {
-        class: "progress", role: "progressbar", "aria-label": "Lesson progress",
+        class: "progress", role: "progressbar", "aria-label": t("lesson.progress"),
         "aria-valuemin": "0", "aria-valuemax": String(total), "aria-valuenow": String(done),
-        "aria-valuetext": `${done} of ${total} steps done`,
+        "aria-valuetext": t("lesson.progressText", done, total),
       }, this.lesson.steps.map((step, i) =>
         h("button", {
           type: "button",
           class: `progress-seg ${i < done ? "done" : ""} ${i === done && !this.session.completed ? "current" : ""} ${i === this.viewStep ? "viewing" : ""}`,
-          title: `Step ${i + 1}: ${step.title}`,
-          "aria-label": `Step ${i + 1}: ${step.title}${i < done ? " (done)" : ""}`,
+          title: t("lesson.stepTitle", i + 1, step.title),
+          "aria-label": i < done ? t("lesson.stepDone", i + 1, step.title) : t("lesson.stepTitle", i + 1, step.title),
           disabled: i > done || this.session.status !== "ready",
           onclick: () => this.showStep(i),
         }))),
@@ -197,8 +199,8 @@ class LessonPage {
     const live = this.session.status === "starting" || this.session.status === "ready";
     replace(this.actions,
       live ? this.countdown : null,
-      live ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.extend(), title: "Add time to this session" }, icon("plus"), "Extend") : null,
-      live ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.reset(), title: "Destroy the machines and start over" }, icon("refresh"), "Reset") : null,
+      live ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.extend(), title: t("lesson.extendTitle") }, icon("plus"), t("common.extend")) : null,
+      live ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.reset(), title: t("lesson.resetTitle") }, icon("refresh"), t("lesson.reset")) : null,
       live ? this.presenceEl : null);
   }
 
@@ -212,11 +214,10 @@ class LessonPage {
       type: "button", class: help ? "btn btn-small btn-warn" : "btn btn-small", "data-testid": "help-toggle",
       "aria-pressed": String(help),
       onclick: () => this.setHelp(!help),
-    }, help ? "Stop the instructor typing" : "Let the instructor type");
+    }, help ? t("presence.stopHelp") : t("presence.allowHelp"));
     replace(this.presenceEl,
       watchers > 0
-        ? h("span", { class: "presence-badge", "data-testid": "watched" }, icon("eye"),
-            watchers === 1 ? "An instructor is watching" : `${watchers} instructors are watching`)
+        ? h("span", { class: "presence-badge", "data-testid": "watched" }, icon("eye"), t("presence.watching", watchers))
         : null,
       watchers > 0 || help ? toggle : null);
   }
@@ -227,15 +228,15 @@ class LessonPage {
       this.presence = { watchers: state.watchers, help: state.help };
       this.renderPresence();
     } catch (e) {
-      toast((e as Error).message, "error");
+      toast(errorText(e), "error");
     }
   }
 
   private tick(): void {
     const left = (Date.parse(this.session.expires_at) - Date.now()) / 1000;
-    this.countdown.replaceChildren(icon("clock"), clock(left));
+    this.countdown.replaceChildren(icon("clock"), formatClock(left));
     this.countdown.classList.toggle("warn", left < WARN_SECONDS);
-    this.countdown.setAttribute("aria-label", `Time left: ${clock(left)}`);
+    this.countdown.setAttribute("aria-label", t("lesson.timeLeft", formatDuration(left, "long")));
   }
 
   private async extend(): Promise<void> {
@@ -243,18 +244,18 @@ class LessonPage {
       const r = await api.extend(this.session.id);
       this.session.expires_at = r.expires_at;
       this.tick();
-      toast("Session extended", "success");
+      toast(t("common.sessionExtended"), "success");
     } catch (e) {
-      toast((e as Error).message, "error");
+      toast(errorText(e), "error");
     }
   }
 
   private async reset(): Promise<void> {
-    if (!confirm("Reset the environment? Your machines are destroyed and the lesson starts over from step 1.")) return;
+    if (!confirm(t("lesson.confirmReset"))) return;
     try {
       await api.endSession(this.session.id);
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 404)) return toast((e as Error).message, "error");
+      if (!(e instanceof ApiError && e.status === 404)) return toast(errorText(e), "error");
     }
     navigate(location.pathname, true);
   }
@@ -262,7 +263,7 @@ class LessonPage {
   // ---- events from the server ----
 
   private subscribe(): void {
-    const es = new EventSource(`/api/sessions/${this.session.id}/events`);
+    const es = new EventSource(withLang(`/api/sessions/${this.session.id}/events`));
     this.events = es;
     es.onmessage = (message) => {
       let event: SessionEvent;
@@ -284,7 +285,7 @@ class LessonPage {
         if (event.status === this.session.status) break;
         this.session.status = event.status;
         this.session.error = event.error ?? undefined;
-        if (event.status === "ended") return this.ended("ended");
+        if (event.status === "ended") return this.ended(undefined);
         this.renderHeader();
         this.renderWorkspace();
         this.renderInstructions();
@@ -298,7 +299,7 @@ class LessonPage {
         this.applyStep(event.step, event.completed);
         break;
       case "expiry_warning":
-        toast(`Your session ends in ${clock(event.seconds_left)}. Use Extend for more time.`, "info");
+        toast(t("lesson.expiryWarning", formatDuration(event.seconds_left)), "info");
         this.session.expires_at = event.expires_at;
         break;
       case "extended":
@@ -315,23 +316,17 @@ class LessonPage {
     }
   }
 
-  private ended(reason: string): void {
+  /** The session is over (`reason` as the server says it, when known). */
+  private ended(reason: string | undefined): void {
     this.events?.close();
     this.session.status = "ended";
     for (const t of this.terminals.values()) t.dispose();
     this.terminals.clear();
     this.renderHeader();
-    const why: Record<string, string> = {
-      finished: "You finished the lesson.",
-      expired: "Its time ran out.",
-      idle: "It was idle for too long.",
-      deleted: "It was ended.",
-      shutdown: "The server was shut down.",
-    };
-    replace(this.workspace, notice("This session has ended",
-      `${why[reason] ?? "It ended."} Its machines were removed.`,
-      h("button", { class: "btn btn-primary", onclick: () => navigate(location.pathname, true) }, icon("refresh"), "Start a new session"),
-      h("a", { href: "/", class: "btn" }, "Back to the lessons")));
+    replace(this.workspace, notice(t("lesson.ended"),
+      `${endReasonText(reason)} ${t("lesson.machinesRemoved")}`,
+      h("button", { class: "btn btn-primary", onclick: () => navigate(location.pathname, true) }, icon("refresh"), t("lesson.newSession")),
+      h("a", { href: "/", class: "btn" }, t("common.backToLessons"))));
   }
 
   // ---- instructions ----
@@ -356,13 +351,14 @@ class LessonPage {
   private renderInstructions(): void {
     const s = this.session;
     if (s.status !== "ready") {
+      const intro = this.lesson.intro_html === null ? "description" : "intro";
       replace(this.instructions, h("div", { class: "step" },
-        h("p", { class: "step-kicker" }, "Getting ready"),
-        h("h1", { class: "step-title" }, this.lesson.title),
+        h("p", { class: "step-kicker" }, t("lesson.gettingReady")),
+        this.text("h1", { class: "step-title" }, "title", this.lesson.title),
         this.notes(),
-        this.prose(this.lesson.intro_html ?? `<p>${escapeHtml(this.lesson.description)}</p>`),
-        h("h2", { class: "outline-title" }, "What you will do"),
-        h("ol", { class: "outline" }, this.lesson.steps.map((st) => h("li", null, st.title)))));
+        this.page(intro, this.lesson.intro_html ?? `<p>${escapeHtml(this.lesson.description)}</p>`),
+        h("h2", { class: "outline-title" }, t("lesson.outline")),
+        h("ol", { class: "outline" }, this.lesson.steps.map((st, i) => this.text("li", null, `steps[${i}].title`, st.title)))));
       return;
     }
     if (s.completed && this.viewingFinish) return this.renderFinish();
@@ -377,24 +373,24 @@ class LessonPage {
     const total = this.lesson.steps.length;
     const done = index < this.session.step || this.session.completed;
     const result = h("div", { class: "check-result", "aria-live": "polite" });
-    const quiz = step.quiz.length ? this.quizForm(step) : null;
-    const checkLabel = step.quiz.length ? "Submit answers" : step.checks ? "Check" : "Continue";
+    const quiz = step.quiz.length ? this.quizForm(step, index) : null;
+    const checkLabel = step.quiz.length ? t("check.submit") : step.checks ? t("check.check") : t("check.continue");
     const checkButton = h("button", { type: "button", class: "btn btn-primary", "data-testid": "check" }, icon("check"), checkLabel);
-    checkButton.addEventListener("click", () => this.check(step, quiz, checkButton, result));
+    checkButton.addEventListener("click", () => this.check(step, index, quiz, checkButton, result));
 
     const nav = h("div", { class: "step-nav" },
-      index > 0 ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.showStep(index - 1) }, icon("arrowLeft"), "Previous") : h("span"),
+      index > 0 ? h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.showStep(index - 1) }, icon("arrowLeft"), t("lesson.previous")) : h("span"),
       done
         ? h("button", { type: "button", class: "btn", onclick: () => index + 1 < total ? this.showStep(index + 1) : this.finish() },
-            index + 1 < total ? "Next step" : "Finish", icon("arrowRight"))
+            index + 1 < total ? t("lesson.next") : t("lesson.finish"), icon("arrowRight"))
         : checkButton);
 
     replace(this.instructions, h("article", { class: "step", "data-step": String(index) },
-      h("p", { class: "step-kicker" }, `Step ${index + 1} of ${total}`, done ? h("span", { class: "badge badge-done" }, icon("check"), "done") : null),
-      h("h1", { class: "step-title" }, step.title),
+      h("p", { class: "step-kicker" }, t("lesson.kicker", index + 1, total), done ? h("span", { class: "badge badge-done" }, icon("check"), t("lesson.done")) : null),
+      this.text("h1", { class: "step-title" }, `steps[${index}].title`, step.title),
       index === 0 ? this.notes() : null,
-      this.prose(step.html, step.title),
-      this.hint(step),
+      this.page(`steps[${index}].text`, step.html, step.title),
+      this.hint(step, index),
       quiz,
       result,
       nav));
@@ -409,44 +405,46 @@ class LessonPage {
     this.viewStep = this.lesson.steps.length - 1;
     replace(this.instructions, h("article", { class: "step finish", "data-step": "finish" },
       h("div", { class: "finish-mark" }, icon("flag")),
-      h("h1", { class: "step-title" }, "Lesson complete"),
-      h("p", { class: "lead" }, `You finished all ${this.lesson.steps.length} steps of “${this.lesson.title}”.`),
-      this.lesson.finish_html ? this.prose(this.lesson.finish_html) : null,
-      h("p", { class: "muted" }, "Your machines stay until the countdown runs out (Extend adds time); End session removes them now."),
+      h("h1", { class: "step-title" }, t("lesson.complete")),
+      h("p", { class: "lead" }, t("lesson.completeLead", this.lesson.steps.length, this.lesson.title)),
+      this.lesson.finish_html ? this.page("finish", this.lesson.finish_html) : null,
+      h("p", { class: "muted" }, t("lesson.completeNote")),
       h("div", { class: "step-nav" },
-        h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.showStep(this.lesson.steps.length - 1) }, icon("arrowLeft"), "Review steps"),
-        h("button", { type: "button", class: "btn btn-primary", "data-testid": "end-session", onclick: () => this.endAndLeave() }, "End session and clean up"))));
+        h("button", { type: "button", class: "btn btn-ghost", onclick: () => this.showStep(this.lesson.steps.length - 1) }, icon("arrowLeft"), t("lesson.review")),
+        h("button", { type: "button", class: "btn btn-primary", "data-testid": "end-session", onclick: () => this.endAndLeave() }, t("lesson.endSession")))));
   }
 
   private async endAndLeave(): Promise<void> {
     try {
       await api.endSession(this.session.id);
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 404)) return toast((e as Error).message, "error");
+      if (!(e instanceof ApiError && e.status === 404)) return toast(errorText(e), "error");
     }
-    toast("Session ended: its machines were removed.", "success");
+    toast(t("lesson.sessionEnded"), "success");
     navigate("/");
   }
 
-  private quizForm(step: StepDetail): HTMLFormElement {
+  private quizForm(step: StepDetail, index: number): HTMLFormElement {
     return h("form", { class: "quiz", onsubmit: (e: Event) => e.preventDefault() },
-      step.quiz.map((q, qi) =>
-        h("fieldset", { class: "quiz-item" },
-          h("legend", null, q.question, q.multiple ? h("span", { class: "muted" }, " (choose all that apply)") : null),
+      step.quiz.map((q, qi) => {
+        const question = lessonPart(this.lesson, `steps[${index}].quiz[${qi}]`);
+        return h("fieldset", { class: "quiz-item", lang: question.lang },
+          h("legend", null, q.question, q.multiple ? h("span", { class: "muted", lang: uiLocale() }, t("quiz.multiple")) : null, question.badge),
           q.choices.map((choice, ci) =>
             h("label", { class: "quiz-choice" },
               h("input", { type: q.multiple ? "checkbox" : "radio", name: `q${qi}`, value: String(ci) }),
-              h("span", null, choice))))));
+              h("span", null, choice))));
+      }));
   }
 
-  private async check(step: StepDetail, quiz: HTMLFormElement | null, button: HTMLButtonElement, result: HTMLElement): Promise<void> {
+  private async check(step: StepDetail, index: number, quiz: HTMLFormElement | null, button: HTMLButtonElement, result: HTMLElement): Promise<void> {
     const answers = quiz
       ? step.quiz.map((_, qi) =>
           [...quiz.querySelectorAll<HTMLInputElement>(`input[name="q${qi}"]:checked`)].map((i) => Number(i.value)))
       : undefined;
     button.disabled = true;
     const label = [...button.childNodes];
-    replace(button, h("span", { class: "spinner", "aria-hidden": "true" }), "Checking…");
+    replace(button, h("span", { class: "spinner", "aria-hidden": "true" }), t("check.checking"));
     result.className = "check-result";
     result.replaceChildren();
     let outcome: CheckOutcome;
@@ -455,7 +453,7 @@ class LessonPage {
       outcome = await api.check(this.session.id, answers);
     } catch (e) {
       result.className = "check-result fail";
-      replace(result, h("p", { class: "result-title" }, icon("alert"), "The check could not run"), h("pre", null, (e as Error).message));
+      replace(result, h("p", { class: "result-title" }, icon("alert"), t("check.couldNotRun")), h("pre", null, errorText(e)));
       return;
     } finally {
       this.checking = false;
@@ -468,7 +466,7 @@ class LessonPage {
         icon(r.passed ? "check" : "x"),
         h("div", { class: "result-body" },
           r.message ? h("p", { class: "result-message" }, r.message) : null,
-          r.output?.trim() ? h("pre", { "aria-label": "Check output" }, r.output.trimEnd()) : null)));
+          r.output?.trim() ? h("pre", { "aria-label": t("check.output") }, r.output.trimEnd()) : null)));
     if (outcome.passed) {
       this.session.step = outcome.step;
       this.session.completed = outcome.completed;
@@ -478,17 +476,17 @@ class LessonPage {
       const next = h("button", {
         type: "button", class: "btn btn-primary", "data-testid": "next",
         onclick: () => (outcome.completed ? this.finish() : this.showStep(outcome.step)),
-      }, outcome.completed ? "Finish" : "Next step", icon("arrowRight"));
+      }, outcome.completed ? t("lesson.finish") : t("lesson.next"), icon("arrowRight"));
       result.className = "check-result pass";
-      replace(result, h("p", { class: "result-title" }, icon("check"), outcome.completed ? "Well done: that was the last step." : "Step complete"), details);
+      replace(result, h("p", { class: "result-title" }, icon("check"), outcome.completed ? t("check.lastStep") : t("check.stepComplete")), details);
       button.replaceWith(next);
       result.scrollIntoView({ block: "nearest", behavior: "smooth" });
       next.focus();
     } else {
       result.className = "check-result fail";
-      const fallback = outcome.results.length === 0 ? h("pre", null, "The check did not pass.") : null;
+      const fallback = outcome.results.length === 0 ? h("pre", null, t("check.notPassed")) : null;
       // The hint again, where a learner who is stuck is looking.
-      replace(result, h("p", { class: "result-title" }, icon("x"), "Not yet"), details.length ? details : fallback, this.hint(step));
+      replace(result, h("p", { class: "result-title" }, icon("x"), t("check.notYet")), details.length ? details : fallback, this.hint(step, index));
       result.scrollIntoView({ block: "nearest", behavior: "smooth" });
     }
   }
@@ -496,33 +494,48 @@ class LessonPage {
   /** The step's hint behind a "Show hint" disclosure, or nothing for a step without
    *  one. A native <details>: it opens by click, Enter or Space, and screen readers
    *  announce it as expanded or collapsed, with no script of ours in the way. */
-  private hint(step: StepDetail): HTMLDetailsElement | null {
+  private hint(step: StepDetail, index: number): HTMLDetailsElement | null {
     if (step.hint_html === undefined) return null;
-    const label = h("span", null, "Show hint");
+    const { lang, badge } = lessonPart(this.lesson, `steps[${index}].hint`);
+    const label = h("span", null, t("hint.show"));
     const details = h("details", { class: "hint" },
-      h("summary", null, icon("lightbulb"), label),
-      this.prose(step.hint_html));
+      h("summary", null, icon("lightbulb"), label, badge),
+      this.prose(step.hint_html, lang));
     details.addEventListener("toggle", () => {
-      label.textContent = details.open ? "Hide hint" : "Show hint";
+      label.textContent = details.open ? t("hint.hide") : t("hint.show");
       // Opened at the bottom of a failed check, it would unfold below the fold.
       if (details.open) details.scrollIntoView({ block: "nearest", behavior: "smooth" });
     });
     return details;
   }
 
-  /** Server-rendered Markdown, with Run/Copy buttons on the marked code blocks. A
-   *  leading heading that repeats the step's title is dropped (the page shows it). */
   /** How the lesson runs on this server, where that differs from what its text assumes. */
   private notes(): HTMLElement | null {
     const notes = this.lesson.notes ?? [];
     return notes.length
-      ? h("aside", { class: "lesson-notes", role: "note", "aria-label": "About this server" },
+      ? h("aside", { class: "lesson-notes", role: "note", "aria-label": t("lesson.notes") },
           icon("alert"), h("ul", null, notes.map((n) => h("li", null, n))))
       : null;
   }
 
-  private prose(html: string, title?: string): HTMLElement {
-    const el = h("div", { class: "prose" });
+  /** A short text of the lesson (`part`: a title) in a `tag` element, with its badge. */
+  private text<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props | null, part: string, text: string): HTMLElementTagNameMap[K] {
+    const { lang, badge } = lessonPart(this.lesson, part);
+    return h(tag, props, h("span", { lang }, text), badge);
+  }
+
+  /** A page of the lesson's text (`part`: intro, a step's text, finish): its badge,
+   *  then the page. */
+  private page(part: string, html: string, title?: string): (HTMLElement | null)[] {
+    const { lang, badge } = lessonPart(this.lesson, part);
+    return [badge, this.prose(html, lang, title)];
+  }
+
+  /** Server-rendered Markdown in the language `lang`, with Run/Copy buttons on the
+   *  marked code blocks. A leading heading that repeats the step's title is dropped
+   *  (the page shows it). */
+  private prose(html: string, lang: string, title?: string): HTMLElement {
+    const el = h("div", { class: "prose", lang });
     el.innerHTML = html;
     const first = el.firstElementChild;
     if (title && first && /^H[12]$/.test(first.tagName) && first.textContent?.trim().toLowerCase() === title.trim().toLowerCase()) {
@@ -544,7 +557,7 @@ class LessonPage {
     const inline = block.tagName !== "PRE";
     const buttons: HTMLElement[] = [];
     const copy = h("button", {
-      type: "button", class: "code-btn code-copy", title: "Copy to the clipboard", "aria-label": `Copy: ${text}`,
+      type: "button", class: "code-btn code-copy", title: t("code.copyTitle"), "aria-label": t("code.copyLabel", text), "data-copied": t("code.copied"),
       onclick: async (e: MouseEvent) => {
         const btn = e.currentTarget as HTMLElement;
         try {
@@ -552,17 +565,17 @@ class LessonPage {
           btn.classList.add("copied");
           setTimeout(() => btn.classList.remove("copied"), 1200);
         } catch {
-          toast("Copying was blocked by the browser", "error");
+          toast(t("code.copyBlocked"), "error");
         }
       },
-    }, icon("copy"), inline ? null : h("span", { class: "copy-label" }, "Copy"));
+    }, icon("copy"), inline ? null : h("span", { class: "copy-label" }, t("code.copy")));
     if (action === "exec") {
       buttons.push(h("button", {
         type: "button", class: "code-btn code-run", "data-testid": "run", "data-node": node,
-        title: `Run on ${node}${interrupt ? " (stops the running command first)" : ""}`,
-        "aria-label": `Run on ${node}: ${text}`,
+        title: interrupt ? t("code.runInterruptTitle", node) : t("code.runTitle", node),
+        "aria-label": t("code.runLabel", node, text),
         onclick: () => this.run(node, text, interrupt, block),
-      }, icon("play"), inline ? null : "Run"));
+      }, icon("play"), inline ? null : t("code.run")));
     }
     buttons.push(copy);
     if (inline) {
@@ -570,8 +583,8 @@ class LessonPage {
       return;
     }
     const label = action === "exec"
-      ? h("span", { class: "code-label" }, icon("terminal"), node, interrupt ? h("span", { class: "code-note" }, "· stops the running command first") : null)
-      : h("span", { class: "code-label" }, "copy to use");
+      ? h("span", { class: "code-label", "data-ran": t("code.ran") }, icon("terminal"), node, interrupt ? h("span", { class: "code-note" }, t("code.interrupts")) : null)
+      : h("span", { class: "code-label" }, t("code.copyToUse"));
     const wrapper = h("div", { class: `code-block code-${action}` });
     block.replaceWith(wrapper);
     wrapper.append(h("div", { class: "code-head" }, label, h("span", { class: "code-actions" }, buttons)), block);
@@ -580,7 +593,7 @@ class LessonPage {
   private run(node: string, text: string, interrupt: boolean, block: HTMLElement): void {
     const terminal = this.terminals.get(node);
     if (!terminal) {
-      toast(this.session.status === "ready" ? `This lesson has no node “${node}”` : "The machines are not ready yet", "error");
+      toast(this.session.status === "ready" ? t("code.noNode", node) : t("code.notReady"), "error");
       return;
     }
     this.selectNode(node);
@@ -600,13 +613,13 @@ class LessonPage {
         this.startPanel = new StartPanel(this.lesson.nodes, () => this.retry());
         replace(this.workspace, this.startPanel.element);
       }
-      if (s.status === "failed") this.startPanel.failed(s.error ?? "the environment could not be started");
+      if (s.status === "failed") this.startPanel.failed(s.error);
       return;
     }
-    if (s.status === "ended") return this.ended(s.end_reason ?? "ended");
+    if (s.status === "ended") return this.ended(s.end_reason);
     this.startPanel = null;
     if (this.terminals.size) return;
-    const tabs = h("div", { class: "term-tabs", role: "tablist", "aria-label": "Nodes" });
+    const tabs = h("div", { class: "term-tabs", role: "tablist", "aria-label": t("term.nodes") });
     const panels = h("div", { class: "term-panels" });
     const status = h("div", { class: "term-status", role: "status" });
     for (const node of this.lesson.nodes) {
@@ -647,7 +660,8 @@ class LessonPage {
   private showConnection(status: HTMLElement, state: ConnectionState, detail?: string): void {
     status.dataset.state = state;
     status.textContent =
-      state === "connected" ? "" : state === "reconnecting" ? `Reconnecting… (${detail ?? "connection lost"})` : state === "connecting" ? "Connecting…" : `Disconnected: ${detail ?? ""}`;
+      state === "connected" ? "" : state === "reconnecting" ? t("term.reconnecting", detail ?? t("term.connectionLost"))
+        : state === "connecting" ? t("term.connecting") : t("term.disconnected", detail ?? "");
   }
 
   private selectNode(node: string): void {
@@ -684,22 +698,22 @@ class StartPanel {
   private readonly nodes = new Map<string, HTMLElement>();
   private readonly pulls = h("div", { class: "pulls" });
   private readonly layers = new Map<string, HTMLElement>();
-  private readonly log = h("pre", { class: "start-log", tabindex: "0", "aria-label": "Start log" });
+  private readonly log = h("pre", { class: "start-log", tabindex: "0", "aria-label": t("start.logLabel") });
   private readonly error = h("div", { class: "start-error", role: "alert" });
-  private readonly title = h("h2", null, "Preparing your machines");
+  private readonly title = h("h2", null, t("start.title"));
   private lines = 0;
 
   constructor(nodes: string[], private readonly onRetry: () => void) {
     this.element = h("div", { class: "start-panel", "aria-busy": "true" },
       h("div", { class: "start-head" }, h("span", { class: "spinner big", "aria-hidden": "true" }), this.title),
       h("ul", { class: "node-list" }, nodes.map((n) => {
-        const status = h("span", { class: "node-status" }, "waiting");
+        const status = h("span", { class: "node-status" }, t("node.waiting"));
         this.nodes.set(n, status);
         return h("li", { "data-node": n }, icon("terminal"), h("span", { class: "node-name" }, n), status);
       })),
       this.pulls,
       this.error,
-      h("details", { class: "start-details", open: true }, h("summary", null, "Log"), this.log));
+      h("details", { class: "start-details", open: true }, h("summary", null, t("start.log")), this.log));
   }
 
   progress(p: Progress): void {
@@ -707,7 +721,7 @@ class StartPanel {
       case "node": {
         const el = this.nodes.get(p.node);
         if (el) {
-          el.textContent = p.status;
+          el.textContent = tCode("node", p.status, p.status);
           el.dataset.status = p.status;
         }
         this.line(`[${p.node}] ${p.status}`);
@@ -721,11 +735,11 @@ class StartPanel {
           this.layers.set(key, row);
           this.pulls.append(row);
         }
-        const pct = p.total ? Math.round(((p.current ?? 0) / p.total) * 100) : null;
+        const done = p.total ? (p.current ?? 0) / p.total : null;
         replace(row,
           h("span", { class: "pull-name" }, `${p.image} ${p.layer}`),
           h("span", { class: "pull-status" }, p.status),
-          pct === null ? null : h("progress", { max: "100", value: String(pct), "aria-label": `${p.layer} ${pct}%` }));
+          done === null ? null : h("progress", { max: "100", value: String(Math.round(done * 100)), "aria-label": `${p.layer} ${formatPercent(done)}` }));
         break;
       }
       case "build":
@@ -737,14 +751,15 @@ class StartPanel {
     }
   }
 
-  failed(message: string): void {
+  /** The start failed; `reason` is the runner's message, when it gave one. */
+  failed(reason: string | undefined): void {
     this.element.setAttribute("aria-busy", "false");
     this.element.classList.add("is-failed");
-    this.title.textContent = "The machines could not be started";
+    this.title.textContent = t("start.failedTitle");
     replace(this.error,
-      h("p", { class: "result-title" }, icon("alert"), "Start failed"),
-      h("pre", null, message),
-      h("button", { type: "button", class: "btn btn-primary", onclick: () => this.onRetry() }, icon("refresh"), "Try again"));
+      h("p", { class: "result-title" }, icon("alert"), t("start.failed")),
+      reason ? h("pre", null, reason) : null,
+      h("button", { type: "button", class: "btn btn-primary", onclick: () => this.onRetry() }, icon("refresh"), t("common.tryAgain")));
   }
 
   private line(text: string): void {
@@ -753,6 +768,21 @@ class StartPanel {
     if (++this.lines > MAX_LOG_LINES) this.log.firstChild?.remove();
     if (atBottom) this.log.scrollTop = this.log.scrollHeight;
   }
+}
+
+/** The server's end reasons: codes, and sentences where a restart could not take the
+ *  session back (see `EndReason::as_str` in server/src/serve/status.rs). */
+const END_REASON_CODES = new Map([
+  ["the server restarted while the environment was starting", "restartedWhileStarting"],
+  ["the environment was gone after a restart", "environmentGone"],
+  ["the lesson is no longer in the content directory", "lessonGone"],
+]);
+
+/** Why a session ended, for the learner; a reason this version does not know is
+ *  shown as the server wrote it. */
+function endReasonText(reason: string | undefined): string {
+  if (reason === undefined) return t("end.unknown");
+  return tCode("end", END_REASON_CODES.get(reason) ?? reason, t("end.other", reason));
 }
 
 function escapeHtml(s: string): string {

@@ -8,8 +8,10 @@
 
 import type { Player } from "asciinema-player";
 import "asciinema-player/dist/bundle/asciinema-player.css";
-import { api, recordingUrl, type RecordingInfo } from "../api";
-import { clock, h, icon, replace } from "../dom";
+import { api, failedText, recordingUrl, type RecordingInfo } from "../api";
+import { h, icon, replace } from "../dom";
+import { formatBytes, formatClock, formatDateTime, formatDuration, t } from "../i18n";
+import { tableHead } from "../layout";
 
 /** A marker of a recording: when, and what happened (`check step 1 "…": pass`). */
 interface Marker {
@@ -32,12 +34,6 @@ function markers(cast: string): Marker[] {
   return found;
 }
 
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
 /** The recordings panel of one session, shown in `host`. */
 export class RecordingsPanel {
   private readonly element: HTMLElement;
@@ -45,62 +41,60 @@ export class RecordingsPanel {
   private player: Player | null = null;
 
   constructor(host: HTMLElement, private readonly session: string, title: string, onClose: () => void) {
-    const list = h("div", { class: "recordings-list" }, h("p", { class: "muted" }, "Loading recordings…"));
-    this.element = h("section", { class: "watch recordings", "aria-label": `Recordings of ${title}` },
+    const list = h("div", { class: "recordings-list" }, h("p", { class: "muted" }, t("recordings.loading")));
+    this.element = h("section", { class: "watch recordings", "aria-label": t("recordings.label", title) },
       h("div", { class: "watch-head" },
-        h("h2", null, icon("play"), `Recordings · ${title}`),
-        h("button", { type: "button", class: "btn btn-ghost btn-icon", "aria-label": "Close", onclick: () => { this.dispose(); onClose(); } }, icon("x"))),
+        h("h2", null, icon("play"), t("recordings.heading", title)),
+        h("button", { type: "button", class: "btn btn-ghost btn-icon", "aria-label": t("common.close"), onclick: () => { this.dispose(); onClose(); } }, icon("x"))),
       list, this.stage);
     replace(host, this.element);
     this.element.scrollIntoView({ behavior: "smooth", block: "nearest" });
     api.recordings(session)
       .then((recordings) => this.list(list, recordings))
-      .catch((e) => replace(list, h("p", { class: "form-error" }, `Could not list the recordings: ${(e as Error).message}`)));
+      .catch((e) => replace(list, h("p", { class: "form-error" }, failedText(t("recordings.listFailed"), e))));
   }
 
   private list(list: HTMLElement, recordings: RecordingInfo[]): void {
     if (recordings.length === 0) {
-      replace(list, h("p", { class: "muted" }, "Nothing recorded yet: recordings begin when a terminal opens."));
+      replace(list, h("p", { class: "muted" }, t("recordings.none")));
       return;
     }
     replace(list, h("table", { class: "sessions" },
-      h("thead", null, h("tr", null, ["Node", "Shell", "Started", "Length", "Size", ""].map((c) => h("th", { scope: "col" }, c)))),
+      tableHead(["common.node", "recordings.shell", "common.started", "recordings.length", "recordings.size", null]),
       h("tbody", null, recordings.map((r) => h("tr", { "data-recording": r.file },
         h("td", null, r.node),
         h("td", null, String(r.shell)),
-        h("td", null, r.started_at ? new Date(r.started_at).toLocaleString() : "–"),
-        h("td", null, clock(Math.round(r.duration))),
-        h("td", null, size(r.bytes)),
+        h("td", null, r.started_at ? formatDateTime(r.started_at) : "–"),
+        h("td", null, formatDuration(r.duration)),
+        h("td", null, formatBytes(r.bytes)),
         h("td", { class: "row-actions" },
-          h("button", { type: "button", class: "btn btn-small", "aria-label": `Play ${r.file}`, onclick: () => this.play(r) }, icon("play"), "Play"),
-          h("a", { class: "btn btn-small btn-ghost", href: recordingUrl(this.session, r.file), download: `${this.session}-${r.file}` }, "Download")))))));
+          h("button", { type: "button", class: "btn btn-small", "aria-label": t("recordings.playLabel", r.file), onclick: () => this.play(r) }, icon("play"), t("recordings.play")),
+          h("a", { class: "btn btn-small btn-ghost", href: recordingUrl(this.session, r.file), download: `${this.session}-${r.file}` }, t("recordings.download"))))))));
   }
 
   private async play(recording: RecordingInfo): Promise<void> {
     this.player?.dispose();
     this.player = null;
     const screen = h("div", { class: "replay-player" });
-    const marks = h("ol", { class: "replay-markers", "aria-label": "Checks and markers" });
-    replace(this.stage, h("h3", null, `${recording.node}, shell ${recording.shell}`), screen, marks);
+    const marks = h("ol", { class: "replay-markers", "aria-label": t("recordings.markers") });
+    replace(this.stage, h("h3", null, t("recordings.shellOf", recording.node, recording.shell)), screen, marks);
     let cast: string;
     let create: typeof import("asciinema-player").create;
     try {
       ({ create } = await import("asciinema-player"));
-      const response = await fetch(recordingUrl(this.session, recording.file), { credentials: "same-origin" });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      cast = await response.text();
+      cast = await api.recording(this.session, recording.file);
     } catch (e) {
-      replace(this.stage, h("p", { class: "form-error" }, `Could not load the recording: ${(e as Error).message}`));
+      replace(this.stage, h("p", { class: "form-error" }, failedText(t("recordings.loadFailed"), e)));
       return;
     }
     const player = create({ data: cast }, screen, { autoPlay: true, preload: true, fit: "width", idleTimeLimit: 2, terminalFontSize: "small" });
     this.player = player;
     const found = markers(cast);
     replace(marks, found.length === 0
-      ? h("li", { class: "muted" }, "No checks were run while this shell was open.")
+      ? h("li", { class: "muted" }, t("recordings.noMarkers"))
       : found.map((m, index) => h("li", { class: /: pass$/.test(m.label) ? "marker-pass" : /: fail/.test(m.label) ? "marker-fail" : "" },
           h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: () => player.seek({ marker: index }) },
-            h("code", null, clock(Math.floor(m.time))), " ", m.label))));
+            h("code", null, formatClock(m.time)), " ", m.label))));
     window.playlabReplay = { markers: () => found.map((m) => m.label), player };
   }
 

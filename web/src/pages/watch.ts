@@ -2,9 +2,15 @@
 // class roster: read-only, except while the learner lets the instructor type (help
 // mode, followed over the session's events; the server decides every keystroke).
 
-import type { SessionEvent } from "../api";
+import { withLang, type SessionEvent } from "../api";
 import { h, icon, replace } from "../dom";
-import { TerminalView } from "../terminal";
+import { t } from "../i18n";
+import { TerminalView, type ConnectionState } from "../terminal";
+
+/** A terminal's connection as the instructor's views show it. */
+function connectionText(state: ConnectionState, detail?: string): string {
+  return detail ? t("common.failedWith", t(`conn.${state}`), detail) : t(`conn.${state}`);
+}
 
 /** One node's terminal of a learner's session (`who` names them). */
 export class Watcher {
@@ -13,24 +19,24 @@ export class Watcher {
   private readonly events: EventSource;
 
   constructor(host: HTMLElement, session: string, who: string, node: string, onClose: () => void) {
-    const state = h("span", { class: "watch-state" }, "connecting");
-    const mode = h("span", { class: "watch-mode", "data-testid": "watch-mode" }, "read-only");
+    const state = h("span", { class: "watch-state" }, connectionText("connecting"));
+    const mode = h("span", { class: "watch-mode", "data-testid": "watch-mode" }, t("watch.readOnly"));
     this.view = new TerminalView({
       session, node, readOnly: true,
-      onState: (s, detail) => (state.textContent = detail ? `${s}: ${detail}` : s),
+      onState: (s, detail) => (state.textContent = connectionText(s, detail)),
     });
-    this.events = new EventSource(`/api/sessions/${session}/events`);
+    this.events = new EventSource(withLang(`/api/sessions/${session}/events`));
     this.events.onmessage = (message) => {
       const event = JSON.parse(message.data) as SessionEvent;
       if (event.type !== "presence") return;
       this.view.setReadOnly(!event.help);
-      mode.textContent = event.help ? "help mode: you can type" : "read-only";
+      mode.textContent = event.help ? t("watch.help") : t("watch.readOnly");
       mode.classList.toggle("watch-mode-help", event.help);
     };
-    this.element = h("section", { class: "watch", "aria-label": `Watching ${node}` },
+    this.element = h("section", { class: "watch", "aria-label": t("watch.label", node) },
       h("div", { class: "watch-head" },
         h("h2", null, icon("eye"), `${node} · ${who} `, mode), state,
-        h("button", { type: "button", class: "btn btn-ghost btn-icon", "aria-label": "Close", onclick: () => { this.dispose(); onClose(); } }, icon("x"))),
+        h("button", { type: "button", class: "btn btn-ghost btn-icon", "aria-label": t("common.close"), onclick: () => { this.dispose(); onClose(); } }, icon("x"))),
       h("div", { class: "watch-term" }, this.view.element));
     replace(host, this.element);
     this.view.open();
@@ -61,10 +67,10 @@ export class TerminalGrid {
 
   constructor(host: HTMLElement, entries: GridEntry[], closeLabel: string, onClose: () => void) {
     const tiles = entries.map((e) => {
-      const state = h("span", { class: "watch-state" }, "connecting");
+      const state = h("span", { class: "watch-state" }, connectionText("connecting"));
       const view = new TerminalView({
         session: e.session, node: e.node, readOnly: true, fontSize: 11,
-        onState: (s) => (state.textContent = s),
+        onState: (s) => (state.textContent = connectionText(s)),
       });
       this.views.push(view);
       return h("section", { class: "grid-tile", "data-session": e.session, "aria-label": `${e.who}: ${e.node}` },
