@@ -29,6 +29,8 @@ async function browser() {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: "/usr/bin/chromium",
     headless: true,
+    // Explicit, so the machine's own locale does not decide the interface's language.
+    locale: "en-US",
     viewport: { width: 1366, height: 768 },
     args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });

@@ -6,7 +6,8 @@
 //   PLAYLAB_SCREENSHOTS  where to save screenshots (artifacts/screenshots)
 //   PLAYLAB_SESSION_FILE where to write the session id (the Rust side checks cleanup)
 // The steps depend on each other (one learner going through one lesson), so they are
-// subtests of one test that stop at the first failure.
+// subtests of one test that stop at the first failure. The first learner's browser is
+// English; a second one's is Chinese (the interface and the lesson in Chinese).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -90,11 +91,31 @@ async function typeInto(page, node, text) {
   await page.keyboard.press("Enter");
 }
 
-/** Headless Chromium with its own profile: a browser of its own, cookies included. */
-function launch(profile) {
+/** The subtests of one learner's way through a lesson: after a failed step the later
+ *  ones would only fail for the same reason, so they are skipped. A failure leaves a
+ *  screenshot `failureShot` of what the learner saw, for whoever reads the CI artifacts. */
+function stepper(t, page, failureShot) {
+  let failed = false;
+  return (name, fn) =>
+    t.test(name, { skip: failed && "an earlier step failed" }, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        await page.screenshot({ path: path.join(SHOTS, failureShot) }).catch(() => {});
+        throw e;
+      }
+    });
+}
+
+/** Headless Chromium with its own profile: a browser of its own, cookies included.
+ *  `locale` is its language (navigator.languages, Accept-Language): explicit, so the
+ *  machine's own locale does not decide the interface's language. */
+function launch(profile, locale = "en-US") {
   return chromium.launchPersistentContext(profile, {
     executablePath: "/usr/bin/chromium",
     headless: true,
+    locale,
     viewport: { width: 1366, height: 768 },
     args: [
       "--no-sandbox",
@@ -124,20 +145,7 @@ test("a learner goes through a lesson in the browser", async (t) => {
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   let sessionId;
-  // One learner's way through one lesson: after a failed step the later ones would
-  // only fail for the same reason, so they are skipped.
-  let failed = false;
-  const step = (name, fn) =>
-    t.test(name, { skip: failed && "an earlier step failed" }, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        // What the learner would have seen, for whoever reads the CI artifacts.
-        await page.screenshot({ path: path.join(SHOTS, "failure.png") }).catch(() => {});
-        throw e;
-      }
-    });
+  const step = stepper(t, page, "failure.png");
 
   try {
     await step("catalog lists the lesson with its details and filters by tag", async () => {
@@ -145,7 +153,7 @@ test("a learner goes through a lesson in the browser", async (t) => {
       const card = page.locator(`[data-lesson="${LESSON}"]`);
       await card.waitFor();
       const text = (await card.innerText()).toLowerCase();
-      for (const want of ["browser tour", "beginner", "5m", "2 steps", "test", "basics"]) {
+      for (const want of ["browser tour", "beginner", "5 min", "2 steps", "test", "basics"]) {
         assert.ok(text.includes(want), `card lacks "${want}": ${text}`);
       }
       await page.locator(".chip", { hasText: "basics" }).click();
@@ -554,6 +562,104 @@ test("a learner goes through a lesson in the browser", async (t) => {
       assert.deepEqual(pageErrors, []);
     });
   } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+});
+
+test("a Chinese browser gets the interface and the lesson in Chinese, and the language switch", async (t) => {
+  await mkdir(SHOTS, { recursive: true });
+  const profile = await mkdtemp(path.join(os.tmpdir(), "playlab-chromium-"));
+  const context = await launch(profile, "zh-CN");
+  const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  const eventStreams = [];
+  page.on("request", (r) => new URL(r.url()).pathname.endsWith("/events") && eventStreams.push(r.url()));
+  const step = stepper(t, page, "failure-zh.png");
+  const stepTitle = page.locator('[data-step="0"] .step-title');
+  const htmlLang = () => page.evaluate(() => document.documentElement.lang);
+  let sessionId;
+
+  try {
+    await step("the catalog is in Chinese, the lesson's card too", async () => {
+      await page.goto(BASE + "/");
+      const card = page.locator(`[data-lesson="${LESSON}"]`);
+      await card.waitFor();
+      assert.equal(await htmlLang(), "zh-CN");
+      assert.equal(await page.locator("#lang-switch").inputValue(), "zh");
+      assert.equal((await page.locator(".hero h1").innerText()).trim(), "动手实验");
+      assert.equal((await card.locator(".card-link").innerText()).trim(), "浏览器之旅");
+      const text = await card.innerText();
+      for (const want of ["入门", "5分钟", "2 个步骤", "开始"]) {
+        assert.ok(text.includes(want), `card lacks "${want}": ${text}`);
+      }
+      // Title and description are translated: nothing on the card says otherwise.
+      assert.equal(await card.locator(".translation-badge").count(), 0, text);
+    });
+
+    await step("the lesson page is in Chinese; the untranslated hint is English, marked", async () => {
+      await page.locator(`[data-lesson="${LESSON}"] .card-link`).click();
+      await page.waitForURL(`**/lessons/${LESSON}`);
+      await page.locator('[role=tab][data-node="controlplane"][data-state="connected"]').waitFor({ timeout: READY_TIMEOUT });
+      sessionId = await page.evaluate(() => window.playlab.session);
+      assert.equal((await stepTitle.innerText()).trim(), "留下标记");
+      assert.match(await page.locator('[data-step="0"] > .prose').innerText(), /这个代码块在第一个节点上运行/);
+      assert.equal((await page.locator("[data-testid=check]").innerText()).trim(), "检查");
+      assert.equal((await page.locator("[data-testid=run]").first().innerText()).trim(), "运行");
+      assert.match(await page.locator(".step-kicker").innerText(), /第 1 步，共 2 步/);
+      const hint = page.locator('[data-step="0"] > details.hint');
+      assert.equal((await hint.locator("summary .untranslated-badge").innerText()).trim(), "英语原文（未翻译）");
+      await hint.locator("summary").click();
+      const body = hint.locator(".prose");
+      assert.equal(await body.getAttribute("lang"), "en");
+      assert.match(await body.innerText(), /any command that creates an empty file there will do/);
+      assert.equal(await page.locator('[data-step="0"] .step-title .translation-badge').count(), 0, "a translated title is marked");
+      // Server-sent events cannot send Accept-Language: the page asks with ?lang=.
+      assert.ok(eventStreams.some((url) => new URL(url).searchParams.get("lang") === "zh"), eventStreams.join("\n"));
+    });
+
+    await step("a failed check says why in Chinese", async () => {
+      await page.locator("[data-testid=check]").click();
+      const result = page.locator(".check-result.fail");
+      await result.waitFor();
+      const text = await result.innerText();
+      assert.ok(text.includes("还没完成"), `not the catalogue's words: ${text}`);
+      assert.ok(text.includes("请在 controlplane 上创建文件 /root/marker。"), `not the translated fail message: ${text}`);
+    });
+
+    await step("Chinese typed in the terminal shows, each character two cells wide", async () => {
+      await typeInto(page, "controlplane", "echo 你好，世界");
+      const screen = await waitForScreen(page, "controlplane", "你好，世界", (l) => l.includes("你好，世界"));
+      const got = (await cells(page, "controlplane", rowOf(screen, "你好，世界"), 0, 10)).map((c) => [c.chars, c.width]);
+      assert.deepEqual(got, [["你", 2], ["", 0], ["好", 2], ["", 0], ["，", 2], ["", 0], ["世", 2], ["", 0], ["界", 2], ["", 0]]);
+      await page.screenshot({ path: path.join(SHOTS, "lesson-zh.png"), animations: "disabled" });
+    });
+
+    await step("switching to English shows the lesson and the catalog in English, and a reload keeps it", async () => {
+      // The browser still says zh-CN: English text can only come from the page asking for it.
+      await page.locator("#lang-switch").selectOption("en");
+      await stepTitle.filter({ hasText: "Leave a marker" }).waitFor();
+      assert.equal(await htmlLang(), "en");
+      assert.equal((await page.locator("[data-testid=check]").innerText()).trim(), "Check");
+      assert.equal(await page.locator('[data-step="0"] .untranslated-badge').count(), 0, "English is this lesson's own language");
+      await page.goto(BASE + "/");
+      const card = page.locator(`[data-lesson="${LESSON}"] .card-link`);
+      await card.waitFor();
+      assert.equal((await page.locator(".hero h1").innerText()).trim(), "Hands-on labs");
+      assert.equal((await card.innerText()).trim(), "Browser tour");
+      await page.reload();
+      await card.waitFor();
+      assert.equal((await page.locator(".hero h1").innerText()).trim(), "Hands-on labs");
+      assert.equal((await card.innerText()).trim(), "Browser tour");
+      assert.equal(await page.locator("#lang-switch").inputValue(), "en");
+    });
+
+    await step("the page threw no error", () => {
+      assert.deepEqual(pageErrors, []);
+    });
+  } finally {
+    if (sessionId) await page.evaluate((id) => fetch(`/api/sessions/${id}`, { method: "DELETE" }), sessionId).catch(() => {});
     await context.close();
     await rm(profile, { recursive: true, force: true });
   }
