@@ -12,8 +12,8 @@ import { languageName, t, uiLocale } from "./i18n";
  *  in, for its element's `lang`, and its badge, or null for a part in the language
  *  asked for. */
 export function lessonPart(lesson: LessonLanguages, part: string): { lang: string; badge: HTMLElement | null } {
-  const original = lesson.languages[0];
   if (lesson.untranslated?.includes(part)) {
+    const original = lesson.languages[0];
     return { lang: original, badge: badge("untranslated-badge", t("translation.untranslated", languageName(original))) };
   }
   const stale = lesson.stale?.includes(part) ? badge("stale-badge", t("translation.stale")) : null;
