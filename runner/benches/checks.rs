@@ -101,6 +101,7 @@ async fn bench(backend: &DockerBackend, session: &SessionId) {
         transcript: &transcript,
         wasm: &wasm,
         retry: true,
+        language: "en",
     };
     let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wasm/upgrade-order.wat");
     let shell = Check::Shell(ShellCheck {

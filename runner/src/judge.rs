@@ -85,7 +85,7 @@ pub(crate) fn judge_items<'a>(
     let quiz = if step.quiz.is_empty() {
         Vec::new()
     } else {
-        judge_quiz(&step.quiz, validate_answers(step, answers)?)
+        judge_quiz(&step.quiz, validate_answers(step, answers)?, ctx.language)
     };
     let checks =
         stream::iter(&step.checks).then(move |check| run_check(backend, session, check, ctx));
@@ -204,6 +204,7 @@ pub(crate) mod fake {
                 transcript: &self.transcript,
                 wasm: &self.wasm,
                 retry: true,
+                language: "en",
             }
         }
     }

@@ -27,6 +27,8 @@ use scenarios::{Lesson, Script, Step};
 use crate::backend::{Backend, ProgressSender};
 use crate::checks::{CheckContext, CheckOutcome, Transcript, WasmChecker, correct_answers};
 use crate::environment::{DEFAULT_SETUP_TIMEOUT, foreground_setup, run_setup};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
 use crate::error::RunnerError;
 use crate::judge::judge_items;
 use crate::session::SessionId;
@@ -35,6 +37,10 @@ use crate::session::SessionId;
 pub struct SelfTestOptions {
     /// Leave the environment running after the test, for the author to inspect.
     pub keep: bool,
+    /// Report what a learner is told when a step is checked before it is done (the
+    /// checks' failure messages, the quiz's explanations): for reviewing them, in the
+    /// lesson's own language or a translation.
+    pub show_messages: bool,
 }
 
 /// The self-test of one lesson.
@@ -77,6 +83,9 @@ pub struct StepReport {
     pub duration: Duration,
     /// What went wrong in this step, one sentence each; empty when it passed.
     pub problems: Vec<String>,
+    /// What a learner who checks the step before doing it is told, one message per
+    /// failed item (kept with [`SelfTestOptions::show_messages`]).
+    pub told: Vec<String>,
 }
 
 /// How a step's checks fared on one side of its solution.
@@ -103,6 +112,7 @@ impl StepReport {
             after: Phase::NotRun,
             duration: Duration::ZERO,
             problems: Vec::new(),
+            told: Vec::new(),
         }
     }
 }
@@ -137,6 +147,8 @@ pub async fn test_lesson(
                 backend,
                 wasm,
                 session,
+                language: &lesson.language,
+                keep_told: options.show_messages,
             };
             run.test(lesson, &mut report.steps).await
         }
@@ -195,6 +207,10 @@ struct LessonRun<'a> {
     backend: &'a dyn Backend,
     wasm: &'a WasmChecker,
     session: &'a SessionId,
+    /// The lesson's language: the runner's own sentences are said in it.
+    language: &'a str,
+    /// Keep what a learner is told before the solution (see [`StepReport::told`]).
+    keep_told: bool,
 }
 
 impl LessonRun<'_> {
@@ -246,8 +262,7 @@ impl LessonRun<'_> {
         }
         let judged = !step.checks.is_empty() || !step.quiz.is_empty();
         report.before = if judged {
-            self.judge(index, step, transcript, false, &mut report.problems)
-                .await
+            self.judge(index, step, transcript, false, report).await
         } else {
             Phase::Nothing
         };
@@ -264,8 +279,7 @@ impl LessonRun<'_> {
             return;
         }
         report.after = if judged {
-            self.judge(index, step, transcript, true, &mut report.problems)
-                .await
+            self.judge(index, step, transcript, true, report).await
         } else {
             Phase::Nothing
         };
@@ -280,8 +294,9 @@ impl LessonRun<'_> {
         step: &Step,
         transcript: &Transcript,
         solved: bool,
-        problems: &mut Vec<String>,
+        report: &mut StepReport,
     ) -> Phase {
+        let problems = &mut report.problems;
         // Before the solution nothing is answered and nothing waited for: a check is
         // expected to fail, and waiting would only slow the self-test down. After it,
         // the quiz gets its declared answers and checks retry, as a learner's would.
@@ -295,6 +310,7 @@ impl LessonRun<'_> {
             transcript,
             wasm: self.wasm,
             retry: solved,
+            language: self.language,
         };
         let items = match judge_items(self.backend, self.session, step, Some(&answers), &ctx) {
             Ok(items) => items,
@@ -311,10 +327,16 @@ impl LessonRun<'_> {
         // Quiz items are judged without a node, so none of them is an error.
         let quiz: Vec<CheckOutcome> = quiz.into_iter().flatten().collect();
         if solved {
-            after_solve(&quiz, &checks, problems)
-        } else {
-            before_solve(&quiz, &checks, problems)
+            return after_solve(&quiz, &checks, problems);
         }
+        if self.keep_told {
+            let outcomes = quiz.iter().chain(checks.iter().flatten());
+            report.told = outcomes
+                .filter(|o| !o.passed)
+                .map(|o| o.message.clone())
+                .collect();
+        }
+        before_solve(&quiz, &checks, &mut report.problems)
     }
 
     /// Runs scripts in order on their nodes, as an environment's setup runs; the first
@@ -499,6 +521,15 @@ pub fn render_report(report: &LessonReport, lesson_width: usize) -> String {
             phase_text(step.after, false),
             &secs(step.duration),
         ));
+        for message in &step.told {
+            let first_line = message.lines().next().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {}: tells the learner: {}",
+                report.lesson,
+                clip(first_line, REASON_WIDTH)
+            );
+        }
     }
     match &report.result {
         LessonResult::Passed => {}
@@ -539,8 +570,8 @@ fn row(
     time: &str,
 ) -> String {
     let line = format!(
-        "{lesson:<lesson_width$}  {:<STEP_WIDTH$}  {before:<16}  {after:<16}  {time:>7}",
-        clip(step, STEP_WIDTH)
+        "{lesson:<lesson_width$}  {}  {before:<16}  {after:<16}  {time:>7}",
+        pad(&clip(step, STEP_WIDTH), STEP_WIDTH)
     );
     format!("{}\n", line.trim_end())
 }
@@ -607,14 +638,30 @@ fn phase_text(phase: Phase, before: bool) -> &'static str {
     }
 }
 
+/// `text` cut to at most `width` columns of a terminal, `...` marking a cut. Columns,
+/// not characters: a Chinese step title's characters take two each.
 fn clip(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_owned()
-    } else {
-        let mut clipped: String = text.chars().take(width - 3).collect();
-        clipped.push_str("...");
-        clipped
+    if text.width() <= width {
+        return text.to_owned();
     }
+    let mut clipped = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width - 3 {
+            break;
+        }
+        used += w;
+        clipped.push(c);
+    }
+    clipped.push_str("...");
+    clipped
+}
+
+/// `text` padded with spaces to `width` columns (`format!`'s padding counts characters).
+fn pad(text: &str, width: usize) -> String {
+    let fill = width.saturating_sub(text.width());
+    format!("{text}{}", " ".repeat(fill))
 }
 
 #[cfg(test)]
@@ -637,17 +684,46 @@ mod tests {
     /// Judges `step` as the self-test does on one side of its solution, on nodes that
     /// pass, fail or do not exist (see [`crate::judge::fake::Setup`]).
     async fn judge_side(step: &Step, solved: bool) -> (Phase, Vec<String>) {
+        let (phase, report) = judge_report(step, solved, "en").await;
+        (phase, report.problems)
+    }
+
+    async fn judge_report(step: &Step, solved: bool, language: &str) -> (Phase, StepReport) {
         let setup = crate::judge::fake::Setup::new();
         let run = LessonRun {
             backend: &*setup.backend,
             wasm: &setup.wasm,
             session: &setup.session,
+            language,
+            keep_told: true,
         };
-        let mut problems = Vec::new();
+        let mut report = StepReport::new(0, step);
         let phase = run
-            .judge(0, step, &setup.transcript, solved, &mut problems)
+            .judge(0, step, &setup.transcript, solved, &mut report)
             .await;
-        (phase, problems)
+        (phase, report)
+    }
+
+    /// Before the solution, the report keeps what the learner would be told, the
+    /// runner's own sentences in the lesson's language.
+    #[tokio::test]
+    async fn what_a_learner_is_told_is_kept_in_the_lessons_language() {
+        use crate::judge::fake::step;
+        let mut unsaid = step(0, &["fail", "pass"]);
+        for check in &mut unsaid.checks {
+            if let scenarios::Check::Shell(c) = check {
+                c.fail = None;
+            }
+        }
+        let (_, report) = judge_report(&unsaid, false, "zh").await;
+        assert_eq!(report.told, ["检查未通过（退出码 1）"]);
+        let (_, report) = judge_report(&step(0, &["fail"]), false, "en").await;
+        assert_eq!(report.told, ["fail failed"]);
+        let (_, report) = judge_report(&step(0, &["fail"]), true, "en").await;
+        assert!(
+            report.told.is_empty(),
+            "only before the solution: {report:?}"
+        );
     }
 
     #[tokio::test]
@@ -684,6 +760,8 @@ mod tests {
             backend: &*setup.backend,
             wasm: &setup.wasm,
             session: &setup.session,
+            language: "en",
+            keep_told: false,
         };
         let script = |node: &str| Script {
             node: node.into(),
@@ -725,6 +803,7 @@ mod tests {
             after,
             duration: Duration::from_millis(1234 + index as u64 * 1000),
             problems: Vec::new(),
+            told: Vec::new(),
         }
     }
 

@@ -47,6 +47,7 @@ impl Env {
             transcript,
             wasm: &self.wasm,
             retry,
+            language: "en",
         };
         run_check(&self.backend, &self.session, check, &ctx).await
     }

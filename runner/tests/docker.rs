@@ -947,11 +947,36 @@ async fn the_base_image_has_the_everyday_tools() {
         &format!(
             "for t in {tools}; do command -v $t >/dev/null || echo missing $t; done
              test -f /usr/share/bash-completion/bash_completion || echo missing completion
-             locale charmap"
+             {SPEAKS_UTF8}"
         ),
     )
     .await;
-    assert_eq!(out.stdout, "UTF-8\n", "{out:?}");
+    assert_eq!(out.stdout, "UTF-8 4\n", "{out:?}");
+    assert_eq!(out.stderr, "", "no locale warnings");
+}
+
+/// The locale's character set, and how many characters the tools count in four
+/// Chinese ones (12 bytes): `UTF-8 4` in a UTF-8 locale, where `ls`, vim and kubectl
+/// show Chinese names as characters; `ANSI_X3.4-1968 12` in the C locale.
+const SPEAKS_UTF8: &str = "echo \"$(locale charmap) $(printf %s 你好世界 | wc -m)\"";
+
+/// The etcd lesson's node image speaks UTF-8 as the base image does.
+#[tokio::test]
+async fn the_etcd_node_image_speaks_utf8() {
+    let backend = backend().await;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/images/etcd-node");
+    let tag = backend
+        .images()
+        .build_tagged(
+            &dir,
+            "playlab-test/etcd-node:latest",
+            &ProgressSender::discard(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("building content/images/etcd-node: {e}"));
+    let session = one_node(&backend, &NodeImage::Reference(tag)).await;
+    let out = sh(&backend, &session, "node01", SPEAKS_UTF8).await;
+    assert_eq!(out.stdout, "UTF-8 4\n", "{out:?}");
     assert_eq!(out.stderr, "", "no locale warnings");
 }
 

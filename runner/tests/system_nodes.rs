@@ -361,6 +361,14 @@ async fn the_kubeadm_node_passes_its_self_check_but_kubernetes() {
         check.stdout,
         check.stderr
     );
+    // A UTF-8 locale: four Chinese characters are four to the tools, not 12 bytes.
+    let utf8 = run(
+        &backend,
+        &session,
+        "echo \"$(locale charmap) $(printf %s 你好世界 | wc -m)\"",
+    )
+    .await;
+    assert_eq!(utf8.stdout, "UTF-8 4\n", "{utf8:?}");
     let archive = std::env::temp_dir().join(format!("{}-debian.tar", &*session));
     let archive = archive.to_str().unwrap();
     docker_cli(&["save", "-o", archive, "debian:bookworm-slim"]);
@@ -430,6 +438,7 @@ async fn a_killercoda_docker_scenario_passes_its_verify_scripts() {
             transcript: &transcript,
             wasm: &wasm,
             retry: false,
+            language: "en",
         };
         let verdict = |ctx| runner::judge::judge_step(&backend, &session, step, None, ctx);
         assert!(

@@ -394,6 +394,8 @@ impl Resolver<'_> {
                 .as_deref()
                 .and_then(|t| units::parse_duration(&t.replace(' ', "")).ok()),
             tags: Vec::new(),
+            language: DEFAULT_LANGUAGE.to_owned(),
+            translations: BTreeMap::new(),
             session_ttl: None,
             environment,
             assets,

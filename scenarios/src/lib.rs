@@ -10,7 +10,8 @@
 //!   (what `playlab serve`, `lint` and `test` use);
 //! - [`load_lesson`]: one lesson folder;
 //! - [`render::render`]: a page's Markdown as HTML;
-//! - [`schema::lesson_schema`]: the JSON Schema of `lesson.yaml`.
+//! - [`Lesson::localized`]: a lesson in one of its languages (see [`translation`]);
+//! - [`schema::lesson_schema`]: the JSON Schemas of `lesson.yaml` and its translations.
 //!
 //! It knows nothing of Docker or HTTP: the `runner` crate turns a lesson's
 //! [`Environment`] into containers, and the `server` crate serves lessons to browsers.
@@ -25,6 +26,7 @@ pub mod render;
 mod resolve;
 pub mod schema;
 pub mod source_map;
+pub mod translation;
 pub mod units;
 
 pub use content::{
@@ -33,3 +35,4 @@ pub use content::{
 pub use diagnostic::{Diagnostic, Severity};
 pub use killercoda::ImageMap;
 pub use model::*;
+pub use translation::Localized;

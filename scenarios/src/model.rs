@@ -7,7 +7,7 @@
 //! has no serde attributes on purpose, so the file formats can evolve without
 //! touching the types every other crate uses.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -25,6 +25,11 @@ pub struct Lesson {
     /// How long the lesson takes a learner, as the author estimates it.
     pub duration: Option<Duration>,
     pub tags: Vec<String>,
+    /// The language the lesson is written in (a BCP 47 tag, [`DEFAULT_LANGUAGE`]
+    /// unless the author says otherwise): what is shown where a translation is missing.
+    pub language: String,
+    /// The lesson in other languages, by language tag; see [`Lesson::localized`].
+    pub translations: BTreeMap<String, Translation>,
     /// How long a session of this lesson lives before it expires; `None` means the
     /// operator's default.
     pub session_ttl: Option<Duration>,
@@ -60,6 +65,8 @@ impl Lesson {
             difficulty: None,
             duration: None,
             tags: Vec::new(),
+            language: DEFAULT_LANGUAGE.to_owned(),
+            translations: BTreeMap::new(),
             session_ttl: None,
             environment,
             assets: Vec::new(),
@@ -70,6 +77,45 @@ impl Lesson {
             notes: Vec::new(),
         }
     }
+}
+
+/// The language of a lesson that does not name one.
+pub const DEFAULT_LANGUAGE: &str = "en";
+
+/// A lesson's text in another language. Every part is `None` where the translation
+/// has nothing usable (missing, or not the original's shape): the original is shown
+/// there instead, marked as untranslated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Translation {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub intro: Option<Page>,
+    pub finish: Option<Page>,
+    /// One per step of the lesson, in order.
+    pub steps: Vec<StepTranslation>,
+    /// The parts translated from an older version of their original, as paths in
+    /// `lesson.yaml` (`steps[1].text`): shown, but marked as possibly out of date.
+    pub stale: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepTranslation {
+    pub title: Option<String>,
+    pub text: Option<Page>,
+    pub hint: Option<Page>,
+    /// One per check of the step: its `fail` message.
+    pub checks: Vec<Option<String>>,
+    /// One per quiz question of the step.
+    pub quiz: Vec<Option<QuizTranslation>>,
+}
+
+/// A quiz question's text; the answers are the original's (they are indices).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuizTranslation {
+    pub question: String,
+    /// As many as the original has, in its order.
+    pub choices: Vec<String>,
+    pub explain: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +297,14 @@ impl Check {
         match self {
             Check::Shell(c) => c.fail.as_deref(),
             Check::Wasm(c) => c.fail.as_deref(),
+        }
+    }
+
+    /// The message, to replace it (with a translation), when the check has one.
+    pub fn fail_message_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Check::Shell(c) => c.fail.as_mut(),
+            Check::Wasm(c) => c.fail.as_mut(),
         }
     }
 }

@@ -40,6 +40,11 @@ pub struct LessonFile {
     pub duration: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The language the lesson is written in, a BCP 47 tag such as `en` or `zh`
+    /// (default `en`). Translations into other languages sit beside its files
+    /// (`step1.zh.md`, `lesson.zh.yaml`).
+    #[serde(default)]
+    pub language: Option<String>,
     /// How long a session lives before its environment is destroyed, e.g. `2h`
     /// (default: the server's setting). `ttl` is accepted too.
     #[serde(default, alias = "ttl")]
@@ -254,6 +259,7 @@ const KNOWN_KEYS: &[&str] = &[
     "difficulty",
     "duration",
     "tags",
+    "language",
     "session_ttl",
     "ttl",
     "environment",
@@ -298,23 +304,13 @@ const KNOWN_KEYS: &[&str] = &[
 ];
 
 /// Loads the native lesson in `dir` (whose `lesson.yaml` holds `text`). Returns the
-/// lesson when the file could be deserialized, and every problem found.
+/// lesson when the file could be deserialized, and every problem found, its
+/// translations' included (see [`crate::translation`]).
 pub fn load(id: &str, dir: &Path, text: &str) -> (Option<Lesson>, Vec<Diagnostic>) {
     let file = dir.join("lesson.yaml");
-    if let Some(d) = crate::source_map::depth_diagnostic(&file, text, true) {
-        return (None, vec![d]);
-    }
-    // marked_yaml's default keeps the last of repeated keys silently; a repeated key
-    // in a lesson is a mistake (two `check:` lists, say), so it is reported.
-    let options = marked_yaml::LoaderOptions::default().error_on_duplicate_keys(true);
-    let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
-        Ok(root) => root,
-        Err(e) => return (None, vec![load_error(&file, &e)]),
-    };
-    let map = SourceMap::from_yaml(&file, &root);
-    let raw: LessonFile = match marked_yaml::from_node(&root) {
-        Ok(raw) => raw,
-        Err(e) => return (None, vec![from_node_error(&map, &e)]),
+    let (raw, map) = match parse_yaml::<LessonFile>(&file, text, "title") {
+        Ok(parsed) => parsed,
+        Err(d) => return (None, vec![d]),
     };
     let mut r = Resolver {
         dir,
@@ -322,22 +318,50 @@ pub fn load(id: &str, dir: &Path, text: &str) -> (Option<Lesson>, Vec<Diagnostic
         diags: Vec::new(),
         nodes: Vec::new(),
     };
-    let lesson = r.lesson(id, raw);
-    (Some(lesson), r.diags)
+    let mut lesson = r.lesson(id, raw);
+    let mut diags = r.diags;
+    let (translations, problems) = crate::translation::load(&lesson, &map, text);
+    lesson.translations = translations;
+    diags.extend(problems);
+    (Some(lesson), diags)
 }
 
-fn load_error(file: &Path, e: &marked_yaml::LoadError) -> Diagnostic {
+/// Parses a YAML file of the native format (a `lesson.yaml` or its translation) into
+/// `T`, keeping every value's position; what cannot be read is one diagnostic at the
+/// place it went wrong. `first_key` is what the file's first line usually says.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    text: &str,
+    first_key: &str,
+) -> Result<(T, SourceMap), Diagnostic> {
+    if let Some(d) = crate::source_map::depth_diagnostic(file, text, true) {
+        return Err(d);
+    }
+    // marked_yaml's default keeps the last of repeated keys silently; a repeated key
+    // in a lesson is a mistake (two `check:` lists, say), so it is reported.
+    let options = marked_yaml::LoaderOptions::default().error_on_duplicate_keys(true);
+    let root = marked_yaml::parse_yaml_with_options(0, text, options)
+        .map_err(|e| load_error(file, &e, first_key))?;
+    let map = SourceMap::from_yaml(file, &root);
+    let raw = marked_yaml::from_node(&root).map_err(|e| from_node_error(&map, &e))?;
+    Ok((raw, map))
+}
+
+fn load_error(file: &Path, e: &marked_yaml::LoadError, first_key: &str) -> Diagnostic {
     use marked_yaml::LoadError as L;
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
     let (mark, message, hint) = match e {
         L::TopLevelMustBeMapping(m) | L::TopLevelMustBeSequence(m) => (
             Some(*m),
-            "lesson.yaml must be a mapping of keys such as `title:`".to_owned(),
-            Some("write `key: value` lines from the left margin, starting with `title: …`"),
+            format!("{name} must be a mapping of keys such as `{first_key}:`"),
+            Some(format!(
+                "write `key: value` lines from the left margin, starting with `{first_key}: …`"
+            )),
         ),
         L::UnexpectedAnchor(m) => (
             Some(*m),
             "YAML anchors and aliases are not supported".into(),
-            Some("write the repeated values out in full"),
+            Some("write the repeated values out in full".into()),
         ),
         L::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain words".into(), None),
         L::UnexpectedTag(m) => (
@@ -348,7 +372,7 @@ fn load_error(file: &Path, e: &marked_yaml::LoadError) -> Diagnostic {
         L::ScanError(m, err) => (
             Some(*m),
             format!("invalid YAML: {}", err.info()),
-            Some("check the indentation and quoting on this line and the one above"),
+            Some("check the indentation and quoting on this line and the one above".into()),
         ),
         L::DuplicateKey(inner) => (
             inner.key.span().start().copied(),
@@ -357,7 +381,7 @@ fn load_error(file: &Path, e: &marked_yaml::LoadError) -> Diagnostic {
                 inner.key.as_str(),
                 inner.prev_key.span().start().map_or(0, |m| m.line())
             ),
-            Some("keep one of them: a key appears once per mapping"),
+            Some("keep one of them: a key appears once per mapping".into()),
         ),
     };
     let (line, col) = mark.map_or((1, 1), |m| (m.line(), m.column()));
@@ -478,6 +502,8 @@ impl Resolver<'_> {
                 .as_deref()
                 .and_then(|d| self.duration(d, "duration")),
             tags: raw.tags,
+            language: self.language(raw.language.as_deref()),
+            translations: BTreeMap::new(),
             session_ttl: raw
                 .session_ttl
                 .as_deref()
@@ -489,6 +515,19 @@ impl Resolver<'_> {
             finish,
             steps,
             notes: Vec::new(),
+        }
+    }
+
+    fn language(&mut self, language: Option<&str>) -> String {
+        match language {
+            None => DEFAULT_LANGUAGE.to_owned(),
+            Some(tag) => {
+                if !units::is_language_tag(tag) {
+                    self.error("language", format!("`{tag}` is not a language tag"))
+                        .hint = Some("write a BCP 47 tag such as `en`, `zh` or `pt-BR`".into());
+                }
+                tag.to_owned()
+            }
         }
     }
 

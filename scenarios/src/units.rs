@@ -60,6 +60,15 @@ pub fn is_dns_label(name: &str) -> bool {
         && !name.ends_with('-')
 }
 
+/// Whether `tag` is a BCP 47 language tag in its canonical spelling (`en`, `zh`,
+/// `pt-BR`, `zh-Hant`; not `zh_CN` or `pt-br`): what a lesson's `language:` and the
+/// `LANG` of its translations' file names may be. One spelling per language keeps
+/// `step1.zh-TW.md` and `step1.zh_tw.md` from being two translations.
+pub fn is_language_tag(tag: &str) -> bool {
+    icu_locid::LanguageIdentifier::try_from_bytes(tag.as_bytes())
+        .is_ok_and(|id| id.to_string() == tag)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +90,17 @@ mod tests {
         assert!(parse_duration("soon").is_err());
         assert_eq!(parse_mode("0755"), Ok(0o755));
         assert!(parse_mode("0788").is_err());
+    }
+
+    #[test]
+    fn language_tags() {
+        for good in ["en", "zh", "pt-BR", "zh-Hant"] {
+            assert!(is_language_tag(good), "{good}");
+        }
+        // The tag is part of file names (`step1.zh.md`): nothing else fits.
+        for bad in ["", "e", "zh_CN", "pt-br", "../zh", "zh.md"] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
     }
 
     #[test]

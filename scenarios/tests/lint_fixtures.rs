@@ -19,6 +19,18 @@ fn lint_case(case: &Path) -> String {
     let mut out = String::new();
     let ids: Vec<&str> = lessons.iter().map(|l| l.id.as_str()).collect();
     writeln!(out, "lessons without errors: {ids:?}").unwrap();
+    // What a learner of each translation sees in the original language.
+    for lesson in &lessons {
+        for language in lesson.translations.keys() {
+            let localized = lesson.localized(language);
+            writeln!(
+                out,
+                "{} in {language}: untranslated {:?}, stale {:?}",
+                lesson.id, localized.untranslated, localized.stale
+            )
+            .unwrap();
+        }
+    }
     for d in &diagnostics {
         writeln!(out, "{}", d.display_relative_to(case)).unwrap();
     }

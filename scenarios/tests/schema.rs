@@ -1,24 +1,34 @@
-//! `schema/lesson.schema.json` is generated from the `lesson.yaml` types; this test
-//! fails when the committed copy is stale. Regenerate it with
+//! `schema/lesson.schema.json` and `schema/lesson-translation.schema.json` are
+//! generated from the `lesson.yaml` and `lesson.LANG.yaml` types; this test fails when
+//! a committed copy is stale. Regenerate them with
 //! `UPDATE_SCHEMA=1 cargo test -p scenarios --test schema`. It also keeps the example
 //! in `FORMAT.md` identical to the clean lint fixture.
 
 use std::path::Path;
 
 #[test]
-fn committed_schema_is_current() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/lesson.schema.json");
-    let generated = scenarios::schema::lesson_schema();
-    if std::env::var_os("UPDATE_SCHEMA").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &generated).unwrap();
+fn committed_schemas_are_current() {
+    for (file, generated) in [
+        ("lesson.schema.json", scenarios::schema::lesson_schema()),
+        (
+            "lesson-translation.schema.json",
+            scenarios::schema::translation_schema(),
+        ),
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../schema")
+            .join(file);
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is stale or missing; regenerate it with `UPDATE_SCHEMA=1 cargo test -p scenarios --test schema`",
+            path.display()
+        );
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "{} is stale or missing; regenerate it with `UPDATE_SCHEMA=1 cargo test -p scenarios --test schema`",
-        path.display()
-    );
 }
 
 /// The schema describes what the loader accepts: every lint fixture's `lesson.yaml`
@@ -38,6 +48,7 @@ fn schema_knows_the_top_level_keys() {
         "setup",
         "intro",
         "finish",
+        "language",
     ] {
         assert!(props.contains_key(key), "{key} missing from the schema");
     }

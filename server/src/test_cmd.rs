@@ -23,7 +23,7 @@ use runner::selftest::{
     LessonReport, LessonResult, SelfTestOptions, render_header, render_report, test_lesson,
 };
 use runner::{Backend, SessionId};
-use scenarios::NodeImage;
+use scenarios::{Lesson, NodeImage};
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -36,6 +36,13 @@ pub struct TestArgs {
     /// needs system nodes and `--allow-system-nodes` is not given).
     #[arg(long)]
     pub require_all: bool,
+    /// Test each lesson in this language (a BCP 47 tag such as `zh`): its
+    /// translation's titles, pages and check messages, and the runner's own sentences,
+    /// as a learner reading it gets them; the table then shows what a learner who
+    /// checks a step too early is told. A lesson with no translation into it is tested
+    /// in its own language, with a warning.
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
     #[command(flatten)]
     pub backend: BackendSettings,
     // The node policy, as `playlab serve` takes it: test under the same ceilings and
@@ -52,11 +59,19 @@ pub fn main(args: TestArgs) -> anyhow::Result<ExitCode> {
 
 async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let nodes = NodePolicy::validate(args.nodes)?;
+    if let Some(lang) = &args.lang
+        && !scenarios::units::is_language_tag(lang)
+    {
+        anyhow::bail!("--lang {lang:?} is not a language tag: write one such as `zh` or `pt-BR`");
+    }
     let (lessons, load_errors) = load(&args.lessons, nodes.system_nodes.allowed())?;
     let kind = args.backend.kind();
     let backend = connect(kind, &nodes, &lessons).await?;
     let wasm = WasmChecker::new(WasmLimits::default())?;
-    let options = SelfTestOptions { keep: args.keep };
+    let options = SelfTestOptions {
+        keep: args.keep,
+        show_messages: args.lang.is_some(),
+    };
 
     let width = lessons
         .lessons()
@@ -67,6 +82,8 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     print!("{}", render_header(width));
     let mut reports = Vec::new();
     for lesson in lessons.lessons() {
+        let localized = args.lang.as_deref().map(|lang| in_language(lesson, lang));
+        let lesson = localized.as_ref().unwrap_or(lesson);
         let session = SessionId::random();
         let report = tokio::select! {
             report = test_lesson(backend.as_ref(), &wasm, lesson, &session, options) => report,
@@ -83,6 +100,25 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         reports.push(report);
     }
     Ok(summarize(&reports, load_errors, args.require_all))
+}
+
+/// `lesson` as a learner reading it in `lang` gets it, warning about what is not in
+/// `lang` (`playlab lint` says where).
+fn in_language(lesson: &Lesson, lang: &str) -> Lesson {
+    let localized = lesson.localized(lang);
+    if localized.lesson.language != lang {
+        eprintln!(
+            "warning: {} has no `{lang}` translation: tested in `{}`",
+            lesson.id, lesson.language
+        );
+    } else if !localized.untranslated.is_empty() {
+        eprintln!(
+            "warning: {}: not translated into `{lang}`: {}",
+            lesson.id,
+            localized.untranslated.join(", ")
+        );
+    }
+    localized.lesson
 }
 
 /// The lessons that loaded, printing the errors of those that did not, and how many

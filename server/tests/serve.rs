@@ -38,7 +38,8 @@ async fn full_lesson_flow() {
         lessons,
         json!([{"id": "demo", "title": "Server test lesson",
                 "description": "Two plain Debian nodes, a file to create, and a quiz.",
-                "difficulty": "beginner", "duration": "5m", "tags": ["test"], "steps": 2}])
+                "difficulty": "beginner", "duration": "5m", "tags": ["test"], "steps": 2,
+                "lang": "en", "languages": ["en"]}])
     );
     let (status, lesson) = learner.get("/api/lessons/demo").await;
     assert_eq!(status, StatusCode::OK);

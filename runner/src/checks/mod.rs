@@ -14,6 +14,7 @@
 
 mod outcome;
 pub mod quiz;
+mod sentences;
 pub mod transcript;
 pub mod wasm;
 
@@ -28,6 +29,7 @@ use crate::error::RunnerError;
 use crate::session::SessionId;
 pub use outcome::CheckOutcome;
 pub use quiz::{correct_answers, judge_quiz};
+use sentences::Sentence;
 pub use transcript::{LineAssembler, Transcript, TranscriptEntry};
 pub use wasm::{
     ProbeResult, SandboxFailure, SandboxFailureKind, WasmChecker, WasmError, WasmInput, WasmLimits,
@@ -53,6 +55,9 @@ pub struct CheckContext<'a> {
     /// before a step's solution, where a check is expected to fail and waiting for it
     /// would only slow the self-test down.
     pub retry: bool,
+    /// The language of the lesson being judged (`Lesson::language` of the lesson, as
+    /// localized for the learner): the runner's own sentences are said in it.
+    pub language: &'a str,
 }
 
 /// Runs one check of a session's step. `Err` means the check could not be run at all
@@ -97,7 +102,13 @@ async fn run_shell_check(
         // at once by the next.
         let next_attempt = started + RETRY_INTERVAL * attempts;
         if output.success() || next_attempt > started + wait {
-            return Ok(shell_outcome(check, output, attempts, started.elapsed()));
+            return Ok(shell_outcome(
+                check,
+                output,
+                attempts,
+                started.elapsed(),
+                ctx.language,
+            ));
         }
         tokio::time::sleep_until(next_attempt.into()).await;
     }
@@ -108,19 +119,19 @@ fn shell_outcome(
     output: ExecOutput,
     attempts: u32,
     duration: Duration,
+    language: &str,
 ) -> CheckOutcome {
     let message = if output.success() {
         String::new()
     } else if output.timed_out {
-        format!("timed out after {}", seconds(check.timeout))
+        Sentence::TimedOut(check.timeout).in_language(language)
     } else {
-        check
-            .fail
-            .clone()
-            .unwrap_or_else(|| match output.exit_code {
-                Some(code) => format!("the check did not pass (exit code {code})"),
-                None => "the check did not pass".to_owned(),
-            })
+        check.fail.clone().unwrap_or_else(|| {
+            Sentence::DidNotPass {
+                exit_code: output.exit_code,
+            }
+            .in_language(language)
+        })
     };
     CheckOutcome {
         passed: output.success(),
@@ -129,15 +140,6 @@ fn shell_outcome(
         timed_out: output.timed_out,
         attempts,
         duration,
-    }
-}
-
-/// `10s`, `1.5s`: durations as authors write them.
-fn seconds(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
     }
 }
 
@@ -185,10 +187,20 @@ async fn run_wasm_check(
     };
     let input = serde_json::to_vec(&input).expect("check input always serializes to JSON");
     let verdict = ctx.wasm.run(&check.module, input).await;
-    Ok(wasm_outcome(check, verdict, started.elapsed()))
+    Ok(wasm_outcome(
+        check,
+        verdict,
+        started.elapsed(),
+        ctx.language,
+    ))
 }
 
-fn wasm_outcome(check: &WasmCheck, verdict: WasmVerdict, duration: Duration) -> CheckOutcome {
+fn wasm_outcome(
+    check: &WasmCheck,
+    verdict: WasmVerdict,
+    duration: Duration,
+    language: &str,
+) -> CheckOutcome {
     let (passed, message, output, timed_out) = match verdict {
         WasmVerdict::Exited { code, stdout, .. } => {
             let first = stdout.lines().next().unwrap_or_default().trim().to_owned();
@@ -199,7 +211,12 @@ fn wasm_outcome(check: &WasmCheck, verdict: WasmVerdict, duration: Duration) -> 
                     .fail
                     .clone()
                     .or((!first.is_empty()).then_some(first))
-                    .unwrap_or_else(|| format!("the check did not pass (exit code {code})"))
+                    .unwrap_or_else(|| {
+                        Sentence::DidNotPass {
+                            exit_code: Some(code.into()),
+                        }
+                        .in_language(language)
+                    })
             };
             (code == 0, message, stdout.trim_end().to_owned(), false)
         }
@@ -225,12 +242,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_read_like_an_author_wrote_them() {
-        assert_eq!(seconds(Duration::from_secs(10)), "10s");
-        assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
-    }
-
-    #[test]
     fn wasm_failures_prefer_the_author_fail_text() {
         let check = WasmCheck {
             module: "m.wat".into(),
@@ -242,10 +253,10 @@ mod tests {
             stdout: "apply ran before the snapshot\nmore".into(),
             stderr: String::new(),
         };
-        let pass = wasm_outcome(&check, exited(0), Duration::ZERO);
+        let pass = wasm_outcome(&check, exited(0), Duration::ZERO, "en");
         assert!(pass.passed);
         assert_eq!(pass.message, "apply ran before the snapshot");
-        let fail = wasm_outcome(&check, exited(1), Duration::ZERO);
+        let fail = wasm_outcome(&check, exited(1), Duration::ZERO, "en");
         assert!(!fail.passed);
         assert_eq!(fail.message, "Back up etcd first.");
         assert_eq!(fail.output, "apply ran before the snapshot\nmore");
@@ -253,7 +264,7 @@ mod tests {
             fail: None,
             ..check
         };
-        let fail = wasm_outcome(&no_fail_text, exited(3), Duration::ZERO);
+        let fail = wasm_outcome(&no_fail_text, exited(3), Duration::ZERO, "en");
         assert_eq!(fail.message, "apply ran before the snapshot");
     }
 }

@@ -9,12 +9,13 @@ use std::time::Duration;
 use scenarios::QuizItem;
 
 use super::outcome::CheckOutcome;
+use super::sentences::Sentence;
 
 /// Judges `answers` (for each question, the indices the learner chose) against the
 /// quiz. A question is right when exactly its correct choices are chosen, in any
 /// order; a missing answer is wrong. A wrong answer's message is the item's
-/// `explain`, or a generic hint; a question has no output.
-pub fn judge_quiz(items: &[QuizItem], answers: &[Vec<usize>]) -> Vec<CheckOutcome> {
+/// `explain`, or a generic hint in the lesson's `language`; a question has no output.
+pub fn judge_quiz(items: &[QuizItem], answers: &[Vec<usize>], language: &str) -> Vec<CheckOutcome> {
     items
         .iter()
         .enumerate()
@@ -27,7 +28,7 @@ pub fn judge_quiz(items: &[QuizItem], answers: &[Vec<usize>]) -> Vec<CheckOutcom
             } else {
                 item.explain
                     .clone()
-                    .unwrap_or_else(|| format!("Question {} is not answered correctly yet.", i + 1))
+                    .unwrap_or_else(|| Sentence::WrongAnswer { question: i }.in_language(language))
             };
             CheckOutcome {
                 passed,
@@ -71,13 +72,13 @@ mod tests {
         ];
         for (answers, want) in cases {
             let answers: Vec<Vec<usize>> = answers.iter().map(|a| a.to_vec()).collect();
-            let got: Vec<bool> = judge_quiz(&items, &answers)
+            let got: Vec<bool> = judge_quiz(&items, &answers, "en")
                 .iter()
                 .map(|r| r.passed)
                 .collect();
             assert_eq!(got, want, "answers {answers:?}");
         }
-        let wrong = judge_quiz(&items, &[]);
+        let wrong = judge_quiz(&items, &[], "en");
         assert_eq!(wrong[0].message, "A and C.");
         assert_eq!(
             wrong[1].message,

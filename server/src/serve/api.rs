@@ -76,6 +76,7 @@ use self::lessons::{LessonDetail, LessonSummary};
 use super::auth::{self, Identity};
 use super::config::AuthMode;
 use super::events::Event;
+use super::language::Wanted;
 use super::sessions::{ResetTo, SessionError};
 use super::state::AppState;
 use super::status::{EndReason, Status};
@@ -219,7 +220,11 @@ async fn admin_login(
     Ok((jar, StatusCode::NO_CONTENT).into_response())
 }
 
-async fn list_lessons(State(state): State<AppState>, id: Identity) -> ApiResult<Response> {
+async fn list_lessons(
+    State(state): State<AppState>,
+    id: Identity,
+    wanted: Wanted,
+) -> ApiResult<Response> {
     id.require_reader()?;
     // A class member's catalog is their class's lessons.
     let class = match id.learner.as_deref() {
@@ -230,14 +235,19 @@ async fn list_lessons(State(state): State<AppState>, id: Identity) -> ApiResult<
     let lessons: Vec<_> = catalog
         .lessons()
         .filter(|l| class.as_ref().is_none_or(|c| c.lessons.contains(&l.id)))
-        .map(|l| LessonSummary::of(l, state.config.cannot_start(l)))
+        .map(|l| wanted.localize(l))
         .collect();
-    Ok(Json(lessons).into_response())
+    let summaries: Vec<_> = lessons
+        .iter()
+        .map(|l| LessonSummary::of(l, state.config.cannot_start(&l.lesson)))
+        .collect();
+    Ok(([VARY_BY_LANGUAGE], Json(summaries)).into_response())
 }
 
 async fn get_lesson(
     State(state): State<AppState>,
     who: Identity,
+    wanted: Wanted,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     who.require_reader()?;
@@ -245,8 +255,15 @@ async fn get_lesson(
     let lesson = catalog
         .get(&id)
         .ok_or_else(|| ApiError::from(SessionError::LessonNotFound(id.clone())))?;
-    Ok(Json(LessonDetail::of(lesson, state.config.cannot_start(lesson))).into_response())
+    let localized = wanted.localize(lesson);
+    let detail = LessonDetail::of(&localized, state.config.cannot_start(lesson));
+    let content_language = (header::CONTENT_LANGUAGE, localized.lesson.language.clone());
+    Ok(([VARY_BY_LANGUAGE], [content_language], Json(detail)).into_response())
 }
+
+/// Responses whose text follows the request's language say so, so that no cache
+/// hands one learner's language to another.
+const VARY_BY_LANGUAGE: (header::HeaderName, &str) = (header::VARY, "accept-language");
 
 async fn list_sessions(
     State(state): State<AppState>,
@@ -413,14 +430,15 @@ impl CheckBody {
 async fn check(
     State(state): State<AppState>,
     AuthorizedSession { session, .. }: AuthorizedSession,
+    wanted: Wanted,
     body: axum::body::Bytes,
 ) -> ApiResult<impl IntoResponse> {
     let body = CheckBody::parse(&body)?;
     let outcome = state
         .sessions
-        .check(&session, body.answers.as_deref())
+        .check(&session, body.answers.as_deref(), &wanted)
         .await?;
-    Ok(Json(outcome))
+    Ok(([VARY_BY_LANGUAGE], Json(outcome)))
 }
 
 async fn session_events(

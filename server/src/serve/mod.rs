@@ -7,6 +7,7 @@
 //! [`state`] (what handlers share), [`api`] (routes and errors), [`sessions`]
 //! (lifecycle, limits, warm pool), [`terminals`] (shared shells over WebSockets),
 //! [`foreground`] (Killercoda scripts run in a terminal), [`events`] (SSE),
+//! [`language`] (the language a request wants lesson text in),
 //! [`status`] (the words of a session's life and end), [`classes`] (classes, their
 //! members and roster), [`store`] (SQLite), [`auth`]
 //! (identity cookie, admin token), [`metrics`], [`content`] (the served
@@ -20,6 +21,7 @@ pub mod config;
 pub mod content;
 pub mod events;
 pub mod foreground;
+pub mod language;
 pub mod metrics;
 pub mod recordings;
 pub mod sessions;

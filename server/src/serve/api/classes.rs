@@ -18,6 +18,7 @@ use crate::serve::auth::Identity;
 use crate::serve::classes::roster::{self, Roster};
 use crate::serve::classes::{ClassError, NewClass};
 use crate::serve::events::Event;
+use crate::serve::language::Wanted;
 use crate::serve::state::AppState;
 
 /// How often the live roster looks for changes: well within the second an
@@ -158,6 +159,7 @@ pub async fn join(
     id: Identity,
     ClientIp(client): ClientIp,
     headers: axum::http::HeaderMap,
+    wanted: Wanted,
     Json(body): Json<JoinBody>,
 ) -> ApiResult<Response> {
     let (jar, learner) = match id.learner {
@@ -169,20 +171,24 @@ pub async fn join(
     };
     let class = state
         .classes
-        .join(client, &body.code, &learner, &body.name)?;
+        .join(client, &body.code, &learner, &body.name, &wanted)?;
     // The cookie only goes out with a successful join.
     Ok((jar, Json(class)).into_response())
 }
 
-pub async fn mine(State(state): State<AppState>, id: Identity) -> ApiResult<Response> {
+pub async fn mine(
+    State(state): State<AppState>,
+    id: Identity,
+    wanted: Wanted,
+) -> ApiResult<Response> {
     let learner = id.require_learner()?;
-    Ok(Json(state.classes.mine(learner)?).into_response())
+    Ok(Json(state.classes.mine(learner, &wanted)?).into_response())
 }
 
 /// The member's class stream: the latest broadcast, then every new one.
 pub async fn mine_events(State(state): State<AppState>, id: Identity) -> ApiResult<Response> {
     let learner = id.require_learner()?;
-    let class = state.classes.mine(learner)?;
+    let class = state.classes.mine(learner, &Wanted::default())?;
     let (_, rx) = state.classes.stream(&class.id).subscribe();
     let latest = class.message.map(|b| Event::Broadcast {
         message: b.message,

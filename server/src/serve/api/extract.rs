@@ -1,18 +1,22 @@
 //! Who may do what: the checks on the caller's [`Identity`] and the
 //! [`AuthorizedSession`] extractor, which every per-session route takes instead of
-//! looking the session up itself.
+//! looking the session up itself; and what else a request says of its caller (the
+//! client's address, the languages it wants).
 
+use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query};
 use axum::http::StatusCode;
+use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use crate::serve::auth::Identity;
+use crate::serve::language::Wanted;
 use crate::serve::sessions::{Session, SessionError, SessionManager};
 use crate::serve::state::AppState;
 use crate::serve::terminals::Role;
@@ -149,5 +153,29 @@ impl Identity {
                 "this needs the admin token",
             ))
         }
+    }
+}
+
+/// The one query parameter read here; a route's others are its own.
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+/// The languages a request wants lesson text in: see [`Wanted::of`].
+impl<S: Send + Sync> FromRequestParts<S> for Wanted {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Wanted, Infallible> {
+        let header = parts
+            .headers
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        // A query that does not parse says nothing about languages; the route's own
+        // extractors report it.
+        let lang = Query::<LangQuery>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|Query(q)| q.lang);
+        Ok(Wanted::of(lang.as_deref(), header))
     }
 }

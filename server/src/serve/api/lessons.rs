@@ -1,8 +1,10 @@
 //! The lesson bodies of the API: a catalog entry (`GET /api/lessons`) and a whole
 //! lesson as its page loads it (`GET /api/lessons/{id}`), typed so that the fields the
-//! web UI reads are spelt once. Quiz answers are never part of them.
+//! web UI reads are spelt once. Quiz answers are never part of them. Both are built
+//! from a lesson [`Localized`] into the language the request wants, and say which
+//! language that is and which parts fell back to the lesson's own.
 
-use scenarios::{Lesson, QuizItem, Step};
+use scenarios::{Lesson, Localized, QuizItem, Step};
 use serde::Serialize;
 
 use crate::serve::content::render_page;
@@ -17,6 +19,17 @@ struct LessonHeader<'a> {
     /// As text like `30m`.
     duration: Option<String>,
     tags: &'a [String],
+    /// The language of the text served (a BCP 47 tag).
+    lang: &'a str,
+    /// Every language of the lesson, its own first: what `?lang=` may ask for.
+    languages: &'a [String],
+    /// The parts shown in the lesson's own language because the served language has
+    /// no translation of them, as paths in `lesson.yaml` (`steps[1].text`).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    untranslated: &'a [String],
+    /// The parts translated from an older version of their original.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    stale: &'a [String],
     /// Why the lesson cannot start on this server, when it cannot: the page shows it
     /// instead of a start button.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,7 +40,8 @@ struct LessonHeader<'a> {
 }
 
 impl<'a> LessonHeader<'a> {
-    fn of(lesson: &'a Lesson, unavailable: Option<String>) -> LessonHeader<'a> {
+    fn of(localized: &'a Localized, unavailable: Option<String>) -> LessonHeader<'a> {
+        let lesson = &localized.lesson;
         LessonHeader {
             id: &lesson.id,
             title: &lesson.title,
@@ -37,6 +51,10 @@ impl<'a> LessonHeader<'a> {
                 .duration
                 .map(|d| humantime::format_duration(d).to_string()),
             tags: &lesson.tags,
+            lang: &lesson.language,
+            languages: &localized.languages,
+            untranslated: &localized.untranslated,
+            stale: &localized.stale,
             unavailable,
             notes: &lesson.notes,
         }
@@ -53,10 +71,10 @@ pub struct LessonSummary<'a> {
 }
 
 impl<'a> LessonSummary<'a> {
-    pub fn of(lesson: &'a Lesson, unavailable: Option<String>) -> LessonSummary<'a> {
+    pub fn of(localized: &'a Localized, unavailable: Option<String>) -> LessonSummary<'a> {
         LessonSummary {
-            header: LessonHeader::of(lesson, unavailable),
-            steps: lesson.steps.len(),
+            header: LessonHeader::of(localized, unavailable),
+            steps: localized.lesson.steps.len(),
         }
     }
 }
@@ -93,10 +111,11 @@ struct QuizQuestion<'a> {
 }
 
 impl<'a> LessonDetail<'a> {
-    pub fn of(lesson: &'a Lesson, unavailable: Option<String>) -> LessonDetail<'a> {
+    pub fn of(localized: &'a Localized, unavailable: Option<String>) -> LessonDetail<'a> {
+        let lesson = &localized.lesson;
         let page = |markdown: &str| render_page(lesson, markdown);
         LessonDetail {
-            header: LessonHeader::of(lesson, unavailable),
+            header: LessonHeader::of(localized, unavailable),
             nodes: lesson.environment.node_names(),
             steps: lesson
                 .steps
@@ -138,12 +157,12 @@ mod tests {
     use super::*;
     use crate::catalog::Catalog;
 
-    fn demo() -> std::sync::Arc<Lesson> {
+    fn demo() -> Localized {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content");
         let (catalog, problems) =
             Catalog::load(&dir, &scenarios::ImageMap::builtin(false)).unwrap();
         assert!(problems.is_empty(), "{problems:?}");
-        catalog.get("demo").unwrap().clone()
+        catalog.get("demo").unwrap().localized("en")
     }
 
     #[test]
@@ -153,7 +172,8 @@ mod tests {
             serde_json::to_value(LessonSummary::of(&lesson, None)).unwrap(),
             json!({"id": "demo", "title": "Server test lesson",
                    "description": "Two plain Debian nodes, a file to create, and a quiz.",
-                   "difficulty": "beginner", "duration": "5m", "tags": ["test"], "steps": 2})
+                   "difficulty": "beginner", "duration": "5m", "tags": ["test"], "steps": 2,
+                   "lang": "en", "languages": ["en"]})
         );
     }
 
@@ -182,5 +202,53 @@ mod tests {
             json!([{"question": "What is 6 times 7?", "choices": ["41", "42", "43"],
                     "multiple": false}])
         );
+    }
+
+    /// A Chinese request gets the translation, and is told which parts are in the
+    /// lesson's own language (the lint fixture whose translation misses some).
+    #[test]
+    fn a_detail_in_another_language_marks_what_is_untranslated() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/tests/lint/translation-missing");
+        let (catalog, _) = Catalog::load(&dir, &scenarios::ImageMap::builtin(false)).unwrap();
+        let lesson = catalog.get("demo").unwrap();
+        let wanted = crate::serve::language::Wanted::of(None, Some("zh-CN,zh;q=0.9"));
+        let localized = wanted.localize(lesson);
+        let detail = serde_json::to_value(LessonDetail::of(&localized, None)).unwrap();
+        assert_eq!(detail["lang"], "zh");
+        assert_eq!(detail["languages"], json!(["en", "zh"]));
+        assert_eq!(detail["title"], "翻译过的课程");
+        assert_eq!(
+            detail["description"],
+            "A lesson with a Chinese translation."
+        );
+        assert!(
+            detail["intro_html"].as_str().unwrap().contains("欢迎"),
+            "{detail}"
+        );
+        let steps = detail["steps"].as_array().unwrap();
+        assert_eq!(steps[0]["title"], "Make a file", "its title is missing");
+        assert!(steps[0]["html"].as_str().unwrap().contains("创建文件"));
+        assert!(steps[0]["hint_html"].as_str().unwrap().contains("Use"));
+        assert_eq!(steps[1]["quiz"][0]["question"], "6 乘以 7 等于多少？");
+        assert_eq!(
+            detail["untranslated"],
+            json!([
+                "description",
+                "steps[0].title",
+                "steps[0].check[0].fail",
+                "steps[0].hint",
+                "steps[1].quiz[0]"
+            ])
+        );
+        assert!(detail.get("stale").is_none(), "{detail}");
+        // English asked, English served, nothing marked.
+        let en = crate::serve::language::Wanted::of(Some("en"), Some("zh")).localize(lesson);
+        let detail = serde_json::to_value(LessonDetail::of(&en, None)).unwrap();
+        assert_eq!(
+            (detail["lang"].as_str(), detail["title"].as_str()),
+            (Some("en"), Some("Translated"))
+        );
+        assert!(detail.get("untranslated").is_none());
     }
 }

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 pub use self::limiter::JoinLimiter;
 use super::content::SharedCatalog;
 use super::events::{Event, EventLog};
+use super::language::Wanted;
 use super::store::{ClassRecord, MemberRecord, Store};
 
 /// Longest display name, in characters.
@@ -335,6 +336,7 @@ impl ClassBook {
         code: &str,
         learner: &str,
         name: &str,
+        wanted: &Wanted,
     ) -> Result<MyClass, ClassError> {
         // Before anything else, so a guesser learns nothing once over the limit.
         self.limiter.check(client)?;
@@ -367,7 +369,7 @@ impl ClassBook {
             });
         }
         tracing::info!(class = %class.id, learner, "learner joined the class");
-        self.mine(learner)
+        self.mine(learner, wanted)
     }
 
     /// The learner's class and membership, if they are in one.
@@ -384,19 +386,23 @@ impl ClassBook {
             .map(|class| (class, member)))
     }
 
-    /// The learner's class as they see it.
-    pub fn mine(&self, learner: &str) -> Result<MyClass, ClassError> {
+    /// The learner's class as they see it, its lessons' titles in the language
+    /// `wanted`.
+    pub fn mine(&self, learner: &str, wanted: &Wanted) -> Result<MyClass, ClassError> {
         let (class, member) = self.membership(learner)?.ok_or(ClassError::NotAMember)?;
         let catalog = self.catalog.get();
         let lessons = class
             .lessons
             .iter()
             .filter_map(|id| catalog.get(id))
-            .map(|l| ClassLesson {
-                id: l.id.clone(),
-                title: l.title.clone(),
-                description: l.description.clone(),
-                steps: l.steps.len(),
+            .map(|l| {
+                let l = wanted.localize(l).lesson;
+                ClassLesson {
+                    id: l.id,
+                    title: l.title,
+                    description: l.description,
+                    steps: l.steps.len(),
+                }
             })
             .collect();
         Ok(MyClass {

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::roster::{self, LessonSteps, MemberFacts, SessionFacts, Stuck};
 use super::*;
 use crate::catalog::Catalog;
+use crate::serve::language::Wanted;
 use crate::serve::sessions::SessionProgress;
 use crate::serve::status::Status;
 use crate::serve::store::Attempt;
@@ -93,36 +94,41 @@ fn joining_checks_the_name_the_code_the_capacity_and_one_class_per_learner() {
             "the display name is longer than 40 characters",
         ),
     ] {
-        let e = book.join(HERE, &a.code, "l1", name).unwrap_err();
+        let e = book
+            .join(HERE, &a.code, "l1", name, &Wanted::default())
+            .unwrap_err();
         assert!(matches!(e, ClassError::BadName(_)));
         assert_eq!(e.to_string(), message);
     }
     assert!(matches!(
-        book.join(HERE, "wrong-code", "l1", "Ada"),
+        book.join(HERE, "wrong-code", "l1", "Ada", &Wanted::default()),
         Err(ClassError::WrongCode)
     ));
     // The code as shown, upper-case, spaced: all the same.
     let typed = format!(" {} ", a.code.to_uppercase().replace('-', " "));
-    let mine = book.join(HERE, &typed, "l1", " Ada ").unwrap();
+    let mine = book
+        .join(HERE, &typed, "l1", " Ada ", &Wanted::default())
+        .unwrap();
     assert_eq!(
         (mine.name.as_str(), mine.display_name.as_str()),
         ("A", "Ada")
     );
     assert_eq!(mine.lessons[0].id, "demo");
-    book.join(HERE, &a.code, "l2", "Bob").unwrap();
+    book.join(HERE, &a.code, "l2", "Bob", &Wanted::default())
+        .unwrap();
     assert!(matches!(
-        book.join(HERE, &a.code, "l3", "Cy"),
+        book.join(HERE, &a.code, "l3", "Cy", &Wanted::default()),
         Err(ClassError::Full { capacity: 2, .. })
     ));
     // Renaming oneself does not need a free place.
     assert_eq!(
-        book.join(HERE, &a.code, "l1", "Ada L.")
+        book.join(HERE, &a.code, "l1", "Ada L.", &Wanted::default())
             .unwrap()
             .display_name,
         "Ada L."
     );
     assert!(matches!(
-        book.join(HERE, &b.code, "l1", "Ada"),
+        book.join(HERE, &b.code, "l1", "Ada", &Wanted::default()),
         Err(ClassError::InAnotherClass(name)) if name == "A"
     ));
     assert_eq!(book.get(&a.id).unwrap().members, 2);
@@ -139,9 +145,12 @@ fn joining_checks_the_name_the_code_the_capacity_and_one_class_per_learner() {
     assert_eq!(book.class_for_session("l9", "other").unwrap(), None);
 
     book.delete(&a.id).unwrap();
-    assert!(matches!(book.mine("l1"), Err(ClassError::NotAMember)));
     assert!(matches!(
-        book.join(HERE, &a.code, "l1", "Ada"),
+        book.mine("l1", &Wanted::default()),
+        Err(ClassError::NotAMember)
+    ));
+    assert!(matches!(
+        book.join(HERE, &a.code, "l1", "Ada", &Wanted::default()),
         Err(ClassError::WrongCode)
     ));
 }
@@ -156,7 +165,7 @@ fn an_ended_class_takes_nobody_in() {
         })
         .unwrap();
     assert!(matches!(
-        book.join(HERE, &over.code, "l1", "Ada"),
+        book.join(HERE, &over.code, "l1", "Ada", &Wanted::default()),
         Err(ClassError::Over(_))
     ));
 }
@@ -167,16 +176,17 @@ fn guessing_codes_is_refused_even_with_the_right_one() {
     let a = book.create(new_class("A")).unwrap();
     for guess in ["aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"] {
         assert!(matches!(
-            book.join(HERE, guess, "l1", "Eve"),
+            book.join(HERE, guess, "l1", "Eve", &Wanted::default()),
             Err(ClassError::WrongCode)
         ));
     }
     assert!(matches!(
-        book.join(HERE, &a.code, "l1", "Eve"),
+        book.join(HERE, &a.code, "l1", "Eve", &Wanted::default()),
         Err(ClassError::TooManyAttempts(_))
     ));
     let elsewhere: IpAddr = "192.0.2.7".parse().unwrap();
-    book.join(elsewhere, &a.code, "l2", "Ann").unwrap();
+    book.join(elsewhere, &a.code, "l2", "Ann", &Wanted::default())
+        .unwrap();
 }
 
 #[test]

@@ -51,6 +51,7 @@ use self::steps::StepRunner;
 use super::config::Limits;
 use super::content::SharedCatalog;
 use super::events::Event;
+use super::language::Wanted;
 use super::metrics::Metrics;
 use super::recordings::Recorder;
 use super::store::Store;
@@ -418,13 +419,15 @@ impl SessionManager {
         Ok(session.view())
     }
 
-    /// Checks the current step; a pass moves the learner to the next one.
+    /// Checks the current step; a pass moves the learner to the next one. The
+    /// messages are in the language `wanted` of those the lesson has.
     pub async fn check(
         &self,
         session: &Arc<Session>,
         answers: Option<&[Vec<usize>]>,
+        wanted: &Wanted,
     ) -> Result<CheckResponse, SessionError> {
-        self.steps.check(session, answers).await
+        self.steps.check(session, answers, wanted).await
     }
 
     /// Lets the instructors watching the session type into its terminals ("help

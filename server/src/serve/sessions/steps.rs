@@ -24,6 +24,7 @@ use super::session::{Session, rfc3339};
 use super::shared::Shared;
 use crate::serve::events::Event;
 use crate::serve::foreground;
+use crate::serve::language::Wanted;
 use crate::serve::metrics::ResultLabel;
 use crate::serve::status::Status;
 use crate::serve::store::{Attempt, Store};
@@ -88,6 +89,7 @@ impl StepRunner {
         &self,
         session: &Arc<Session>,
         answers: Option<&[Vec<usize>]>,
+        wanted: &Wanted,
     ) -> Result<CheckResponse, SessionError> {
         let _one_at_a_time = session.check_turn().await;
         let (status, step) = {
@@ -97,7 +99,10 @@ impl StepRunner {
         if status != Status::Ready {
             return Err(SessionError::NotReady(status));
         }
-        let Some(lesson_step) = session.lesson.steps.get(step) else {
+        // Judged as the learner reads it: the checks' messages, the quiz's
+        // explanations and the runner's own sentences in the learner's language.
+        let lesson = wanted.localize(&session.lesson).lesson;
+        let Some(lesson_step) = lesson.steps.get(step) else {
             return Ok(CheckResponse {
                 passed: true,
                 step,
@@ -119,6 +124,7 @@ impl StepRunner {
             transcript: &transcript,
             wasm: &self.wasm,
             retry: true,
+            language: &lesson.language,
         };
         let backend = self.shared.backend.as_ref();
         let verdict = judge_step(backend, &session.id, lesson_step, answers, &ctx).await?;

@@ -14,6 +14,7 @@ use tokio::sync::broadcast;
 
 use super::*;
 use crate::catalog::Catalog;
+use crate::serve::language::Wanted;
 use crate::serve::recordings::RecordingConfig;
 use crate::serve::store::SessionRecord;
 
@@ -320,9 +321,21 @@ async fn check_verdicts_are_markers_in_the_recording() {
         .attach("node01", size, crate::serve::terminals::Role::Owner)
         .await
         .unwrap();
-    assert!(!lab.manager.check(&session, None).await.unwrap().passed);
+    assert!(
+        !lab.manager
+            .check(&session, None, &Wanted::default())
+            .await
+            .unwrap()
+            .passed
+    );
     done.store(true, Ordering::SeqCst);
-    assert!(lab.manager.check(&session, None).await.unwrap().passed);
+    assert!(
+        lab.manager
+            .check(&session, None, &Wanted::default())
+            .await
+            .unwrap()
+            .passed
+    );
     drop(viewer);
     session.terminals.close_all().await;
     lab.recorder.shutdown().await;
@@ -355,7 +368,11 @@ async fn a_check_records_attempts_and_a_pass_moves_to_the_next_step() {
     let session = lab.ready_session("ann").await;
     let (_, mut rx) = session.events.subscribe();
 
-    let failed = lab.manager.check(&session, None).await.unwrap();
+    let failed = lab
+        .manager
+        .check(&session, None, &Wanted::default())
+        .await
+        .unwrap();
     assert!(!failed.passed);
     assert_eq!(failed.step, 0);
     let json = serde_json::to_value(&failed).unwrap();
@@ -376,7 +393,11 @@ async fn a_check_records_attempts_and_a_pass_moves_to_the_next_step() {
     );
 
     done.store(true, Ordering::SeqCst);
-    let passed = lab.manager.check(&session, None).await.unwrap();
+    let passed = lab
+        .manager
+        .check(&session, None, &Wanted::default())
+        .await
+        .unwrap();
     assert!(passed.passed && !passed.completed);
     assert_eq!(passed.step, 1);
     assert_eq!(session.view().step, 1);
@@ -402,8 +423,18 @@ async fn completing_the_lesson_brings_the_expiry_forward_to_the_finish_grace() {
     lab.backend.on_exec(|_, _| exit(0));
     let session = lab.ready_session("ann").await;
     let before = session.view().expires_at;
-    assert!(!lab.manager.check(&session, None).await.unwrap().completed);
-    let last = lab.manager.check(&session, None).await.unwrap();
+    assert!(
+        !lab.manager
+            .check(&session, None, &Wanted::default())
+            .await
+            .unwrap()
+            .completed
+    );
+    let last = lab
+        .manager
+        .check(&session, None, &Wanted::default())
+        .await
+        .unwrap();
     assert!(last.completed);
     assert_eq!(last.step, 2);
     let cut = humantime::parse_rfc3339(&last.expires_at).unwrap();
@@ -450,7 +481,7 @@ async fn a_failed_start_gives_its_environment_back_and_is_forgotten_later() {
     assert_eq!(drain(&mut rx)[0]["status"], "failed");
     assert_eq!(lab.manager.live_count(), 0);
     assert!(matches!(
-        lab.manager.check(&session, None).await,
+        lab.manager.check(&session, None, &Wanted::default()).await,
         Err(SessionError::NotReady(Status::Failed))
     ));
 
@@ -672,8 +703,10 @@ async fn the_roster_follows_a_members_session() {
         })
         .unwrap();
     let here = std::net::IpAddr::from([127, 0, 0, 1]);
-    book.join(here, &class.code, "ann", "Ann").unwrap();
-    book.join(here, &class.code, "bob", "Bob").unwrap();
+    book.join(here, &class.code, "ann", "Ann", &Wanted::default())
+        .unwrap();
+    book.join(here, &class.code, "bob", "Bob", &Wanted::default())
+        .unwrap();
     let in_class = book.class_for_session("ann", "demo").unwrap();
     let (session, _) = lab
         .manager
@@ -684,7 +717,10 @@ async fn the_roster_follows_a_members_session() {
     let roster = || roster::gather(&book, &lab.manager, &class.id, stuck_after);
 
     for _ in 0..3 {
-        lab.manager.check(&session, None).await.unwrap();
+        lab.manager
+            .check(&session, None, &Wanted::default())
+            .await
+            .unwrap();
         tokio::time::advance(Duration::from_secs(10)).await;
     }
     let r = roster().await.unwrap();
@@ -703,7 +739,10 @@ async fn the_roster_follows_a_members_session() {
     assert_eq!(r.summary[0].steps[0].learners, 1);
 
     done.store(true, Ordering::SeqCst);
-    lab.manager.check(&session, None).await.unwrap();
+    lab.manager
+        .check(&session, None, &Wanted::default())
+        .await
+        .unwrap();
     tokio::time::advance(Duration::from_secs(30)).await;
     let ann = roster().await.unwrap().learners.remove(0);
     assert_eq!(
