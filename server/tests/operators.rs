@@ -406,7 +406,8 @@ async fn the_config_files_node_settings_bound_every_session() {
 
     let (status, lessons) = learner.get("/api/lessons").await;
     assert_eq!(status, StatusCode::OK);
-    let marks: Vec<(String, bool)> = lessons
+    // The reason comes as a sentence and as a code a client translates.
+    let marks: Vec<(String, bool, Option<&str>)> = lessons
         .as_array()
         .unwrap()
         .iter()
@@ -414,12 +415,16 @@ async fn the_config_files_node_settings_bound_every_session() {
             (
                 l["id"].as_str().unwrap().to_owned(),
                 l.get("unavailable").is_some(),
+                l.get("unavailable_code").and_then(|c| c.as_str()),
             )
         })
         .collect();
     assert!(
-        marks.contains(&("privileged".to_owned(), true))
-            && marks.contains(&("demo".to_owned(), false)),
+        marks.contains(&(
+            "privileged".to_owned(),
+            true,
+            Some("system_nodes_not_allowed")
+        )) && marks.contains(&("demo".to_owned(), false, None)),
         "{lessons}"
     );
 

@@ -27,8 +27,10 @@ export interface LessonSummary extends LessonLanguages {
   duration: string | null;
   tags: string[];
   steps: number;
-  /** Why the lesson cannot start on this server (e.g. it needs system nodes). */
+  /** Why the lesson cannot start on this server (e.g. it needs system nodes), in
+   *  English; `unavailable_code` is what the catalogue translates. */
   unavailable?: string;
+  unavailable_code?: string;
   /** What a learner should know about how the lesson runs here. */
   notes?: string[];
 }

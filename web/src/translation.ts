@@ -6,7 +6,7 @@
 
 import type { LessonLanguages } from "./api";
 import { h } from "./dom";
-import { languageName, t, uiLocale } from "./i18n";
+import { languageName, t, tCode, uiLocale } from "./i18n";
 
 /** A part of a lesson's text (`title`, `steps[0].hint`, …): the language it is shown
  *  in, for its element's `lang`, and its badge, or null for a part in the language
@@ -23,4 +23,11 @@ export function lessonPart(lesson: LessonLanguages, part: string): { lang: strin
 function badge(kind: string, text: string): HTMLElement {
   // In the interface's language, whatever the text it sits beside is in.
   return h("span", { class: `translation-badge ${kind}`, lang: uiLocale() }, text);
+}
+
+/** Why a lesson cannot start here, in the interface's language (the server's English
+ *  sentence for a code the catalogue does not know), or null when it can. */
+export function unavailableText(lesson: { unavailable?: string; unavailable_code?: string }): string | null {
+  if (!lesson.unavailable) return null;
+  return tCode("unavailable", lesson.unavailable_code ?? "", lesson.unavailable);
 }

@@ -596,6 +596,11 @@ test("a Chinese browser gets the interface and the lesson in Chinese, and the la
       }
       // Title and description are translated: nothing on the card says otherwise.
       assert.equal(await card.locator(".translation-badge").count(), 0, text);
+      // Why a lesson cannot run here is the server's code, said in Chinese.
+      const unavailable = await page.locator('[data-lesson="needs-system-nodes"]').innerText();
+      for (const want of ["在此服务器上不可用", "系统节点", "--allow-system-nodes"]) {
+        assert.ok(unavailable.includes(want), `card lacks "${want}": ${unavailable}`);
+      }
     });
 
     await step("the lesson page is in Chinese; the untranslated hint is English, marked", async () => {

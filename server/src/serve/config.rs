@@ -257,6 +257,14 @@ pub enum Tls {
     Files { cert: PathBuf, key: PathBuf },
 }
 
+/// Why a lesson cannot start on this server: a code that clients translate, and the
+/// sentence (English) for those that do not know the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    pub code: &'static str,
+    pub message: String,
+}
+
 /// The validated configuration the server runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -389,12 +397,18 @@ impl Config {
     /// node where they are not allowed, a node name no backend accepts): the runner's
     /// own checks before a start, asked in advance so that the catalog marks the
     /// lesson and the log says it at start.
-    pub fn cannot_start(&self, lesson: &Lesson) -> Option<String> {
+    pub fn cannot_start(&self, lesson: &Lesson) -> Option<Unavailable> {
         // The local backend has no privilege to withhold (its nodes are shells here).
         let system_nodes = self.backend == BackendKind::Local || self.nodes.system_nodes.allowed();
         runner::environment::Plan::new(lesson, system_nodes)
             .err()
-            .map(|e| e.to_string())
+            .map(|e| Unavailable {
+                code: match e {
+                    runner::RunnerError::SystemNodeNotAllowed { .. } => "system_nodes_not_allowed",
+                    _ => "invalid_environment",
+                },
+                message: e.to_string(),
+            })
     }
 
     /// Defaults that work on a laptop, for the given content and data directories.

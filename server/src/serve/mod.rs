@@ -75,7 +75,7 @@ pub fn main(settings: Settings) -> anyhow::Result<ExitCode> {
         }
         for lesson in catalog.lessons() {
             if let Some(why) = config.cannot_start(lesson) {
-                tracing::warn!(lesson = %lesson.id, "cannot start here: {why}");
+                tracing::warn!(lesson = %lesson.id, "cannot start here: {}", why.message);
             }
         }
         let listener = TcpListener::bind(config.listen)

@@ -5,7 +5,7 @@ import { api, errorText, type LessonSummary, type Session } from "../api";
 import { h, icon, replace } from "../dom";
 import { formatLessonDuration, t } from "../i18n";
 import { frame, notice, pageTitle } from "../layout";
-import { lessonPart } from "../translation";
+import { lessonPart, unavailableText } from "../translation";
 import { ensureLearner } from "./join";
 
 export function catalogPage(root: HTMLElement): void {
@@ -74,8 +74,9 @@ function card(lesson: LessonSummary, session: Session | undefined): HTMLElement 
     ? h("span", { class: "badge badge-resume" },
         icon("play"), session.completed ? t("catalog.finished") : t("catalog.inProgress", Math.min(session.step + 1, session.steps), session.steps))
     : null;
-  const unavailable = lesson.unavailable
-    ? h("span", { class: "badge badge-unavailable", title: lesson.unavailable }, t("catalog.unavailable"))
+  const why = unavailableText(lesson);
+  const unavailable = why
+    ? h("span", { class: "badge badge-unavailable", title: why }, t("catalog.unavailable"))
     : null;
   const title = lessonPart(lesson, "title");
   const description = lessonPart(lesson, "description");
@@ -85,7 +86,7 @@ function card(lesson: LessonSummary, session: Session | undefined): HTMLElement 
       resume, unavailable),
     h("h2", { class: "card-title" }, h("a", { href, class: "card-link", lang: title.lang }, lesson.title), title.badge),
     h("p", { class: "card-desc" }, h("span", { lang: description.lang }, lesson.description), description.badge),
-    lesson.unavailable ? h("p", { class: "card-unavailable-why" }, lesson.unavailable) : null,
+    why ? h("p", { class: "card-unavailable-why" }, why) : null,
     h("div", { class: "card-meta" },
       lesson.duration ? h("span", null, icon("clock"), formatLessonDuration(lesson.duration)) : null,
       h("span", null, icon("layers"), t("common.steps", lesson.steps))),

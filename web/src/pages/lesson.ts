@@ -10,7 +10,7 @@ import { api, ApiError, errorText, withLang, type CheckOutcome, type LessonDetai
 import { copyText, h, icon, replace, toast, type Props } from "../dom";
 import { formatClock, formatDuration, formatPercent, t, tCode, uiLocale } from "../i18n";
 import { frame, notice, pageTitle } from "../layout";
-import { lessonPart } from "../translation";
+import { lessonPart, unavailableText } from "../translation";
 import { navigate, type Cleanup } from "../router";
 import { TerminalView, tabModeSwitch, type ConnectionState } from "../terminal";
 import { ensureLearner } from "./join";
@@ -97,9 +97,10 @@ class LessonPage {
     pageTitle(this.lesson.title);
     const title = lessonPart(this.lesson, "title");
     replace(this.titleEl, h("span", { lang: title.lang }, this.lesson.title), title.badge);
-    if (this.lesson.unavailable) {
+    const why = unavailableText(this.lesson);
+    if (why) {
       // Starting would only fail with the same reason, after the learner waited.
-      replace(this.main, notice(t("lesson.cannotStart"), this.lesson.unavailable,
+      replace(this.main, notice(t("lesson.cannotStart"), why,
         h("a", { href: "/", class: "btn btn-primary" }, t("common.backToLessons"))));
       return;
     }

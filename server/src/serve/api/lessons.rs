@@ -7,6 +7,7 @@
 use scenarios::{Lesson, Localized, QuizItem, Step};
 use serde::Serialize;
 
+use crate::serve::config::Unavailable;
 use crate::serve::content::render_page;
 
 /// What a catalog entry and a lesson page have in common.
@@ -31,16 +32,19 @@ struct LessonHeader<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     stale: &'a [String],
     /// Why the lesson cannot start on this server, when it cannot: the page shows it
-    /// instead of a start button.
+    /// instead of a start button (in English; `unavailable_code` is what a client
+    /// translates).
     #[serde(skip_serializing_if = "Option::is_none")]
     unavailable: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unavailable_code: Option<&'static str>,
     /// What a learner should know about how the lesson runs here (the importer's).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     notes: &'a [String],
 }
 
 impl<'a> LessonHeader<'a> {
-    fn of(localized: &'a Localized, unavailable: Option<String>) -> LessonHeader<'a> {
+    fn of(localized: &'a Localized, unavailable: Option<Unavailable>) -> LessonHeader<'a> {
         let lesson = &localized.lesson;
         LessonHeader {
             id: &lesson.id,
@@ -55,7 +59,8 @@ impl<'a> LessonHeader<'a> {
             languages: &localized.languages,
             untranslated: &localized.untranslated,
             stale: &localized.stale,
-            unavailable,
+            unavailable_code: unavailable.as_ref().map(|u| u.code),
+            unavailable: unavailable.map(|u| u.message),
             notes: &lesson.notes,
         }
     }
@@ -71,7 +76,7 @@ pub struct LessonSummary<'a> {
 }
 
 impl<'a> LessonSummary<'a> {
-    pub fn of(localized: &'a Localized, unavailable: Option<String>) -> LessonSummary<'a> {
+    pub fn of(localized: &'a Localized, unavailable: Option<Unavailable>) -> LessonSummary<'a> {
         LessonSummary {
             header: LessonHeader::of(localized, unavailable),
             steps: localized.lesson.steps.len(),
@@ -111,7 +116,7 @@ struct QuizQuestion<'a> {
 }
 
 impl<'a> LessonDetail<'a> {
-    pub fn of(localized: &'a Localized, unavailable: Option<String>) -> LessonDetail<'a> {
+    pub fn of(localized: &'a Localized, unavailable: Option<Unavailable>) -> LessonDetail<'a> {
         let lesson = &localized.lesson;
         let page = |markdown: &str| render_page(lesson, markdown);
         LessonDetail {
