@@ -224,14 +224,32 @@ impl Loader<'_> {
         self.diags.last_mut().expect("just pushed")
     }
 
+    /// A translation file's text. A missing file is the caller's to report (it
+    /// knows what is missing); one that cannot be read is reported here.
+    fn read(&mut self, file: &Path) -> Read {
+        match read_text(file) {
+            Ok(text) => Read::Text(text),
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Read::Missing,
+            Err(ReadError::Io(e)) => {
+                let d = Diagnostic::error(file, 1, 1, format!("cannot read the file: {e}"));
+                self.diags.push(unusable(d, self.language));
+                Read::Unreadable
+            }
+            Err(ReadError::NotUtf8(d)) => {
+                self.diags.push(unusable(d, self.language));
+                Read::Unreadable
+            }
+        }
+    }
+
     /// The translated strings, from `lesson.LANG.yaml`.
     fn strings(&mut self, lesson_yaml: &str) {
         let original = self.lesson.dir.join("lesson.yaml");
         let file = translation_path(&original, self.language);
         let language = self.language;
-        let text = match read_text(&file) {
-            Ok(text) => text,
-            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+        let text = match self.read(&file) {
+            Read::Text(text) => text,
+            Read::Missing => {
                 self.warn(self.map, "title", format!(
                     "the `{language}` translation has no `lesson.{language}.yaml`: the title, description, step titles, check messages and quiz are untranslated"
                 ))
@@ -241,19 +259,7 @@ impl Loader<'_> {
                 ));
                 return;
             }
-            Err(ReadError::Io(e)) => {
-                self.diags.push(Diagnostic::warning(
-                    &file,
-                    1,
-                    1,
-                    format!("cannot read the file: {e}"),
-                ));
-                return;
-            }
-            Err(ReadError::NotUtf8(d)) => {
-                self.diags.push(unusable(d, language));
-                return;
-            }
+            Read::Unreadable => return,
         };
         let (strings, tmap) = match parse_yaml::<TranslationFile>(&file, &text, "translates") {
             Ok(parsed) => parsed,
@@ -478,9 +484,9 @@ impl Loader<'_> {
             .into_owned();
         let current = version(&original.markdown);
         let header = format!("<!-- translates: {name}@{current} -->");
-        let text = match read_text(&file) {
-            Ok(text) => text,
-            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+        let text = match self.read(&file) {
+            Read::Text(text) => text,
+            Read::Missing => {
                 let translated = file.file_name().unwrap_or_default().to_string_lossy();
                 self.warn(
                     self.map,
@@ -490,19 +496,7 @@ impl Loader<'_> {
                 .hint = Some(format!("add `{translated}` beginning with `{header}`"));
                 return;
             }
-            Err(ReadError::Io(e)) => {
-                self.diags.push(Diagnostic::warning(
-                    &file,
-                    1,
-                    1,
-                    format!("cannot read the file: {e}"),
-                ));
-                return;
-            }
-            Err(ReadError::NotUtf8(d)) => {
-                self.diags.push(unusable(d, language));
-                return;
-            }
+            Read::Unreadable => return,
         };
         let (first_line, body) = text.split_once('\n').unwrap_or((&text, ""));
         let stale = match parse_header(first_line) {
@@ -563,6 +557,14 @@ impl Loader<'_> {
             }
         }
     }
+}
+
+/// What reading a translation file gave.
+enum Read {
+    Text(String),
+    Missing,
+    /// Reported already.
+    Unreadable,
 }
 
 /// A diagnostic about a file that makes it unusable, as a warning: the original is
