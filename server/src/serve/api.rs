@@ -37,6 +37,8 @@
 //!   `broadcast`). A class member's `GET /api/lessons` lists the class's lessons, and
 //!   `POST /api/sessions` refuses others (403).
 //! - `GET /api/admin/recordings[/{id}[/{file}]]`: terminal recordings, see [`recordings`]
+//! - `/ports/{id}/{node}/{port}/...` (any method, WebSockets too): the session's web
+//!   ports, a reverse proxy to `port` on `node`, see [`ports`]; the learner or the admin
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
 //!
 //! Errors are `{"error": code, "message": text}`: 400/422 bad body, 401 not joined
@@ -51,6 +53,7 @@ mod error;
 mod events;
 mod extract;
 mod lessons;
+mod ports;
 mod recordings;
 #[cfg(test)]
 mod tests;
@@ -62,7 +65,7 @@ use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::sse::Sse;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use futures::{Stream, StreamExt};
 use runner::TermSize;
 use serde::{Deserialize, Serialize};
@@ -119,6 +122,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/ports/{id}/{node}/{port}", any(ports::proxy))
+        .route("/ports/{id}/{node}/{port}/", any(ports::proxy))
+        .route("/ports/{id}/{node}/{port}/{*rest}", any(ports::proxy))
         .nest("/api", api)
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),

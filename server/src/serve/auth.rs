@@ -26,6 +26,12 @@ use super::config::AuthMode;
 const LEARNER_COOKIE: &str = "playlab_learner";
 const ADMIN_COOKIE: &str = "playlab_admin";
 
+/// Whether a cookie is one of playlab's own (the web ports' proxy never lets them
+/// through to a node, nor lets a node set them).
+pub fn is_playlab_cookie(name: &str) -> bool {
+    name == LEARNER_COOKIE || name == ADMIN_COOKIE
+}
+
 /// The caller of one request, put in the request's extensions by [`identify`];
 /// handlers take it as an extractor.
 #[derive(Debug, Clone, Default)]
