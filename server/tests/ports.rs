@@ -99,6 +99,29 @@ async fn a_learner_reaches_the_app_on_their_node_with_http_uploads_sse_and_webso
     let base = format!("{}{prefix}/", server.url);
     wait_for_app(&learner, &base).await;
 
+    // The lesson says where its tabs open; the template leads to the app.
+    let (_, lesson) = learner.get("/api/lessons/web").await;
+    assert_eq!(
+        lesson["ports"],
+        serde_json::json!([
+            {"node": "web", "port": 8080, "title": "The app", "path": "/hello.txt",
+             "url": "/ports/{session}/web/8080/hello.txt"},
+            {"node": "quiet", "port": 9000, "title": "quiet:9000", "path": "/",
+             "url": "/ports/{session}/quiet/9000/"},
+        ])
+    );
+    let tab = lesson["ports"][0]["url"]
+        .as_str()
+        .unwrap()
+        .replace("{session}", &id);
+    let opened = learner
+        .http
+        .get(format!("{}{tab}", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.text().await.unwrap(), "hello from the node\n");
+
     // Without the slash, a redirect to the folder, so relative links resolve.
     let bare = learner
         .http

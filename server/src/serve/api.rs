@@ -2,7 +2,8 @@
 //!
 //! - `GET /api/lessons` → `[{id,title,description,difficulty,duration,tags,steps}]`
 //!   (`duration` as text like `30m`, `steps` a count)
-//! - `GET /api/lessons/{id}` → the lesson with `nodes` and
+//! - `GET /api/lessons/{id}` → the lesson with `nodes`, `ports[{node,port,title,path,
+//!   url}]` (`url` a template: `/ports/{session}/NODE/PORT/PATH`) and
 //!   `steps[{title,html,hint_html?,quiz,checks}]` (`hint_html` only for a step with a
 //!   hint), plus `intro_html`/`finish_html` (quiz answers are never sent)
 //! - `GET /api/sessions` → the caller's sessions (for "resume" badges)

@@ -4,9 +4,10 @@
 //! from a lesson [`Localized`] into the language the request wants, and say which
 //! language that is and which parts fell back to the lesson's own.
 
-use scenarios::{Lesson, Localized, QuizItem, Step};
+use scenarios::{Lesson, Localized, QuizItem, Step, WebPort};
 use serde::Serialize;
 
+use super::ports::url_template;
 use crate::serve::content::render_page;
 
 /// What a catalog entry and a lesson page have in common.
@@ -85,6 +86,8 @@ pub struct LessonDetail<'a> {
     #[serde(flatten)]
     header: LessonHeader<'a>,
     nodes: Vec<String>,
+    /// The web ports the lesson declares, each a tab beside the terminals.
+    ports: Vec<PortDetail<'a>>,
     steps: Vec<StepDetail<'a>>,
     intro_html: Option<String>,
     finish_html: Option<String>,
@@ -102,6 +105,29 @@ struct StepDetail<'a> {
     checks: usize,
 }
 
+/// A web port of the lesson. `url` is where its tab opens, a template with
+/// `{session}` for the session's id: `/ports/{session}/web/8080/`.
+#[derive(Serialize)]
+struct PortDetail<'a> {
+    node: &'a str,
+    port: u16,
+    title: &'a str,
+    path: &'a str,
+    url: String,
+}
+
+impl<'a> PortDetail<'a> {
+    fn of(port: &'a WebPort) -> PortDetail<'a> {
+        PortDetail {
+            node: &port.node,
+            port: port.port,
+            title: &port.title,
+            path: &port.path,
+            url: url_template(&port.node, port.port, &port.path),
+        }
+    }
+}
+
 /// A quiz question without its answer; `multiple` tells the page to offer checkboxes.
 #[derive(Serialize)]
 struct QuizQuestion<'a> {
@@ -117,6 +143,7 @@ impl<'a> LessonDetail<'a> {
         LessonDetail {
             header: LessonHeader::of(localized, unavailable),
             nodes: lesson.environment.node_names(),
+            ports: lesson.ports.iter().map(PortDetail::of).collect(),
             steps: lesson
                 .steps
                 .iter()

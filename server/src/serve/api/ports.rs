@@ -56,6 +56,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Seconds the "not listening yet" page waits before it reloads.
 const RETRY_SECONDS: u64 = 2;
 
+/// The path-mode URL of a port's `path`, with `{session}` for the session's id:
+/// what the lesson API tells the web UI.
+pub fn url_template(node: &str, port: u16, path: &str) -> String {
+    format!("{PREFIX}/{{session}}/{node}/{port}{path}")
+}
+
 /// Where a path-mode request goes: the node, the port, and what follows them.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Target<'a> {
