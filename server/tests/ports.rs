@@ -296,6 +296,37 @@ async fn the_proxy_reaches_only_the_named_node_of_a_session_its_caller_may_use()
         .await
         .unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
+    // ... in an origin of its own: the learner's code never runs with the admin's rights.
+    let policy = answer.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        policy.starts_with("sandbox ") && !policy.contains("allow-same-origin"),
+        "{policy}"
+    );
+    let own = alice
+        .http
+        .get(format!("{}/ports/{alices}/web/8080/hello.txt", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(own.headers().get("content-security-policy").is_none());
+    // Nor does someone else's WebSocket get through.
+    let mut request = format!("ws://{host}/ports/{alices}/web/8080/ws")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookies(&bob).parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(refused)) => {
+            assert_eq!(refused.status().as_u16(), 403)
+        }
+        other => panic!(
+            "another learner's WebSocket: {:?}",
+            other.map(|(_, r)| r.status())
+        ),
+    }
 
     // Names that are not a node of the lesson, ports that are not ports.
     for target in [

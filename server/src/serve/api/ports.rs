@@ -22,8 +22,11 @@
 //! - **A port nothing listens on yet** (the learner has not started the app) is a
 //!   small page that reloads itself every 2 s, not a bare 502.
 //!
-//! Path mode shares playlab's origin with the node's app; see the README's "Web
-//! ports" for what that means for an admin visiting a learner's port.
+//! Path mode shares playlab's origin with the node's app, so the app's scripts run
+//! beside playlab's cookies. For the learner that is their own code; for the admin
+//! it would be the learner's code with the admin's rights, so what the admin opens
+//! comes with `Content-Security-Policy: sandbox` (an opaque origin: no same-origin
+//! reads of playlab's API, and `SameSite` keeps playlab's cookies off its requests).
 
 use std::net::SocketAddr;
 use std::num::NonZeroU16;
@@ -43,6 +46,7 @@ use crate::serve::auth::is_playlab_cookie;
 use crate::serve::sessions::SessionError;
 use crate::serve::state::AppState;
 use crate::serve::status::Status;
+use crate::serve::terminals::Role;
 
 /// The routes' prefix; a session's ports live under `/ports/{session}/`.
 pub const PREFIX: &str = "/ports";
@@ -52,6 +56,11 @@ pub const MAX_REQUEST_HEADERS: usize = 32 * 1024;
 
 /// How long connecting to a node may take before the "not listening" page.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the admin's pages from a learner's node run under: scripts, forms and popups
+/// still work, but in an origin of their own.
+const WATCHER_SANDBOX: &str =
+    "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads";
 
 /// Seconds the "not listening yet" page waits before it reloads.
 const RETRY_SECONDS: u64 = 2;
@@ -269,8 +278,18 @@ pub async fn proxy(
             other => SessionError::Backend(other).into(),
         })?;
     let rest = without_admin_token(&rest, |t| state.auth.is_admin_token(t));
+    let watcher = authorized.role() == Role::Watcher;
     forward(request, address, &rest, &prefix, client)
         .await
+        .map(|mut response| {
+            if watcher {
+                response.headers_mut().insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(WATCHER_SANDBOX),
+                );
+            }
+            response
+        })
         .or_else(|failure| match failure {
             Failure::NotListening => Ok(not_listening(
                 target.node,
