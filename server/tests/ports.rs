@@ -105,9 +105,11 @@ async fn a_learner_reaches_the_app_on_their_node_with_http_uploads_sse_and_webso
         lesson["ports"],
         serde_json::json!([
             {"node": "web", "port": 8080, "title": "The app", "path": "/hello.txt",
-             "url": "/ports/{session}/web/8080/hello.txt"},
+             "url": "/ports/{session}/web/8080/hello.txt",
+             "open": "/api/sessions/{session}/ports/web/8080?path=/hello.txt"},
             {"node": "quiet", "port": 9000, "title": "quiet:9000", "path": "/",
-             "url": "/ports/{session}/quiet/9000/"},
+             "url": "/ports/{session}/quiet/9000/",
+             "open": "/api/sessions/{session}/ports/quiet/9000?path=/"},
         ])
     );
     let tab = lesson["ports"][0]["url"]
@@ -120,6 +122,19 @@ async fn a_learner_reaches_the_app_on_their_node_with_http_uploads_sse_and_webso
         .send()
         .await
         .unwrap();
+    assert_eq!(opened.text().await.unwrap(), "hello from the node\n");
+    // Without a traffic domain, the tab's way in leads to path mode.
+    let open = lesson["ports"][0]["open"]
+        .as_str()
+        .unwrap()
+        .replace("{session}", &id);
+    let opened = learner
+        .http
+        .get(format!("{}{open}", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.url().path(), format!("{prefix}/hello.txt"));
     assert_eq!(opened.text().await.unwrap(), "hello from the node\n");
 
     // Without the slash, a redirect to the folder, so relative links resolve.
@@ -143,7 +158,7 @@ async fn a_learner_reaches_the_app_on_their_node_with_http_uploads_sse_and_webso
     let upload: Vec<u8> = (0..10 * 1024 * 1024u32)
         .map(|i| (i * 7 + i / 4099) as u8)
         .collect();
-    let digest = hex(&Sha256::digest(&upload));
+    let digest = hex::encode(Sha256::digest(&upload));
     let counted: Value = learner
         .http
         .post(format!("{base}count"))
@@ -245,10 +260,6 @@ async fn a_learner_reaches_the_app_on_their_node_with_http_uploads_sse_and_webso
     );
     assert!(page.contains("port 9999 on web"), "{page}");
     server.stop().await;
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[tokio::test]
@@ -429,5 +440,156 @@ async fn the_proxy_reaches_only_the_named_node_of_a_session_its_caller_may_use()
     .await;
     assert_eq!(status, 502);
     assert!(body.contains("port 8080 on quiet"), "{body}");
+    server.stop().await;
+}
+
+/// A browser that finds `hosts` on the test server (as `*.localhost` is loopback in
+/// browsers, without DNS), with its own cookies and without following redirects.
+fn browser_for(server: &TestServer, hosts: &[&str]) -> reqwest::Client {
+    hosts
+        .iter()
+        .fold(reqwest::Client::builder(), |b, host| {
+            b.resolve(host, server.addr)
+        })
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn host_mode_serves_a_port_at_the_root_of_its_own_host_to_its_learner_only() {
+    let server = TestServer::start(Options {
+        catalog: Some(ports_catalog()),
+        traffic_domain: Some("localhost".into()),
+        ..Options::default()
+    })
+    .await;
+    let alice = server.learner();
+    let bob = server.learner();
+    let alices = alice.ready_session_of("web").await;
+    let bobs = bob.ready_session_of("web").await;
+    wait_for_app(&alice, &format!("{}/ports/{alices}/web/8080/", server.url)).await;
+    let port = server.addr.port();
+    let host = format!("8080-web-{alices}.localhost");
+
+    // The tab's way in: a redirect to the port's own host, with a ticket for it.
+    let entry = |client: &Client, id: &str| {
+        let http = reqwest::Client::builder()
+            .cookie_provider(client.jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let url = format!(
+            "{}/api/sessions/{id}/ports/web/8080?path=/hello.txt",
+            server.url
+        );
+        async move {
+            let response = http.get(url).send().await.unwrap();
+            let status = response.status();
+            let location = response
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            (status, location)
+        }
+    };
+    let (status, location) = entry(&alice, &alices).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = location.unwrap();
+    assert!(
+        location.starts_with(&format!("http://{host}:{port}/.playlab/port-login?ticket=")),
+        "{location}"
+    );
+    assert_eq!(entry(&bob, &alices).await.0, StatusCode::FORBIDDEN);
+
+    // Alice's browser follows it, is signed in on that host, and gets the app at `/`.
+    let browser = browser_for(&server, &[&host]);
+    let page = browser.get(&location).send().await.unwrap();
+    assert_eq!(page.url().path(), "/hello.txt");
+    assert_eq!(page.text().await.unwrap(), "hello from the node\n");
+    let seen: Value = browser
+        .get(format!("http://{host}:{port}/headers?q=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["path"], "/headers?q=1");
+    let text = seen.to_string().to_lowercase();
+    assert!(
+        !text.contains("playlab_") && !text.contains("x-forwarded-prefix"),
+        "{seen}"
+    );
+    assert!(
+        text.contains(&format!("\"{host}:{port}\"")),
+        "x-forwarded-host: {seen}"
+    );
+
+    // A WebSocket on the port's host.
+    let mut request = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("host", format!("{host}:{port}").parse().unwrap());
+    request
+        .headers_mut()
+        .insert("cookie", cookies(&alice).parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    ws.send(Message::Text("on its own host".into()))
+        .await
+        .unwrap();
+    let echoed = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+    assert_eq!(
+        echoed.unwrap().unwrap().unwrap(),
+        Message::Text("on its own host".into())
+    );
+
+    // Nobody else: no ticket, Bob's ticket for his own host, Bob's cookies.
+    let stranger = browser_for(&server, &[&host]);
+    let refused = stranger
+        .get(format!("http://{host}:{port}/hello.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let (_, bobs_location) = entry(&bob, &bobs).await;
+    let moved = bobs_location
+        .unwrap()
+        .replace(&format!("8080-web-{bobs}"), &format!("8080-web-{alices}"));
+    let refused = browser_for(&server, &[&host])
+        .get(moved)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let (status, _) = raw(&server, &bob, "/hello.txt", &format!("{host}:{port}")).await;
+    assert_eq!(status, 403);
+
+    // Whatever the Host says, only a node of the named session is reached.
+    let (status, body) = raw(&server, &alice, "/hello.txt", &format!("{host}:{port}")).await;
+    assert_eq!((status, body.as_str()), (200, "hello from the node\n"));
+    for (name, expected) in [
+        (format!("8080-web-{bobs}.localhost"), 403),
+        (format!("0-web-{alices}.localhost"), 404),
+        (format!("8080-node9-{alices}.localhost"), 404),
+        (format!("8080-quiet-{alices}.localhost"), 502),
+        (format!("22-web-{alices}.localhost"), 502),
+        ("www.localhost".to_owned(), 404),
+    ] {
+        let (status, body) = raw(&server, &alice, "/hello.txt", &name).await;
+        assert_eq!(status, expected, "{name}: {body}");
+    }
+    // Hosts that are not a port's are playlab's own, which serves no node's files.
+    for name in [
+        format!("8080-127.0.0.1-{alices}.localhost"),
+        format!("8080-web-{alices}.localhost.evil.org"),
+        "localhost".to_owned(),
+    ] {
+        let (_, body) = raw(&server, &alice, "/hello.txt", &name).await;
+        assert!(!body.contains("hello from the node"), "{name}: {body}");
+    }
     server.stop().await;
 }

@@ -3,7 +3,8 @@
 //! - `GET /api/lessons` → `[{id,title,description,difficulty,duration,tags,steps}]`
 //!   (`duration` as text like `30m`, `steps` a count)
 //! - `GET /api/lessons/{id}` → the lesson with `nodes`, `ports[{node,port,title,path,
-//!   url}]` (`url` a template: `/ports/{session}/NODE/PORT/PATH`) and
+//!   url,open}]` (templates: `url` is `/ports/{session}/NODE/PORT/PATH`, `open` the
+//!   `.../ports/...?path=` route below) and
 //!   `steps[{title,html,hint_html?,quiz,checks}]` (`hint_html` only for a step with a
 //!   hint), plus `intro_html`/`finish_html` (quiz answers are never sent)
 //! - `GET /api/sessions` → the caller's sessions (for "resume" badges)
@@ -38,6 +39,8 @@
 //!   `broadcast`). A class member's `GET /api/lessons` lists the class's lessons, and
 //!   `POST /api/sessions` refuses others (403).
 //! - `GET /api/admin/recordings[/{id}[/{file}]]`: terminal recordings, see [`recordings`]
+//! - `GET /api/sessions/{id}/ports/{node}/{port}?path=` → `303` to where a tab opens
+//!   the port: its own host with a sign-in ticket (`--traffic-domain`), else path mode
 //! - `/ports/{id}/{node}/{port}/...` (any method, WebSockets too): the session's web
 //!   ports, a reverse proxy to `port` on `node`, see [`ports`]; the learner or the admin
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
@@ -77,6 +80,7 @@ use self::error::{ApiResult, Json};
 use self::events::{event_stream, live};
 use self::extract::{AuthorizedSession, SessionRequest};
 use self::lessons::{LessonDetail, LessonSummary};
+pub use self::ports::host_mode;
 use super::auth::{self, Identity};
 use super::config::AuthMode;
 use super::events::Event;
@@ -101,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/help", get(help).post(set_help))
         .route("/sessions/{id}/reset", post(reset))
         .route("/sessions/{id}/terminals/{node}", get(terminal))
+        .route("/sessions/{id}/ports/{node}/{port}", get(ports::open))
         .route("/classes", get(classes::list).post(classes::create))
         .route("/classes/join", post(classes::join))
         .route("/classes/mine", get(classes::mine))

@@ -7,7 +7,7 @@
 use scenarios::{Lesson, Localized, QuizItem, Step, WebPort};
 use serde::Serialize;
 
-use super::ports::url_template;
+use super::ports::{open_template, url_template};
 use crate::serve::content::render_page;
 
 /// What a catalog entry and a lesson page have in common.
@@ -105,8 +105,10 @@ struct StepDetail<'a> {
     checks: usize,
 }
 
-/// A web port of the lesson. `url` is where its tab opens, a template with
-/// `{session}` for the session's id: `/ports/{session}/web/8080/`.
+/// A web port of the lesson, with two templates (`{session}` for the session's id):
+/// `url`, its path-mode address (`/ports/{session}/web/8080/`), and `open`, where a
+/// tab opens it in whichever mode the server serves (a redirect to its own host in
+/// host mode, with a ticket that signs the browser in there).
 #[derive(Serialize)]
 struct PortDetail<'a> {
     node: &'a str,
@@ -114,6 +116,7 @@ struct PortDetail<'a> {
     title: &'a str,
     path: &'a str,
     url: String,
+    open: String,
 }
 
 impl<'a> PortDetail<'a> {
@@ -124,6 +127,7 @@ impl<'a> PortDetail<'a> {
             title: &port.title,
             path: &port.path,
             url: url_template(&port.node, port.port, &port.path),
+            open: open_template(&port.node, port.port, &port.path),
         }
     }
 }

@@ -28,21 +28,23 @@
 //! comes with `Content-Security-Policy: sandbox` (an opaque origin: no same-origin
 //! reads of playlab's API, and `SameSite` keeps playlab's cookies off its requests).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU16;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hyper_util::rt::TokioIo;
 use runner::RunnerError;
+use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{AuthorizedSession, ClientIp};
-use crate::serve::auth::is_playlab_cookie;
+use crate::serve::auth::{Identity, is_playlab_cookie};
 use crate::serve::sessions::SessionError;
 use crate::serve::state::AppState;
 use crate::serve::status::Status;
@@ -66,9 +68,17 @@ const WATCHER_SANDBOX: &str =
 const RETRY_SECONDS: u64 = 2;
 
 /// The path-mode URL of a port's `path`, with `{session}` for the session's id:
-/// what the lesson API tells the web UI.
+/// what the lesson API tells the web UI (and Markdown may link to).
 pub fn url_template(node: &str, port: u16, path: &str) -> String {
     format!("{PREFIX}/{{session}}/{node}/{port}{path}")
+}
+
+/// Where a tab opens a port's `path` in either mode ([`open`]), with `{session}`.
+pub fn open_template(node: &str, port: u16, path: &str) -> String {
+    format!(
+        "/api/sessions/{{session}}/ports/{node}/{port}?path={}",
+        query_escape(path)
+    )
 }
 
 /// Where a path-mode request goes: the node, the port, and what follows them.
@@ -219,7 +229,15 @@ fn header_bytes(headers: &HeaderMap) -> usize {
         .sum()
 }
 
-/// `/ports/{id}/{node}/{port}` and everything under it.
+fn bad_port() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "bad_port",
+        "a web port is /ports/SESSION/NODE/PORT/ with a port from 1 to 65535",
+    )
+}
+
+/// `/ports/{id}/{node}/{port}` and everything under it (path mode).
 pub async fn proxy(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -227,17 +245,8 @@ pub async fn proxy(
     request: Request,
 ) -> ApiResult<Response> {
     let uri = request.uri().clone();
-    let target = parse_target(&uri).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "bad_port",
-            "a web port is /ports/SESSION/NODE/PORT/ with a port from 1 to 65535",
-        )
-    })?;
-    let session = &authorized.session;
-    if target.session != session.id.as_str()
-        || session.lesson.environment.node(target.node).is_none()
-    {
+    let target = parse_target(&uri).ok_or_else(bad_port)?;
+    if target.session != authorized.session.id.as_str() {
         return Err(SessionError::NoNode(target.node.to_owned()).into());
     }
     let prefix = format!(
@@ -249,6 +258,44 @@ pub async fn proxy(
         let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
         return Ok(Redirect::permanent(&format!("{prefix}/{query}")).into_response());
     };
+    let port = NodePort {
+        node: target.node,
+        port: target.port,
+    };
+    serve(
+        &state,
+        &authorized,
+        port,
+        &rest,
+        Some(&prefix),
+        request,
+        client,
+    )
+    .await
+}
+
+/// A port of a node, as a request names it (checked against the session by [`serve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct NodePort<'a> {
+    node: &'a str,
+    port: NonZeroU16,
+}
+
+/// One request for a port of a node of the authorized session, whichever the mode:
+/// `rest` is the path and query the node's app gets, `prefix` where path mode mounts it.
+async fn serve(
+    state: &AppState,
+    authorized: &AuthorizedSession,
+    NodePort { node, port }: NodePort<'_>,
+    rest: &str,
+    prefix: Option<&str>,
+    request: Request,
+    client: IpAddr,
+) -> ApiResult<Response> {
+    let session = &authorized.session;
+    if session.lesson.environment.node(node).is_none() {
+        return Err(SessionError::NoNode(node.to_owned()).into());
+    }
     if header_bytes(request.headers()) > MAX_REQUEST_HEADERS {
         return Err(ApiError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -258,15 +305,15 @@ pub async fn proxy(
     }
     if session.status() != Status::Ready {
         return Ok(not_listening(
-            target.node,
-            target.port,
+            node,
+            port,
             "The environment is not ready yet.",
         ));
     }
     let address = state
         .sessions
         .backend()
-        .port_address(&session.id, target.node, target.port)
+        .port_address(&session.id, node, port)
         .await
         .map_err(|e| match e {
             RunnerError::NoNode { node, .. } => SessionError::NoNode(node).into(),
@@ -277,9 +324,9 @@ pub async fn proxy(
             ),
             other => SessionError::Backend(other).into(),
         })?;
-    let rest = without_admin_token(&rest, |t| state.auth.is_admin_token(t));
+    let rest = without_admin_token(rest, |t| state.auth.is_admin_token(t));
     let watcher = authorized.role() == Role::Watcher;
-    forward(request, address, &rest, &prefix, client)
+    forward(request, address, &rest, prefix, client)
         .await
         .map(|mut response| {
             if watcher {
@@ -292,8 +339,8 @@ pub async fn proxy(
         })
         .or_else(|failure| match failure {
             Failure::NotListening => Ok(not_listening(
-                target.node,
-                target.port,
+                node,
+                port,
                 "Nothing is listening on this port yet.",
             )),
             Failure::BadPath => Err(ApiError::new(
@@ -304,9 +351,215 @@ pub async fn proxy(
             Failure::Upstream(e) => Err(ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "port_failed",
-                format!("port {} of node {}: {e}", target.port, target.node),
+                format!("port {port} of node {node}: {e}"),
             )),
         })
+}
+
+/// Where host mode signs a browser in on a port's host: `?ticket=&path=`.
+pub const LOGIN_PATH: &str = "/.playlab/port-login";
+
+/// A host-mode request target: `PORT-NODE-SESSION.DOMAIN`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HostTarget {
+    pub session: String,
+    pub node: String,
+    pub port: NonZeroU16,
+}
+
+impl HostTarget {
+    /// The port's host name, as tickets are bound to it.
+    fn host(&self, domain: &str) -> String {
+        format!("{}-{}-{}.{domain}", self.port, self.node, self.session)
+    }
+}
+
+/// Whether `host` (a `Host` header, with or without its port) is host mode's:
+/// `None` for any other host, `Some(None)` for one label under `domain` that is not a
+/// port's name (answered 404, never served as playlab itself), `Some(Some(target))`
+/// for a port's. Session ids have no `-` and ports only digits, so the node is what
+/// lies between the first and the last `-`.
+pub fn parse_host(host: &str, domain: &str) -> Option<Option<HostTarget>> {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let label = name.strip_suffix(domain)?.strip_suffix('.')?;
+    if label.contains('.') {
+        return None;
+    }
+    let target = (|| {
+        let (port, rest) = label.split_once('-')?;
+        let (node, session) = rest.rsplit_once('-')?;
+        let port = parse_port(port)?;
+        let valid = scenarios::units::is_dns_label(node)
+            && !session.is_empty()
+            && session
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        valid.then(|| HostTarget {
+            session: session.to_owned(),
+            node: node.to_owned(),
+            port,
+        })
+    })();
+    Some(target)
+}
+
+/// Host mode, ahead of every route and the web UI (the server wraps everything in
+/// it): a request whose `Host` is a port's goes to that port with its whole path;
+/// every other request goes on to playlab's routes.
+pub async fn host_mode(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(domain) = state.config.traffic_domain.clone() else {
+        return next.run(request).await;
+    };
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().host());
+    let Some(target) = host.and_then(|h| parse_host(h, &domain)) else {
+        return next.run(request).await;
+    };
+    match target {
+        Some(target) => host_request(&state, &domain, target, request).await,
+        None => Err(bad_port()),
+    }
+    .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn host_request(
+    state: &AppState,
+    domain: &str,
+    target: HostTarget,
+    request: Request,
+) -> ApiResult<Response> {
+    if request.uri().path() == LOGIN_PATH {
+        return login(state, &target.host(domain), &request);
+    }
+    // Outside playlab's own routes: who asks is read here, and nobody new is made.
+    let (_, caller) = state.auth.identity(&request);
+    let ClientIp(client) = ClientIp::of(request.extensions());
+    let authorized = AuthorizedSession::resolve(target.session.clone(), caller, &state.sessions)?;
+    let rest = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    let port = NodePort {
+        node: &target.node,
+        port: target.port,
+    };
+    serve(state, &authorized, port, &rest, None, request, client).await
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    ticket: String,
+    path: Option<String>,
+}
+
+/// Redeems a ticket on a port's host: the caller's cookies for this host, and on to
+/// the path the tab opens.
+fn login(state: &AppState, host: &str, request: &Request) -> ApiResult<Response> {
+    let Query(query) = Query::<LoginQuery>::try_from_uri(request.uri())
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_ticket", e.body_text()))?;
+    let who = state
+        .auth
+        .redeem_port_ticket(&query.ticket, host, SystemTime::now())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "bad_ticket",
+                "this link has expired or is not for this port: open the port again",
+            )
+        })?;
+    let jar = state
+        .auth
+        .identity_cookies(state.auth.jar(request.headers()), &who);
+    Ok((jar, Redirect::to(&local_path(query.path.as_deref()))).into_response())
+}
+
+/// A path on the same host, never another (`//evil`, `https://...`): `/` otherwise.
+fn local_path(path: Option<&str>) -> String {
+    match path {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// The `{node}` and `{port}` of `/api/sessions/{id}/ports/{node}/{port}`.
+#[derive(Deserialize)]
+pub struct OpenPath {
+    node: String,
+    port: String,
+}
+
+#[derive(Deserialize)]
+pub struct OpenQuery {
+    path: Option<String>,
+}
+
+/// `GET /api/sessions/{id}/ports/{node}/{port}?path=`: where a tab opens a port. In
+/// host mode, the port's own host with a ticket that signs the browser in there;
+/// else the path-mode URL.
+pub async fn open(
+    State(state): State<AppState>,
+    who: Identity,
+    Path(OpenPath { node, port }): Path<OpenPath>,
+    Query(OpenQuery { path }): Query<OpenQuery>,
+    headers: HeaderMap,
+    authorized: AuthorizedSession,
+) -> ApiResult<Response> {
+    let port = parse_port(&port).ok_or_else(bad_port)?;
+    let session = &authorized.session;
+    if session.lesson.environment.node(&node).is_none() {
+        return Err(SessionError::NoNode(node).into());
+    }
+    let path = local_path(path.as_deref());
+    let Some(domain) = state.config.traffic_domain.as_deref() else {
+        return Ok(
+            Redirect::to(&format!("{PREFIX}/{}/{node}/{port}{path}", session.id)).into_response(),
+        );
+    };
+    let target = HostTarget {
+        session: session.id.to_string(),
+        node,
+        port,
+    };
+    let host = target.host(domain);
+    let ticket = state.auth.port_ticket(&host, &who, SystemTime::now());
+    // The port's host is served by this same listener: the browser's port is its port.
+    let listener_port = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.rsplit_once(':'))
+        .map(|(_, p)| p)
+        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    let scheme = if state.config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    Ok(Redirect::to(&format!(
+        "{scheme}://{host}{listener_port}{LOGIN_PATH}?ticket={ticket}&path={}",
+        query_escape(&path)
+    ))
+    .into_response())
+}
+
+/// `text` as a query value: everything but unreserved characters percent-encoded.
+fn query_escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `rest` without a `token=` query pair that is the admin token (the admin may sign
@@ -339,8 +592,8 @@ async fn forward(
     mut request: Request,
     address: SocketAddr,
     path: &str,
-    prefix: &str,
-    client: std::net::IpAddr,
+    prefix: Option<&str>,
+    client: IpAddr,
 ) -> Result<Response, Failure> {
     let stream = match tokio::time::timeout(
         CONNECT_TIMEOUT,
@@ -370,10 +623,12 @@ async fn forward(
         header::HOST,
         HeaderValue::from_str(&address.to_string()).expect("an address is a header value"),
     );
-    headers.insert(
-        HeaderName::from_static("x-forwarded-prefix"),
-        HeaderValue::from_str(prefix).expect("the prefix is checked ASCII"),
-    );
+    if let Some(prefix) = prefix {
+        headers.insert(
+            HeaderName::from_static("x-forwarded-prefix"),
+            HeaderValue::from_str(prefix).expect("the prefix is checked ASCII"),
+        );
+    }
     headers.insert(
         HeaderName::from_static("x-forwarded-for"),
         HeaderValue::from_str(&client.to_string()).expect("an address is a header value"),
@@ -578,6 +833,69 @@ mod tests {
         let back = response_headers(StatusCode::OK, &answered);
         assert_eq!(names(&back), ["content-type", "set-cookie"]);
         assert_eq!(back[header::SET_COOKIE], "app=1; Path=/");
+    }
+
+    #[test]
+    fn a_port_host_is_one_label_under_the_traffic_domain() {
+        let port = |n| NonZeroU16::new(n).unwrap();
+        let at = |session: &str, node: &str, n| {
+            Some(Some(HostTarget {
+                session: session.into(),
+                node: node.into(),
+                port: port(n),
+            }))
+        };
+        let domain = "labs.example.org";
+        assert_eq!(
+            parse_host("8080-web-s1.labs.example.org", domain),
+            at("s1", "web", 8080)
+        );
+        assert_eq!(
+            parse_host("8080-Web-S1.Labs.Example.org.:443", domain),
+            at("s1", "web", 8080)
+        );
+        assert_eq!(
+            parse_host("80-my-node-s1.labs.example.org:8443", domain),
+            at("s1", "my-node", 80)
+        );
+        // Not host mode's at all: playlab itself, or another domain.
+        for other in [
+            "labs.example.org",
+            "labs.example.org:8080",
+            "8080-web-s1.evil.org",
+            "8080-web-s1.labs.example.org.evil.org",
+            "8080-web-s1xlabs.example.org",
+            "a.8080-web-s1.labs.example.org",
+            "127.0.0.1:8080",
+        ] {
+            assert_eq!(parse_host(other, domain), None, "{other}");
+        }
+        // Under the domain but no port's: refused, never playlab.
+        for bad in [
+            "0-web-s1.labs.example.org",
+            "65536-web-s1.labs.example.org",
+            "8080-s1.labs.example.org",
+            "8080--s1.labs.example.org",
+            "x-web-s1.labs.example.org",
+            "www.labs.example.org",
+        ] {
+            assert_eq!(parse_host(bad, domain), Some(None), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_login_only_redirects_on_its_own_host() {
+        assert_eq!(local_path(Some("/a/b?c=d")), "/a/b?c=d");
+        for elsewhere in [
+            None,
+            Some("//evil.org/"),
+            Some("https://evil.org/"),
+            Some("/\\evil.org"),
+            Some(""),
+        ] {
+            assert_eq!(local_path(elsewhere), "/", "{elsewhere:?}");
+        }
+        assert_eq!(query_escape("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");
     }
 
     #[test]
