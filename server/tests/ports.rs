@@ -198,7 +198,7 @@ async fn a_learner_reaches_the_app_on_their_node_with_http_uploads_sse_and_webso
     assert_eq!(seen["path"], "/headers?x=1&y=%2F");
     assert_eq!(header("cookie"), ["app=1"], "{seen}");
     assert!(header("authorization").is_empty(), "{seen}");
-    assert_eq!(header("x-forwarded-prefix"), [prefix.clone()]);
+    assert_eq!(header("x-forwarded-prefix"), [prefix.as_str()]);
     assert_eq!(header("x-forwarded-host"), [server.addr.to_string()]);
     assert!(header("host")[0].ends_with(":8080"), "{seen}");
 
