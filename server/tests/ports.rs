@@ -244,6 +244,33 @@ async fn a_learner_reaches_the_app_on_their_node_with_http_uploads_sse_and_webso
     }
     ws.close(None).await.unwrap();
 
+    // A reader that stops reading an endless download holds the node back, not the
+    // server's memory: the bytes wait in the sockets, not in a buffer of ours.
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET {prefix}/endless HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\n\r\n",
+        server.addr,
+        cookies(&learner)
+    );
+    slow.write_all(request.as_bytes()).await.unwrap();
+    let mut first = vec![0u8; 64 * 1024];
+    let n = slow.read(&mut first).await.unwrap();
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+    let before = rss_bytes();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let grown = rss_bytes().saturating_sub(before);
+    assert!(
+        grown < 32 * 1024 * 1024,
+        "the server grew by {} MiB while a reader stalled",
+        grown / 1024 / 1024
+    );
+    // ... and the stream still flows once the reader reads again.
+    let mut total = 0;
+    while total < 8 * 1024 * 1024 {
+        total += slow.read(&mut first).await.unwrap();
+    }
+    drop(slow);
+
     // A port nothing listens on: a page that retries, not a bare 502.
     let waiting = learner
         .http
@@ -276,6 +303,19 @@ async fn the_proxy_reaches_only_the_named_node_of_a_session_its_caller_may_use()
     wait_for_app(&alice, &format!("{}/ports/{alices}/web/8080/", server.url)).await;
     wait_for_app(&bob, &format!("{}/ports/{bobs}/web/8080/", server.url)).await;
     let host = server.addr.to_string();
+
+    // Request headers are capped.
+    let mut big = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /ports/{alices}/web/8080/hello.txt HTTP/1.1\r\nHost: {host}\r\nCookie: {}\r\n\
+         X-Big: {}\r\nConnection: close\r\n\r\n",
+        cookies(&alice),
+        "b".repeat(40 * 1024)
+    );
+    big.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    big.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
 
     // Someone else's session, or nobody's.
     let (status, _) = raw(
