@@ -1,6 +1,8 @@
 //! Web ports: `/ports/{session}/{node}/{port}/...` is a reverse proxy from the browser
 //! to `port` on `node` of the session's environment, for the web apps learners run
-//! there (HTTP, WebSockets, server-sent events, uploads).
+//! there (HTTP, WebSockets, server-sent events, uploads). With a traffic domain, host
+//! mode serves the same at `/` of `{port}-{node}-{session}.DOMAIN`, for apps that
+//! cannot live under a path; [`open`] is where a tab goes in either mode.
 //!
 //! Why it is shaped this way:
 //!
@@ -21,6 +23,12 @@
 //!   node cannot set playlab's cookies. Request headers are capped.
 //! - **A port nothing listens on yet** (the learner has not started the app) is a
 //!   small page that reloads itself every 2 s, not a bare 502.
+//!
+//! - **Host mode's browser has no playlab cookie** on a port's host (they are
+//!   host-only, and should be). [`open`] sends it there with a ticket for that host
+//!   alone, valid a minute, which [`LOGIN_PATH`] on that host trades for the caller's
+//!   cookies on that host. A name under the domain that is no port's is refused, so a
+//!   port's host is never playlab itself.
 //!
 //! Path mode shares playlab's origin with the node's app, so the app's scripts run
 //! beside playlab's cookies. For the learner that is their own code; for the admin
