@@ -1,6 +1,8 @@
 //! The contract between playlab and the places environments run.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::num::NonZeroU16;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -182,6 +184,24 @@ pub trait Backend: Send + Sync + 'static {
     /// Removes everything the session's environment has. Idempotent: destroying an
     /// environment that is gone succeeds.
     async fn destroy(&self, session: &SessionId) -> Result<(), RunnerError>;
+
+    /// Where the server connects to reach `port` on `node` of the session's
+    /// environment (the web ports' proxy): an address of that node and no other, so
+    /// whatever a request says, it can only reach the session's own nodes. A node that
+    /// is not the session's is [`RunnerError::NoNode`]. Backends whose nodes have no
+    /// address of their own (the local backend's shells share the host's) refuse with
+    /// [`RunnerError::PortsUnsupported`], as this default does.
+    async fn port_address(
+        &self,
+        session: &SessionId,
+        node: &str,
+        port: NonZeroU16,
+    ) -> Result<SocketAddr, RunnerError> {
+        let _ = (session, node, port);
+        Err(RunnerError::PortsUnsupported {
+            backend: self.name(),
+        })
+    }
 
     /// The sessions this backend holds environments for, live or orphaned.
     async fn environments(&self) -> Result<Vec<SessionId>, RunnerError>;

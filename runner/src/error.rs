@@ -25,6 +25,13 @@ pub enum RunnerError {
     NoEnvironment(SessionId),
     #[error("session {session} has no node named {node:?}")]
     NoNode { session: SessionId, node: String },
+    /// Web ports connect to a node's own address; the local backend's nodes are
+    /// shells on the host, and reaching "their" ports would reach the host's.
+    #[error(
+        "web ports need the Docker backend: the {backend} backend's nodes have no network \
+         address of their own"
+    )]
+    PortsUnsupported { backend: &'static str },
     /// `start` for a session that has an environment already: starting again would
     /// mix two environments under one id.
     #[error("session {0} already has an environment")]

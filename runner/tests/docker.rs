@@ -179,6 +179,64 @@ async fn internet_false_means_an_internal_network_without_egress() {
     }
 }
 
+/// The web ports' premise: the host connects to a node on its session's `internal`
+/// network at the address `port_address` gives, and that address is the named node's
+/// of the named session and nobody else's.
+#[tokio::test]
+async fn the_host_reaches_a_port_of_a_node_and_only_a_node_of_the_session() {
+    let backend = backend().await;
+    let image = node_image().await;
+    let listen = "setsid perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalPort => 8080, \
+        Listen => 5, ReuseAddr => 1) or die; while ($c = $s->accept) { print $c \"node $ENV{NODE}\\n\"; \
+        close $c }' >/dev/null 2>&1 </dev/null &";
+    let port = std::num::NonZeroU16::new(8080).unwrap();
+    let mut addresses = Vec::new();
+    let sessions = [
+        one_node(&backend, &image).await,
+        one_node(&backend, &image).await,
+    ];
+    for (n, session) in sessions.iter().enumerate() {
+        let mut request = ExecRequest::new(listen, TIMEOUT);
+        request.env.push(("NODE".into(), format!("of session {n}")));
+        let started = backend.exec(session, "node01", request).await.unwrap();
+        assert!(started.success(), "{started:?}");
+        let address = backend.port_address(session, "node01", port).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let greeting = loop {
+            match tokio::net::TcpStream::connect(address).await {
+                Ok(mut stream) => {
+                    let mut text = String::new();
+                    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut text)
+                        .await
+                        .unwrap();
+                    break text;
+                }
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("the host cannot reach {address} on an internal network: {e}"),
+            }
+        };
+        assert_eq!(greeting, format!("node of session {n}\n"));
+        addresses.push(address);
+    }
+    assert_ne!(addresses[0], addresses[1]);
+    for node in ["node02", "127.0.0.1", "../node01", ""] {
+        let refused = backend.port_address(&sessions[0], node, port).await;
+        assert!(
+            matches!(refused, Err(RunnerError::NoNode { .. })),
+            "{node:?}: {refused:?}"
+        );
+    }
+    let gone = Session::new();
+    let refused = backend.port_address(&gone, "node01", port).await;
+    assert!(
+        matches!(refused, Err(RunnerError::NoEnvironment(_))),
+        "{refused:?}"
+    );
+}
+
 /// Ceilings of an operator's own, unlike the defaults, so the test proves they are the
 /// ones applied.
 fn ceilings() -> DockerConfig {

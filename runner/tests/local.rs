@@ -475,3 +475,19 @@ async fn bad_lessons_and_second_starts_are_refused() {
     assert_eq!(out.stdout, "still here\n");
     backend.destroy(&session).await.unwrap();
 }
+
+/// A local node's ports would be the host's own: web ports refuse them.
+#[tokio::test]
+async fn web_ports_are_refused_as_the_nodes_share_the_hosts_ports() {
+    let (backend, session) = started(&lesson(&["node01"])).await;
+    let port = std::num::NonZeroU16::new(8080).unwrap();
+    let refused = backend.port_address(&session, "node01", port).await;
+    assert!(
+        matches!(
+            refused,
+            Err(RunnerError::PortsUnsupported { backend: "local" })
+        ),
+        "{refused:?}"
+    );
+    backend.destroy(&session).await.unwrap();
+}

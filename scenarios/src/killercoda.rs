@@ -403,6 +403,7 @@ impl Resolver<'_> {
             intro,
             finish,
             steps,
+            ports: Vec::new(),
             notes,
         }
     }

@@ -38,6 +38,8 @@ pub struct Lesson {
     pub assets: Vec<Asset>,
     /// Scripts run, in order, before the learner gets a terminal.
     pub setup: Vec<Script>,
+    /// The web apps of the environment the learner opens beside the terminals.
+    pub ports: Vec<WebPort>,
     pub intro: Option<Page>,
     pub finish: Option<Page>,
     pub steps: Vec<Step>,
@@ -71,6 +73,7 @@ impl Lesson {
             environment,
             assets: Vec::new(),
             setup: Vec::new(),
+            ports: Vec::new(),
             intro: None,
             finish: None,
             steps: Vec::new(),
@@ -237,6 +240,17 @@ pub enum Pki {
         /// (e.g. `apiserver-kubelet-client`), so a lesson can teach renewal.
         short_lived: BTreeMap<String, Duration>,
     },
+}
+
+/// A port of a node that serves a web app, shown to the learner as a tab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebPort {
+    pub node: String,
+    /// 1 to 65535.
+    pub port: u16,
+    pub title: String,
+    /// Where the tab opens, from the app's root: starts with `/`.
+    pub path: String,
 }
 
 /// A file copied from the lesson folder into a node.

@@ -56,6 +56,9 @@ pub struct LessonFile {
     /// Scripts run, in order, before the learner gets a terminal.
     #[serde(default)]
     pub setup: Vec<ScriptFile>,
+    /// Web apps on the nodes, each opened in a tab beside the terminals.
+    #[serde(default)]
+    pub ports: Vec<PortFile>,
     /// Markdown file shown before the first step.
     #[serde(default)]
     pub intro: Option<String>,
@@ -166,6 +169,24 @@ pub struct AssetFile {
     pub mode: Option<String>,
 }
 
+/// A port of a node where a web app listens, shown to the learner as a tab.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortFile {
+    /// Default: the first node.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// The TCP port the app listens on inside the node, 1 to 65535.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u64,
+    /// The tab's name (default `NODE:PORT`).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Where the tab opens, from the app's root (default `/`).
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
 /// A script run on a node. `run` is either the script itself or, when it is a single
 /// word ending in `.sh`, the name of a script file in the lesson folder.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -265,6 +286,9 @@ const KNOWN_KEYS: &[&str] = &[
     "environment",
     "assets",
     "setup",
+    "ports",
+    "port",
+    "path",
     "intro",
     "finish",
     "steps",
@@ -478,6 +502,12 @@ impl Resolver<'_> {
             .filter_map(|(i, a)| self.asset(a, &index("assets", i)))
             .collect();
         let setup = self.scripts(&raw.setup, "setup");
+        let ports = raw
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| self.port(p, &index("ports", i)))
+            .collect();
         let intro = raw.intro.as_deref().and_then(|f| self.page(f, "intro"));
         let finish = raw.finish.as_deref().and_then(|f| self.page(f, "finish"));
         let steps = raw
@@ -511,6 +541,7 @@ impl Resolver<'_> {
             environment,
             assets,
             setup,
+            ports,
             intro,
             finish,
             steps,
@@ -697,6 +728,35 @@ impl Resolver<'_> {
             to: a.to.clone(),
             mode,
         })
+    }
+
+    fn port(&mut self, p: &PortFile, path: &str) -> WebPort {
+        let node = self.node_ref(p.node.as_deref(), path);
+        let port = match u16::try_from(p.port) {
+            Ok(port) if port > 0 => port,
+            _ => {
+                self.error(
+                    &field(path, "port"),
+                    format!("port {} is not a TCP port", p.port),
+                )
+                .hint = Some("a port is a number from 1 to 65535".into());
+                0
+            }
+        };
+        let open = p.path.clone().unwrap_or_else(|| "/".to_owned());
+        if !open.starts_with('/') {
+            self.error(
+                &field(path, "path"),
+                format!("`path` must start with `/`, not `{open}`"),
+            )
+            .hint = Some(format!("write `/{open}`"));
+        }
+        WebPort {
+            title: p.title.clone().unwrap_or_else(|| format!("{node}:{port}")),
+            node,
+            port,
+            path: open,
+        }
     }
 
     fn step(&mut self, s: &StepFile, path: &str) -> Step {

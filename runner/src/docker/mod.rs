@@ -27,6 +27,8 @@ mod terminal;
 mod volume;
 
 use std::collections::{BTreeSet, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU16;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -297,6 +299,40 @@ impl Backend for DockerBackend {
                 Err(self.missing_node(session, node).await)
             }
             other => other,
+        }
+    }
+
+    /// The node container's address on the session network, which the host reaches
+    /// through its side of the bridge even when the network is `internal` (that only
+    /// stops forwarding, not the host's own connections). Only a container carrying
+    /// the session's label counts, and only its address on that session's network.
+    async fn port_address(
+        &self,
+        session: &SessionId,
+        node: &str,
+        port: NonZeroU16,
+    ) -> Result<SocketAddr, RunnerError> {
+        let container = self.node_container(session, node)?;
+        let inspect = match self.docker.inspect_container(&container, None).await {
+            Err(e) if is_not_found(&e) => return Err(self.missing_node(session, node).await),
+            other => other?,
+        };
+        let ours = inspect
+            .config
+            .and_then(|c| c.labels)
+            .is_some_and(|l| l.get(LABEL_SESSION).map(String::as_str) == Some(session.as_str()));
+        let address = inspect
+            .network_settings
+            .and_then(|s| s.networks)
+            .and_then(|mut n| n.remove(&network_name(session)))
+            .and_then(|e| e.ip_address)
+            .and_then(|ip| ip.parse::<IpAddr>().ok());
+        match address {
+            Some(ip) if ours => Ok(SocketAddr::new(ip, port.get())),
+            _ => Err(RunnerError::NoNode {
+                session: session.clone(),
+                node: node.to_owned(),
+            }),
         }
     }
 

@@ -2,7 +2,9 @@
 //!
 //! - `GET /api/lessons` → `[{id,title,description,difficulty,duration,tags,steps}]`
 //!   (`duration` as text like `30m`, `steps` a count)
-//! - `GET /api/lessons/{id}` → the lesson with `nodes` and
+//! - `GET /api/lessons/{id}` → the lesson with `nodes`, `ports[{node,port,title,path,
+//!   url,open}]` (templates: `url` is `/ports/{session}/NODE/PORT/PATH`, `open` the
+//!   `.../ports/...?path=` route below) and
 //!   `steps[{title,html,hint_html?,quiz,checks}]` (`hint_html` only for a step with a
 //!   hint), plus `intro_html`/`finish_html` (quiz answers are never sent)
 //! - `GET /api/sessions` → the caller's sessions (for "resume" badges)
@@ -37,6 +39,10 @@
 //!   `broadcast`). A class member's `GET /api/lessons` lists the class's lessons, and
 //!   `POST /api/sessions` refuses others (403).
 //! - `GET /api/admin/recordings[/{id}[/{file}]]`: terminal recordings, see [`recordings`]
+//! - `GET /api/sessions/{id}/ports/{node}/{port}?path=` → `303` to where a tab opens
+//!   the port: its own host with a sign-in ticket (`--traffic-domain`), else path mode
+//! - `/ports/{id}/{node}/{port}/...` (any method, WebSockets too): the session's web
+//!   ports, a reverse proxy to `port` on `node`, see [`ports`]; the learner or the admin
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
 //!
 //! Errors are `{"error": code, "message": text}`: 400/422 bad body, 401 not joined
@@ -51,6 +57,7 @@ mod error;
 mod events;
 mod extract;
 mod lessons;
+mod ports;
 mod recordings;
 #[cfg(test)]
 mod tests;
@@ -62,7 +69,7 @@ use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::sse::Sse;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use futures::{Stream, StreamExt};
 use runner::TermSize;
 use serde::{Deserialize, Serialize};
@@ -73,6 +80,7 @@ use self::error::{ApiResult, Json};
 use self::events::{event_stream, live};
 use self::extract::{AuthorizedSession, SessionRequest};
 use self::lessons::{LessonDetail, LessonSummary};
+pub use self::ports::host_mode;
 use super::auth::{self, Identity};
 use super::config::AuthMode;
 use super::events::Event;
@@ -97,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/help", get(help).post(set_help))
         .route("/sessions/{id}/reset", post(reset))
         .route("/sessions/{id}/terminals/{node}", get(terminal))
+        .route("/sessions/{id}/ports/{node}/{port}", get(ports::open))
         .route("/classes", get(classes::list).post(classes::create))
         .route("/classes/join", post(classes::join))
         .route("/classes/mine", get(classes::mine))
@@ -119,6 +128,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/ports/{id}/{node}/{port}", any(ports::proxy))
+        .route("/ports/{id}/{node}/{port}/", any(ports::proxy))
+        .route("/ports/{id}/{node}/{port}/{*rest}", any(ports::proxy))
         .nest("/api", api)
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),

@@ -10,6 +10,7 @@
 use std::convert::Infallible;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use axum::extract::{FromRequestParts, Request, State};
@@ -20,11 +21,18 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::SignedCookieJar;
 use axum_extra::extract::cookie::{Cookie, Key, SameSite};
 use rand::Rng;
+use sha2::{Digest, Sha256};
 
 use super::config::AuthMode;
 
 const LEARNER_COOKIE: &str = "playlab_learner";
 const ADMIN_COOKIE: &str = "playlab_admin";
+
+/// Whether a cookie is one of playlab's own (the web ports' proxy never lets them
+/// through to a node, nor lets a node set them).
+pub fn is_playlab_cookie(name: &str) -> bool {
+    name == LEARNER_COOKIE || name == ADMIN_COOKIE
+}
 
 /// The caller of one request, put in the request's extensions by [`identify`];
 /// handlers take it as an extractor.
@@ -182,7 +190,96 @@ impl Auth {
     pub fn jar(&self, headers: &axum::http::HeaderMap) -> SignedCookieJar {
         SignedCookieJar::from_headers(headers, self.key.clone())
     }
+
+    /// Who sends `req`, by its signed cookies and admin token (as a bearer or in the
+    /// query); hands nothing out. With the cookie jar it read.
+    pub fn identity(&self, req: &Request) -> (SignedCookieJar, Identity) {
+        let jar = self.jar(req.headers());
+        let bearer = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let admin = bearer
+            .or_else(|| query_token(req.uri().query()))
+            .is_some_and(|t| self.is_admin_token(t))
+            || jar.get(ADMIN_COOKIE).is_some();
+        let learner = jar.get(LEARNER_COOKIE).map(|c| c.value().to_owned());
+        (jar, Identity { learner, admin })
+    }
+
+    /// A ticket that carries `who` to a web port's own host (host mode), where the
+    /// browser sends none of playlab's cookies: valid for [`PORT_TICKET_TTL`] and for
+    /// that host only, signed with the cookie key.
+    pub fn port_ticket(&self, host: &str, who: &Identity, now: SystemTime) -> String {
+        let expires = (now + PORT_TICKET_TTL)
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let admin = if who.admin { "a" } else { "-" };
+        let learner = who.learner.as_deref().unwrap_or("-");
+        let claims = format!("{expires}.{admin}.{learner}");
+        let mac = hex::encode(self.mac(host, &claims));
+        format!("{claims}.{mac}")
+    }
+
+    /// Who a ticket from [`Self::port_ticket`] is, if it is this server's, for `host`
+    /// and not expired.
+    pub fn redeem_port_ticket(
+        &self,
+        ticket: &str,
+        host: &str,
+        now: SystemTime,
+    ) -> Option<Identity> {
+        let (claims, mac) = ticket.rsplit_once('.')?;
+        if !same_secret(mac, &hex::encode(self.mac(host, claims))) {
+            return None;
+        }
+        let mut parts = claims.splitn(3, '.');
+        let expires: u64 = parts.next()?.parse().ok()?;
+        let admin = parts.next()? == "a";
+        let learner = parts.next().filter(|l| *l != "-").map(str::to_owned);
+        let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
+        (now <= expires).then_some(Identity { learner, admin })
+    }
+
+    /// `who`'s cookies, for the host the jar's response goes to.
+    pub fn identity_cookies(&self, jar: SignedCookieJar, who: &Identity) -> SignedCookieJar {
+        let jar = match &who.learner {
+            Some(learner) => jar.add(self.cookie(LEARNER_COOKIE, learner.clone())),
+            None => jar,
+        };
+        if who.admin {
+            self.admin_cookie(jar)
+        } else {
+            jar
+        }
+    }
+
+    /// HMAC-SHA256 (RFC 2104) of `host` and `claims` under the cookie key's signing half.
+    fn mac(&self, host: &str, claims: &str) -> [u8; 32] {
+        const BLOCK: usize = 64;
+        let mut key = [0u8; BLOCK];
+        let signing = self.key.signing();
+        if signing.len() > BLOCK {
+            key[..32].copy_from_slice(&Sha256::digest(signing));
+        } else {
+            key[..signing.len()].copy_from_slice(signing);
+        }
+        let pad = |byte: u8| key.map(|k| k ^ byte);
+        let inner = Sha256::new()
+            .chain_update(pad(0x36))
+            .chain_update(format!("port-ticket\n{host}\n{claims}"))
+            .finalize();
+        Sha256::new()
+            .chain_update(pad(0x5c))
+            .chain_update(inner)
+            .finalize()
+            .into()
+    }
 }
+
+/// How long a web port ticket may be redeemed: a redirect's time, no more.
+pub const PORT_TICKET_TTL: Duration = Duration::from_secs(60);
 
 fn query_token(query: Option<&str>) -> Option<&str> {
     query?
@@ -194,17 +291,7 @@ fn query_token(query: Option<&str>) -> Option<&str> {
 /// new visitor its learner cookie. It needs only [`Auth`], so that the application
 /// state (which builds `Auth`) stays above this module.
 pub async fn identify(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
-    let jar = auth.jar(req.headers());
-    let bearer = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let admin = bearer
-        .or_else(|| query_token(req.uri().query()))
-        .is_some_and(|t| auth.is_admin_token(t))
-        || jar.get(ADMIN_COOKIE).is_some();
-    let mut learner = jar.get(LEARNER_COOKIE).map(|c| c.value().to_owned());
+    let (jar, Identity { mut learner, admin }) = auth.identity(&req);
     let mut new_jar = None;
     if learner.is_none() && auth.mode == AuthMode::Open && req.uri().path().starts_with("/api/") {
         let (jar, id) = auth.new_learner(jar);
@@ -222,6 +309,48 @@ pub async fn identify(State(auth): State<Arc<Auth>>, mut req: Request, next: Nex
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_port_ticket_is_for_its_host_and_a_minute() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = Auth::open(dir.path(), None, AuthMode::Open, None, false).unwrap();
+        let other = Auth::open(
+            tempfile::tempdir().unwrap().path(),
+            None,
+            AuthMode::Open,
+            None,
+            false,
+        )
+        .unwrap();
+        let host = "8080-web-s1.localhost";
+        let now = SystemTime::now();
+        let who = Identity {
+            learner: Some("alice".into()),
+            admin: false,
+        };
+        let ticket = auth.port_ticket(host, &who, now);
+        let redeemed = auth.redeem_port_ticket(&ticket, host, now).unwrap();
+        assert_eq!(
+            (redeemed.learner.as_deref(), redeemed.admin),
+            (Some("alice"), false)
+        );
+        assert!(
+            auth.redeem_port_ticket(&ticket, "8080-web-s2.localhost", now)
+                .is_none()
+        );
+        assert!(other.redeem_port_ticket(&ticket, host, now).is_none());
+        let later = now + PORT_TICKET_TTL + Duration::from_secs(1);
+        assert!(auth.redeem_port_ticket(&ticket, host, later).is_none());
+        let forged = ticket.replacen(".-.alice.", ".a.alice.", 1);
+        assert!(auth.redeem_port_ticket(&forged, host, now).is_none());
+        let admin = Identity {
+            learner: None,
+            admin: true,
+        };
+        let ticket = auth.port_ticket(host, &admin, now);
+        let redeemed = auth.redeem_port_ticket(&ticket, host, now).unwrap();
+        assert_eq!((redeemed.learner, redeemed.admin), (None, true));
+    }
 
     #[test]
     fn key_and_token_persist_in_the_data_dir() {

@@ -115,6 +115,12 @@ pub struct Settings {
     /// PEM private key for HTTPS.
     #[arg(long, env = "PLAYLAB_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Web ports in host mode too: `PORT-NODE-SESSION.DOMAIN` (which must resolve to
+    /// this server, e.g. a wildcard DNS record; `localhost` needs none) serves a port
+    /// of a node at `/`, for apps that cannot live under a path [default: path mode
+    /// only].
+    #[arg(long, env = "PLAYLAB_TRAFFIC_DOMAIN")]
+    pub traffic_domain: Option<String>,
     #[command(flatten)]
     #[serde(skip)]
     pub nodes: NodeSettings,
@@ -281,6 +287,8 @@ pub struct Config {
     pub limits: Limits,
     pub on_shutdown: OnShutdown,
     pub tls: Option<Tls>,
+    /// The domain of web ports' host mode, lowercase, without a trailing dot.
+    pub traffic_domain: Option<String>,
     pub nodes: NodePolicy,
     pub recording: RecordingConfig,
 }
@@ -427,6 +435,7 @@ impl Config {
             limits: Limits::default(),
             on_shutdown: OnShutdown::Keep,
             tls: None,
+            traffic_domain: None,
             nodes: NodePolicy::default(),
         }
     }
@@ -463,10 +472,24 @@ impl Config {
         config.limits = Limits::validate(&s)?;
         config.on_shutdown = s.on_shutdown.unwrap_or(OnShutdown::Keep);
         config.tls = Tls::validate(&s)?;
+        config.traffic_domain = s
+            .traffic_domain
+            .as_deref()
+            .map(traffic_domain)
+            .transpose()?;
         config.nodes = nodes;
         config.recording = RecordingConfig::validate(&s.recording, &config.data)?;
         Ok(config)
     }
+}
+
+/// A domain of DNS labels (`labs.example.org`, `localhost`), as host mode compares it.
+fn traffic_domain(text: &str) -> anyhow::Result<String> {
+    let domain = text.trim_end_matches('.').to_ascii_lowercase();
+    if domain.is_empty() || !domain.split('.').all(scenarios::units::is_dns_label) {
+        bail!("--traffic-domain {text:?}: expected a domain such as `labs.example.org`");
+    }
+    Ok(domain)
 }
 
 fn parse_duration(flag: &str, text: &str) -> anyhow::Result<Duration> {
@@ -712,7 +735,7 @@ mod tests {
     #[test]
     fn every_file_key_is_read() {
         let keys = Settings::file_keys();
-        assert_eq!(keys.len(), 32, "{keys:?}");
+        assert_eq!(keys.len(), 33, "{keys:?}");
         for key in keys {
             assert!(
                 Settings::from_toml(&format!("{key} = [[1]]")).is_err(),
@@ -869,6 +892,18 @@ mod tests {
             );
             count += 1;
         }
-        assert_eq!(count, 33);
+        assert_eq!(count, 34);
+    }
+
+    #[test]
+    fn a_traffic_domain_is_dns_labels() {
+        assert_eq!(
+            traffic_domain("Labs.Example.org.").unwrap(),
+            "labs.example.org"
+        );
+        assert_eq!(traffic_domain("localhost").unwrap(), "localhost");
+        for bad in ["", ".", "a..b", "*.example.org", "exa mple.org", "a_b.org"] {
+            assert!(traffic_domain(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -172,6 +172,10 @@ pub async fn run(
 
     let app = api::router(state.clone())
         .fallback_service(web_ui())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::host_mode,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let stopping = state.shutdown.clone();
     let signal = async move {

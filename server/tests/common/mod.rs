@@ -85,6 +85,8 @@ pub struct Options {
     pub auth: AuthMode,
     /// Recording settings instead of the defaults (on, under the data directory).
     pub recording: Option<RecordingConfig>,
+    /// `--traffic-domain`: web ports in host mode too.
+    pub traffic_domain: Option<String>,
 }
 
 impl Default for Options {
@@ -97,6 +99,7 @@ impl Default for Options {
             catalog: None,
             auth: AuthMode::Open,
             recording: None,
+            traffic_domain: None,
         }
     }
 }
@@ -129,6 +132,7 @@ impl TestServer {
         config.on_shutdown = options.on_shutdown;
         config.admin_token = options.admin_token;
         config.auth = options.auth;
+        config.traffic_domain = options.traffic_domain;
         if let Some(recording) = options.recording {
             config.recording = recording;
         }

@@ -70,18 +70,28 @@ impl FromRequestParts<AppState> for AuthorizedSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let request = SessionRequest::from_request_parts(parts, state).await?;
-        match request.live(&state.sessions) {
-            Ok(session) => Ok(AuthorizedSession {
-                session,
-                caller: request.caller,
-            }),
-            Err(e) => Err(ApiError::from(e).into_response()),
-        }
+        let SessionRequest { id, caller } =
+            SessionRequest::from_request_parts(parts, state).await?;
+        AuthorizedSession::resolve(id, caller, &state.sessions).map_err(IntoResponse::into_response)
     }
 }
 
 impl AuthorizedSession {
+    /// The session `id` for `caller`, where the id is not in the path (a web port's
+    /// host names it): the same rule as the extractor.
+    pub fn resolve(
+        id: String,
+        caller: Identity,
+        sessions: &SessionManager,
+    ) -> ApiResult<AuthorizedSession> {
+        let request = SessionRequest { id, caller };
+        let session = request.live(sessions)?;
+        Ok(AuthorizedSession {
+            session,
+            caller: request.caller,
+        })
+    }
+
     /// How the caller joins a terminal: its learner types, the admin watches.
     pub fn role(&self) -> Role {
         if self.session.owned_by(self.caller.learner.as_deref()) {
@@ -101,11 +111,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
-        Ok(ClientIp(peer.map_or(
+        Ok(ClientIp::of(&parts.extensions))
+    }
+}
+
+impl ClientIp {
+    /// The address in a request's extensions (for middleware, which has no parts).
+    pub fn of(extensions: &axum::http::Extensions) -> ClientIp {
+        let peer = extensions.get::<ConnectInfo<SocketAddr>>();
+        ClientIp(peer.map_or(
             IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             |ConnectInfo(addr)| addr.ip(),
-        )))
+        ))
     }
 }
 

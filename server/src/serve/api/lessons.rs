@@ -4,9 +4,10 @@
 //! from a lesson [`Localized`] into the language the request wants, and say which
 //! language that is and which parts fell back to the lesson's own.
 
-use scenarios::{Lesson, Localized, QuizItem, Step};
+use scenarios::{Lesson, Localized, QuizItem, Step, WebPort};
 use serde::Serialize;
 
+use super::ports::{open_template, url_template};
 use crate::serve::config::Unavailable;
 use crate::serve::content::render_page;
 
@@ -90,6 +91,8 @@ pub struct LessonDetail<'a> {
     #[serde(flatten)]
     header: LessonHeader<'a>,
     nodes: Vec<String>,
+    /// The web ports the lesson declares, each a tab beside the terminals.
+    ports: Vec<PortDetail<'a>>,
     steps: Vec<StepDetail<'a>>,
     intro_html: Option<String>,
     finish_html: Option<String>,
@@ -107,6 +110,33 @@ struct StepDetail<'a> {
     checks: usize,
 }
 
+/// A web port of the lesson, with two templates (`{session}` for the session's id):
+/// `url`, its path-mode address (`/ports/{session}/web/8080/`), and `open`, where a
+/// tab opens it in whichever mode the server serves (a redirect to its own host in
+/// host mode, with a ticket that signs the browser in there).
+#[derive(Serialize)]
+struct PortDetail<'a> {
+    node: &'a str,
+    port: u16,
+    title: &'a str,
+    path: &'a str,
+    url: String,
+    open: String,
+}
+
+impl<'a> PortDetail<'a> {
+    fn of(port: &'a WebPort) -> PortDetail<'a> {
+        PortDetail {
+            node: &port.node,
+            port: port.port,
+            title: &port.title,
+            path: &port.path,
+            url: url_template(&port.node, port.port, &port.path),
+            open: open_template(&port.node, port.port, &port.path),
+        }
+    }
+}
+
 /// A quiz question without its answer; `multiple` tells the page to offer checkboxes.
 #[derive(Serialize)]
 struct QuizQuestion<'a> {
@@ -122,6 +152,7 @@ impl<'a> LessonDetail<'a> {
         LessonDetail {
             header: LessonHeader::of(localized, unavailable),
             nodes: lesson.environment.node_names(),
+            ports: lesson.ports.iter().map(PortDetail::of).collect(),
             steps: lesson
                 .steps
                 .iter()
