@@ -28,6 +28,7 @@ pub mod schema;
 pub mod source_map;
 pub mod translation;
 pub mod units;
+mod yaml;
 
 pub use content::{
     Content, LessonLoad, lint, load_content_dirs, load_content_dirs_with, load_lesson,

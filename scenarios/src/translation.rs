@@ -21,10 +21,10 @@ use sha2::{Digest, Sha256};
 
 use crate::diagnostic::{Diagnostic, Severity, line_col};
 use crate::model::*;
-use crate::native::parse_yaml;
 use crate::resolve::{ReadError, read_text};
 use crate::source_map::{SourceMap, field, index};
 use crate::units;
+use crate::yaml;
 
 /// `lesson.LANG.yaml`: the strings of `lesson.yaml` in the language `LANG`, in the
 /// same shape and order, and only those.
@@ -78,6 +78,20 @@ pub struct QuizTranslationFile {
     #[serde(default)]
     pub explain: Option<String>,
 }
+
+/// Every key a `lesson.LANG.yaml` mapping may have, for "did you mean" hints.
+const KNOWN_KEYS: &[&str] = &[
+    "translates",
+    "title",
+    "description",
+    "steps",
+    "check",
+    "fail",
+    "quiz",
+    "question",
+    "choices",
+    "explain",
+];
 
 /// The version of an original a translation names: the first 12 hex digits of the
 /// SHA-256 of its bytes, as `sha256sum FILE | cut -c1-12` prints them.
@@ -261,13 +275,14 @@ impl Loader<'_> {
             }
             Read::Unreadable => return,
         };
-        let (strings, tmap) = match parse_yaml::<TranslationFile>(&file, &text, "translates") {
-            Ok(parsed) => parsed,
-            Err(d) => {
-                self.diags.push(unusable(d, language));
-                return;
-            }
-        };
+        let (strings, tmap) =
+            match yaml::parse::<TranslationFile>(&file, &text, "translates", KNOWN_KEYS) {
+                Ok(parsed) => parsed,
+                Err(d) => {
+                    self.diags.push(unusable(d, language));
+                    return;
+                }
+            };
         let current = version(lesson_yaml);
         let stale = strings.translates.trim() != current;
         if stale {
