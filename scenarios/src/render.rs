@@ -87,11 +87,15 @@ fn walk(markdown: &str, nodes: &[String]) -> (Vec<Event<'static>>, Vec<Marker>) 
     let mut out = Vec::new();
     let mut markers = Vec::new();
     // Whether the open code block was replaced by our own markup.
-    let mut in_action_block = false;
+    let mut in_own_block = false;
+    // The open code block's highlighted lines (`yaml{2,5-6}`), when it has some.
+    let mut highlight: Option<LineSet> = None;
     while let Some((event, range)) = input.next() {
         match event {
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                let (info, lines) = split_highlight(&info);
                 let (lang, action) = parse_info(&info, nodes);
+                highlight = lines;
                 match action {
                     Some(action) => {
                         markers.push(Marker {
@@ -99,22 +103,35 @@ fn walk(markdown: &str, nodes: &[String]) -> (Vec<Event<'static>>, Vec<Marker>) 
                             action: action.clone(),
                         });
                         if let Ok(action) = action {
-                            out.push(Event::Html(block_open(&action, lang).into()));
-                            in_action_block = true;
+                            out.push(Event::Html(block_open(Some(&action), lang).into()));
+                            in_own_block = true;
                             continue;
                         }
                         out.push(Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(
                             CowStr::from(lang.to_owned()),
                         ))));
                     }
+                    None if highlight.is_some() => {
+                        out.push(Event::Html(block_open(None, lang).into()));
+                        in_own_block = true;
+                    }
                     None => out.push(Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(
-                        info.into_static(),
+                        CowStr::from(info.into_owned()),
                     )))),
                 }
             }
-            Event::End(TagEnd::CodeBlock) if in_action_block => {
-                in_action_block = false;
+            Event::Text(text) if highlight.is_some() && in_own_block => {
+                let lines = highlight.as_ref().expect("checked");
+                out.push(Event::Html(highlighted(&text, lines).into()));
+            }
+            Event::End(TagEnd::CodeBlock) if in_own_block => {
+                in_own_block = false;
+                highlight = None;
                 out.push(Event::Html("</code></pre>\n".into()));
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                highlight = None;
+                out.push(Event::End(TagEnd::CodeBlock));
             }
             Event::Code(code) => {
                 let marker = match input.peek() {
@@ -170,8 +187,11 @@ fn attrs(action: &Action) -> String {
     s
 }
 
-fn block_open(action: &Action, lang: &str) -> String {
-    let mut s = format!("<pre class=\"playlab-code\"{}><code", attrs(action));
+fn block_open(action: Option<&Action>, lang: &str) -> String {
+    let mut s = format!(
+        "<pre class=\"playlab-code\"{}><code",
+        action.map(attrs).unwrap_or_default()
+    );
     if !lang.is_empty() {
         s.push_str(" class=\"language-");
         escape_html(&mut s, lang).expect("writing to a String cannot fail");
@@ -231,6 +251,61 @@ fn host_index(word: &str) -> Option<usize> {
         .strip_prefix("host")
         .or_else(|| lower.strip_prefix('t'))?;
     digits.parse::<usize>().ok()?.checked_sub(1)
+}
+
+/// Line numbers (from 1) to highlight in a code block, as ranges.
+type LineSet = Vec<(usize, usize)>;
+
+/// Takes a Killercoda line highlight (`yaml{2,5,6}`, `yaml{6-9}`) out of a fence info
+/// string: the rest of the info string, and the lines. Braces that hold anything else
+/// are left for [`parse_info`] (an action, or a mistake it reports).
+fn split_highlight(info: &str) -> (std::borrow::Cow<'_, str>, Option<LineSet>) {
+    let Some(open) = info.find('{').filter(|&i| !info[i..].starts_with("{{")) else {
+        return (info.into(), None);
+    };
+    let Some(len) = info[open..].find('}') else {
+        return (info.into(), None);
+    };
+    let Some(lines) = parse_lines(&info[open + 1..open + len]) else {
+        return (info.into(), None);
+    };
+    let rest = format!("{}{}", &info[..open], &info[open + len + 1..]);
+    (rest.into(), Some(lines))
+}
+
+/// `2,5,6` or `6-9` or `1,3-4`: every part a line number or a range of them.
+fn parse_lines(spec: &str) -> Option<LineSet> {
+    spec.split(',')
+        .map(|part| {
+            let part = part.trim();
+            let (from, to) = part.split_once('-').unwrap_or((part, part));
+            let (from, to) = (from.trim().parse().ok()?, to.trim().parse().ok()?);
+            (from >= 1 && from <= to).then_some((from, to))
+        })
+        .collect()
+}
+
+/// A code block's text with its highlighted lines marked (`<span class="hl">`), the
+/// rest escaped as usual.
+fn highlighted(text: &str, lines: &LineSet) -> String {
+    let mut html = String::with_capacity(text.len() + 64);
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let marked = lines.iter().any(|&(from, to)| (from..=to).contains(&(i + 1)));
+        // The newline stays outside the mark, so a marked line is one line tall.
+        let (line, newline) = match line.strip_suffix('\n') {
+            Some(line) => (line, "\n"),
+            None => (line, ""),
+        };
+        if marked {
+            html.push_str("<span class=\"hl\">");
+        }
+        escape_html(&mut html, line).expect("writing to a String cannot fail");
+        if marked {
+            html.push_str("</span>");
+        }
+        html.push_str(newline);
+    }
+    html
 }
 
 /// Splits a fence info string such as `bash {exec node=node01}` into the language and
