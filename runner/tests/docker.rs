@@ -1168,3 +1168,38 @@ async fn a_kubernetes_pki_lands_in_the_nodes_and_verifies() {
         "a worker gets what kubeadm join leaves"
     );
 }
+
+/// A Killercoda scenario's assets land where the importer puts them: recursive globs
+/// keep their folders below the pattern's fixed part, `~` is root's home, `+x` makes
+/// files executable (the scenario is the corpus's own, `playlab-assets-highlights`).
+#[tokio::test]
+async fn killercoda_assets_land_with_their_folders_and_modes() {
+    let backend = backend().await;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/tests/corpus/playlab-assets-highlights");
+    let mut lesson = scenarios::load_lesson(&dir, &scenarios::ImageMap::builtin(false))
+        .lesson
+        .expect("the corpus scenario loads");
+    // The seeded image rather than the base image: what is tested is where files land.
+    lesson.environment.nodes[0].image = NodeImage::Reference("debian:bookworm-slim".into());
+    let session = Session::new();
+    backend
+        .start(&session, &lesson, ProgressSender::discard())
+        .await
+        .unwrap();
+    let out = sh(
+        &backend,
+        &session,
+        "host01",
+        "cd / && stat -c '%a %n' root/apps/app1/src/main.sh root/apps/app2/conf/settings.json \
+         root/json/app2/conf/settings.json root/json/top.json etc/demo/a.yaml usr/local/bin/run.sh",
+    )
+    .await;
+    assert_eq!(
+        out.stdout,
+        "755 root/apps/app1/src/main.sh\n755 root/apps/app2/conf/settings.json\n\
+         644 root/json/app2/conf/settings.json\n644 root/json/top.json\n644 etc/demo/a.yaml\n\
+         755 usr/local/bin/run.sh\n",
+        "{out:?}"
+    );
+}

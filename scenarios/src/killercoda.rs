@@ -482,7 +482,11 @@ impl Resolver<'_> {
     }
 
     /// `details.assets.hostN[]`: globs under `assets/` copied into node N's `target`
-    /// folder, keeping the file name.
+    /// folder. A file keeps its path below the pattern's fixed part (the folders before
+    /// the first component with a wildcard): `*.sh` and `conf/*.yaml` put files right
+    /// in `target`, `app*/**/*.*` puts `app1/src/main.go` at `target/app1/src/main.go`,
+    /// so files of the same name in different folders never overwrite each other.
+    /// `~` in `target` is root's home, where Killercoda's shells start.
     fn killercoda_assets(&mut self, hosts: &BTreeMap<String, Vec<AssetRef>>) -> Vec<Asset> {
         let mut assets = Vec::new();
         for (host, list) in hosts {
@@ -525,12 +529,17 @@ impl Resolver<'_> {
                     ));
                 }
                 let mode = chmod_mode(a.chmod.as_deref());
+                let fixed = assets_dir.join(fixed_part(&a.file));
+                let target = home(&a.target);
                 for from in matched {
-                    let name = from
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let to = format!("{}/{name}", a.target.trim_end_matches('/'));
+                    let below = from.strip_prefix(&fixed).unwrap_or(&from);
+                    let below = if below.as_os_str().is_empty() {
+                        // A pattern without wildcards names the file itself.
+                        Path::new(from.file_name().unwrap_or_default())
+                    } else {
+                        below
+                    };
+                    let to = format!("{}/{}", target.trim_end_matches('/'), below.display());
                     assets.push(Asset {
                         node: node.clone(),
                         from,
@@ -541,6 +550,26 @@ impl Resolver<'_> {
             }
         }
         assets
+    }
+}
+
+/// The folders of an asset pattern before its first component with a wildcard:
+/// `conf/*.yaml` → `conf`, `app*/**/*.*` → nothing, `conf/app.yaml` → `conf`.
+fn fixed_part(pattern: &str) -> PathBuf {
+    let components: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
+    let wild = |c: &&str| c.contains(['*', '?', '[']);
+    let fixed = match components.iter().position(wild) {
+        Some(first_wild) => &components[..first_wild],
+        None => &components[..components.len().saturating_sub(1)],
+    };
+    fixed.iter().collect()
+}
+
+/// `~` and `~/x` are root's home (`/root`, `/root/x`): Killercoda's shells run as root.
+fn home(target: &str) -> String {
+    match target.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("/root{rest}"),
+        _ => target.to_owned(),
     }
 }
 

@@ -290,7 +290,9 @@ fn parse_lines(spec: &str) -> Option<LineSet> {
 fn highlighted(text: &str, lines: &LineSet) -> String {
     let mut html = String::with_capacity(text.len() + 64);
     for (i, line) in text.split_inclusive('\n').enumerate() {
-        let marked = lines.iter().any(|&(from, to)| (from..=to).contains(&(i + 1)));
+        let marked = lines
+            .iter()
+            .any(|&(from, to)| (from..=to).contains(&(i + 1)));
         // The newline stays outside the mark, so a marked line is one line tall.
         let (line, newline) = match line.strip_suffix('\n') {
             Some(line) => (line, "\n"),
