@@ -296,7 +296,6 @@ impl LessonRun<'_> {
         solved: bool,
         report: &mut StepReport,
     ) -> Phase {
-        let problems = &mut report.problems;
         // Before the solution nothing is answered and nothing waited for: a check is
         // expected to fail, and waiting would only slow the self-test down. After it,
         // the quiz gets its declared answers and checks retry, as a learner's would.
@@ -318,7 +317,9 @@ impl LessonRun<'_> {
             // (scenarios/src/native.rs), so a loaded lesson never gets here; one built
             // in code could, and is reported rather than judged.
             Err(e) => {
-                problems.push(format!("the quiz's answers do not fit its questions: {e}"));
+                report
+                    .problems
+                    .push(format!("the quiz's answers do not fit its questions: {e}"));
                 return Phase::Error;
             }
         };
@@ -327,7 +328,7 @@ impl LessonRun<'_> {
         // Quiz items are judged without a node, so none of them is an error.
         let quiz: Vec<CheckOutcome> = quiz.into_iter().flatten().collect();
         if solved {
-            return after_solve(&quiz, &checks, problems);
+            return after_solve(&quiz, &checks, &mut report.problems);
         }
         if self.keep_told {
             let outcomes = quiz.iter().chain(checks.iter().flatten());

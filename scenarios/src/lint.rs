@@ -8,18 +8,8 @@ use crate::render;
 /// Diagnostics for the Markdown pages of `lesson`.
 pub(crate) fn lint_pages(lesson: &Lesson) -> Vec<Diagnostic> {
     let nodes = lesson.environment.node_names();
-    let pages = lesson
-        .intro
-        .iter()
-        .chain(
-            lesson
-                .steps
-                .iter()
-                .flat_map(|s| std::iter::once(&s.text).chain(&s.hint)),
-        )
-        .chain(lesson.finish.iter());
     let mut diags = Vec::new();
-    for page in pages {
+    for (_, page) in lesson.pages() {
         lint_page(page, &nodes, &mut diags);
     }
     diags

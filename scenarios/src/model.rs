@@ -82,6 +82,41 @@ impl Lesson {
     }
 }
 
+/// Where a page sits in a lesson.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PagePlace {
+    Intro,
+    /// A step's text, by the step's index.
+    StepText(usize),
+    /// A step's hint, by the step's index.
+    StepHint(usize),
+    Finish,
+}
+
+impl Lesson {
+    /// Every page of the lesson and where it sits, in the order a learner meets them.
+    pub fn pages(&self) -> Vec<(PagePlace, &Page)> {
+        let mut pages = Vec::new();
+        pages.extend(self.intro.iter().map(|p| (PagePlace::Intro, p)));
+        for (i, step) in self.steps.iter().enumerate() {
+            pages.push((PagePlace::StepText(i), &step.text));
+            pages.extend(step.hint.iter().map(|p| (PagePlace::StepHint(i), p)));
+        }
+        pages.extend(self.finish.iter().map(|p| (PagePlace::Finish, p)));
+        pages
+    }
+
+    /// The page at `place`, to replace it, when the lesson has one there.
+    pub fn page_mut(&mut self, place: PagePlace) -> Option<&mut Page> {
+        match place {
+            PagePlace::Intro => self.intro.as_mut(),
+            PagePlace::StepText(i) => self.steps.get_mut(i).map(|s| &mut s.text),
+            PagePlace::StepHint(i) => self.steps.get_mut(i).and_then(|s| s.hint.as_mut()),
+            PagePlace::Finish => self.finish.as_mut(),
+        }
+    }
+}
+
 /// The language of a lesson that does not name one.
 pub const DEFAULT_LANGUAGE: &str = "en";
 
@@ -92,8 +127,8 @@ pub const DEFAULT_LANGUAGE: &str = "en";
 pub struct Translation {
     pub title: Option<String>,
     pub description: Option<String>,
-    pub intro: Option<Page>,
-    pub finish: Option<Page>,
+    /// The translated pages, by where they sit in the lesson.
+    pub pages: BTreeMap<PagePlace, Page>,
     /// One per step of the lesson, in order.
     pub steps: Vec<StepTranslation>,
     /// The parts translated from an older version of their original, as paths in
@@ -104,8 +139,6 @@ pub struct Translation {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepTranslation {
     pub title: Option<String>,
-    pub text: Option<Page>,
-    pub hint: Option<Page>,
     /// One per check of the step: its `fail` message.
     pub checks: Vec<Option<String>>,
     /// One per quiz question of the step.

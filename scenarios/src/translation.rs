@@ -119,7 +119,7 @@ pub(crate) fn load(
     map: &SourceMap,
     lesson_yaml: &str,
 ) -> (BTreeMap<String, Translation>, Vec<Diagnostic>) {
-    let pages = pages(lesson);
+    let pages = lesson.pages();
     let mut diags = Vec::new();
     let languages = languages(lesson, &pages, &mut diags);
     let translations = languages
@@ -136,8 +136,8 @@ pub(crate) fn load(
                 },
             };
             loader.strings(lesson_yaml);
-            for (path, page) in &pages {
-                loader.page(path, page);
+            for (place, page) in &pages {
+                loader.page(*place, page);
             }
             (language.clone(), loader.translation)
         })
@@ -145,18 +145,14 @@ pub(crate) fn load(
     (translations, diags)
 }
 
-/// The lesson's pages with their paths in `lesson.yaml`, in the order a learner meets
-/// them.
-fn pages(lesson: &Lesson) -> Vec<(String, &Page)> {
-    let mut pages: Vec<(String, &Page)> = Vec::new();
-    pages.extend(lesson.intro.iter().map(|p| ("intro".to_owned(), p)));
-    for (i, step) in lesson.steps.iter().enumerate() {
-        let step_path = index("steps", i);
-        pages.push((field(&step_path, "text"), &step.text));
-        pages.extend(step.hint.iter().map(|p| (field(&step_path, "hint"), p)));
+/// Where the page at `place` is named in `lesson.yaml`: `intro`, `steps[1].text`.
+fn page_path(place: PagePlace) -> String {
+    match place {
+        PagePlace::Intro => "intro".into(),
+        PagePlace::StepText(i) => field(&index("steps", i), "text"),
+        PagePlace::StepHint(i) => field(&index("steps", i), "hint"),
+        PagePlace::Finish => "finish".into(),
     }
-    pages.extend(lesson.finish.iter().map(|p| ("finish".to_owned(), p)));
-    pages
 }
 
 /// The languages the lesson has translations into: each `lesson.LANG.yaml` and each
@@ -165,7 +161,7 @@ fn pages(lesson: &Lesson) -> Vec<(String, &Page)> {
 /// one of a page the lesson no longer has.
 fn languages(
     lesson: &Lesson,
-    pages: &[(String, &Page)],
+    pages: &[(PagePlace, &Page)],
     diags: &mut Vec<Diagnostic>,
 ) -> BTreeSet<String> {
     let page_paths: BTreeSet<&Path> = pages.iter().map(|(_, p)| p.path.as_path()).collect();
@@ -488,7 +484,8 @@ impl Loader<'_> {
     }
 
     /// The translation of the page at `path` of `lesson.yaml`.
-    fn page(&mut self, path: &str, original: &Page) {
+    fn page(&mut self, place: PagePlace, original: &Page) {
+        let path = &page_path(place);
         let language = self.language;
         let file = translation_path(&original.path, language);
         let name = original
@@ -554,23 +551,7 @@ impl Loader<'_> {
             path: file,
             markdown: body.to_owned(),
         };
-        let t = &mut self.translation;
-        match path {
-            "intro" => t.intro = Some(page),
-            "finish" => t.finish = Some(page),
-            _ => {
-                // `steps[N].text` or `steps[N].hint`, as `pages` made them.
-                let (step, part) = path
-                    .strip_prefix("steps[")
-                    .and_then(|rest| rest.split_once("]."))
-                    .expect("a step page's path");
-                let step = &mut t.steps[step.parse::<usize>().expect("a step index")];
-                match part {
-                    "text" => step.text = Some(page),
-                    _ => step.hint = Some(page),
-                }
-            }
-        }
+        self.translation.pages.insert(place, page);
     }
 }
 
@@ -731,7 +712,6 @@ impl Lesson {
                 &mut untranslated,
             );
         }
-        let mut pages = Vec::new();
         for (i, (step, st)) in lesson.steps.iter_mut().zip(&t.steps).enumerate() {
             let path = index("steps", i);
             put(
@@ -765,21 +745,12 @@ impl Lesson {
                     (None, _) => {}
                 }
             }
-            pages.push((field(&path, "text"), &mut step.text, st.text.as_ref()));
-            if let Some(hint) = &mut step.hint {
-                pages.push((field(&path, "hint"), hint, st.hint.as_ref()));
-            }
         }
-        if let Some(intro) = &mut lesson.intro {
-            pages.push(("intro".into(), intro, t.intro.as_ref()));
-        }
-        if let Some(finish) = &mut lesson.finish {
-            pages.push(("finish".into(), finish, t.finish.as_ref()));
-        }
-        for (path, page, translated) in pages {
-            match translated {
+        for (place, _) in self.pages() {
+            let page = lesson.page_mut(place).expect("a page of the lesson");
+            match t.pages.get(&place) {
                 Some(translated) => *page = translated.clone(),
-                None => untranslated.push(path),
+                None => untranslated.push(page_path(place)),
             }
         }
         let mut stale: Vec<String> = t.stale.iter().cloned().collect();
