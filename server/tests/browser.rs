@@ -1,6 +1,6 @@
 //! The web UI in a real browser: starts the real `playlab serve` binary on
-//! `127.0.0.1:0` with the browser fixture lesson and real Docker, then runs the
-//! playwright-core script `web/tests/e2e.test.mjs` (headless Debian Chromium) against it.
+//! `127.0.0.1:0` with the browser fixture lessons and real Docker, then runs the
+//! playwright-core scripts `web/tests/*.test.mjs` (headless Debian Chromium) against it.
 //! Screenshots land in `artifacts/screenshots/`.
 //!
 //! Missing tools fail the test with what to install: a skipped browser test would
@@ -115,6 +115,15 @@ impl Drop for Server {
     }
 }
 
+/// The sessions the browser tests started, one id per line of `file`.
+fn recorded_sessions(file: &Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Containers and networks Docker still has for a session: `(containers, networks)`.
 fn leftovers(session: &str) -> (Vec<String>, Vec<String>) {
     let label = format!("label=playlab.session={session}");
@@ -137,21 +146,20 @@ struct Cleanup(PathBuf);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let Ok(session) = std::fs::read_to_string(&self.0) else {
-            return;
-        };
-        let (containers, networks) = leftovers(session.trim());
-        if !containers.is_empty() {
-            let _ = Command::new("docker")
-                .args(["rm", "-f"])
-                .args(&containers)
-                .output();
-        }
-        if !networks.is_empty() {
-            let _ = Command::new("docker")
-                .args(["network", "rm"])
-                .args(&networks)
-                .output();
+        for session in recorded_sessions(&self.0) {
+            let (containers, networks) = leftovers(&session);
+            if !containers.is_empty() {
+                let _ = Command::new("docker")
+                    .args(["rm", "-f"])
+                    .args(&containers)
+                    .output();
+            }
+            if !networks.is_empty() {
+                let _ = Command::new("docker")
+                    .args(["network", "rm"])
+                    .args(&networks)
+                    .output();
+            }
         }
     }
 }
@@ -207,16 +215,21 @@ fn learner_goes_through_a_lesson_in_a_real_browser() {
         );
     }
 
-    let session =
-        std::fs::read_to_string(&session_file).expect("the browser test records its session id");
-    let log = server.stop();
-    let left = leftovers(session.trim());
-    assert_eq!(
-        left,
-        (vec![], vec![]),
-        "session {session} left containers and networks behind\n--- playlab serve log ---\n{log}"
+    let sessions = recorded_sessions(&session_file);
+    assert!(
+        sessions.len() >= 2,
+        "the browser tests record the sessions they start (the tour's and the workbench's), got {sessions:?}"
     );
-    for shot in ["catalog.png", "lesson.png", "dashboard.png"] {
+    let log = server.stop();
+    for session in sessions {
+        let left = leftovers(&session);
+        assert_eq!(
+            left,
+            (vec![], vec![]),
+            "session {session} left containers and networks behind\n--- playlab serve log ---\n{log}"
+        );
+    }
+    for shot in ["catalog.png", "lesson.png", "dashboard.png", "workbench.png"] {
         assert!(
             shots.join(shot).is_file(),
             "no screenshot {shot} in {}",

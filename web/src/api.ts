@@ -50,12 +50,47 @@ export interface StepDetail {
   checks: number;
 }
 
+/** A web port of the lesson, a tab beside the terminals; `url` and `open` hold
+ *  `{session}` for the session's id (`open` is where a tab or a link goes, in
+ *  whichever mode the server serves ports). */
+export interface WebPortDetail {
+  node: string;
+  port: number;
+  title: string;
+  path: string;
+  url: string;
+  open: string;
+}
+
+/** How the workspace is arranged: terminals alone, or an editor above them. */
+export type Layout = "terminal" | "editor-terminal" | "ide";
+
+/** Where the Editor tab's file tree starts, and whether it may leave that folder. */
+export interface EditorSettings {
+  root: string;
+  restricted: boolean;
+}
+
 export interface LessonDetail extends Omit<LessonSummary, "steps"> {
   nodes: string[];
+  ports: WebPortDetail[];
+  layout?: Layout;
+  editor?: EditorSettings;
   steps: StepDetail[];
   intro_html: string | null;
   finish_html: string | null;
 }
+
+export interface DirEntry {
+  name: string;
+  kind: "file" | "dir" | "link" | "other";
+  size: number;
+}
+
+/** What the files API answers for a path: a folder's entries or a text file. */
+export type NodeFile =
+  | { kind: "dir"; path: string; entries: DirEntry[]; truncated: boolean }
+  | { kind: "file"; path: string; content: string; version: string; size: number };
 
 export type Status = "starting" | "ready" | "failed" | "ended";
 
@@ -236,14 +271,16 @@ export function withLang(path: string): string {
  *  `ApiError` (code `network` when the server cannot be reached). */
 async function send(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const headers: Record<string, string> = { "accept-language": acceptLanguage() };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  // A Blob (an uploaded file) goes as its bytes; anything else as JSON.
+  const raw = body instanceof Blob;
+  if (body !== undefined) headers["content-type"] = raw ? "application/octet-stream" : "application/json";
   let response: Response;
   try {
     response = await fetch(path, {
       method,
       credentials: "same-origin",
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
     });
   } catch (e) {
     throw new ApiError(0, "network", `cannot reach the playlab server (${(e as Error).message})`);
@@ -296,9 +333,29 @@ export const api = {
   myClass: () => request<MyClass>("GET", "/api/classes/mine"),
   allRecordings: () => request<SessionRecordings[]>("GET", "/api/admin/recordings"),
   recordings: (session: string) => request<RecordingInfo[]>("GET", `/api/admin/recordings/${session}`),
+  file: (session: string, node: string, path: string) => request<NodeFile>("GET", filesUrl(session, node, "", path)),
+  saveFile: (session: string, node: string, path: string, content: string, version: string | null) =>
+    request<{ version: string; size: number }>("PUT", filesUrl(session, node, "", path), { content, version }),
+  uploadFile: (session: string, node: string, path: string, file: Blob) =>
+    request<{ version: string; size: number }>("PUT", filesUrl(session, node, "/upload", path), file),
   /** A recording's `.cast` text. */
   recording: async (session: string, file: string) => (await send("GET", recordingUrl(session, file))).text,
 };
+
+/** The files API of a node (`action`: "" to read and save, "/upload", "/download"). */
+export function filesUrl(session: string, node: string, action: "" | "/upload" | "/download", path: string): string {
+  return `/api/sessions/${session}/nodes/${encodeURIComponent(node)}/files${action}?path=${encodeURIComponent(path)}`;
+}
+
+/** Where a link to `port` on `node` goes (the server picks path or host mode). */
+export function portOpenUrl(session: string, node: string, port: number, path = "/"): string {
+  return `/api/sessions/${session}/ports/${encodeURIComponent(node)}/${port}?path=${encodeURIComponent(path)}`;
+}
+
+/** A lesson's template (`{session}` for the session's id) for one session. */
+export function forSession(template: string, session: string): string {
+  return template.replaceAll("{session}", session);
+}
 
 /** The WebSocket URL of a node's terminal. */
 export function terminalUrl(session: string, node: string, cols: number, rows: number): string {

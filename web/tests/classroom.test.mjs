@@ -7,45 +7,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { chromium } from "playwright-core";
-
-const BASE = required("PLAYLAB_URL");
-const ADMIN_TOKEN = required("PLAYLAB_ADMIN_TOKEN");
-const SHOTS = process.env.PLAYLAB_SCREENSHOTS ?? path.resolve("../artifacts/screenshots");
-/** Starting containers from a cached image is fast; a loaded CI machine is not. */
-const READY_TIMEOUT = 90_000;
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this through \`cargo test -p playlab --test browser\``);
-  return value;
-}
-
-async function browser() {
-  const profile = await mkdtemp(path.join(os.tmpdir(), "playlab-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    // Explicit, so the machine's own locale does not decide the interface's language.
-    locale: "en-US",
-    viewport: { width: 1366, height: 768 },
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const foreign = [];
-  const errors = [];
-  page.on("request", (r) => {
-    if (!["data:", "blob:"].includes(new URL(r.url()).protocol) && new URL(r.url()).origin !== BASE) foreign.push(r.url());
-  });
-  page.on("pageerror", (e) => errors.push(String(e)));
-  return {
-    page, foreign, errors,
-    close: async () => { await context.close(); await rm(profile, { recursive: true, force: true }); },
-  };
-}
+import { ADMIN_TOKEN, BASE, READY_TIMEOUT, SHOTS, browser } from "./support/browser.mjs";
 
 test("a learner joins a class, the roster follows them, a broadcast reaches their lesson page", async () => {
   await mkdir(SHOTS, { recursive: true });

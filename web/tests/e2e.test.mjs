@@ -1,47 +1,18 @@
 // End-to-end test of the web UI in a real browser (Debian's headless Chromium driven by
 // playwright-core) against a real `playlab serve` and real Docker. Started by
-// server/tests/browser.rs, which passes:
-//   PLAYLAB_URL          the server's base URL (http://127.0.0.1:PORT)
-//   PLAYLAB_ADMIN_TOKEN  the admin token the server was started with
-//   PLAYLAB_SCREENSHOTS  where to save screenshots (artifacts/screenshots)
-//   PLAYLAB_SESSION_FILE where to write the session id (the Rust side checks cleanup)
+// server/tests/browser.rs, with the settings support/browser.mjs reads.
 // The steps depend on each other (one learner going through one lesson), so they are
 // subtests of one test that stop at the first failure. The first learner's browser is
 // English; a second one's is Chinese (the interface and the lesson in Chinese).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { ADMIN_TOKEN, BASE, READY_TIMEOUT, SHOTS, launch, recordSession, stepper, typeInto, waitForScreen } from "./support/browser.mjs";
 
-const BASE = required("PLAYLAB_URL");
-const ADMIN_TOKEN = required("PLAYLAB_ADMIN_TOKEN");
-const SHOTS = process.env.PLAYLAB_SCREENSHOTS ?? path.resolve("../artifacts/screenshots");
-const SESSION_FILE = process.env.PLAYLAB_SESSION_FILE;
 const LESSON = "browser-tour";
-/** Starting containers from a cached image is fast; a loaded CI machine is not. */
-const READY_TIMEOUT = 90_000;
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run this through \`cargo test -p playlab --test browser\``);
-  return value;
-}
-
-/** Waits until `node`'s terminal screen satisfies `predicate(lines)`; fails with the screen. */
-async function waitForScreen(page, node, description, predicate, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  let screen = "";
-  while (Date.now() < deadline) {
-    screen = await page.evaluate((n) => window.playlab?.screen(n) ?? "", node);
-    if (predicate(screen.split("\n").map((l) => l.trimEnd()))) return screen;
-    await page.waitForTimeout(100);
-  }
-  assert.fail(`${node}'s terminal never showed ${description}; it shows:\n${screen}`);
-}
-
 /** What xterm.js holds in cells `from..to` of row `row` of `node`'s active buffer (rows
  *  counted like the lines of `window.playlab.screen`): the text, how many columns each
  *  takes (a wide character 2, then 0 for the column it covers) and its colours as
@@ -83,51 +54,6 @@ const focused = (page) =>
     const el = document.activeElement;
     return { inTerminal: !!el?.closest(".xterm"), id: el?.id ?? "", label: el?.getAttribute("aria-label") ?? "" };
   });
-
-async function typeInto(page, node, text) {
-  await page.locator(`[role=tab][data-node="${node}"]`).click();
-  await page.locator(`.term-panel[data-node="${node}"] .xterm`).click();
-  await page.keyboard.type(text);
-  await page.keyboard.press("Enter");
-}
-
-/** The subtests of one learner's way through a lesson: after a failed step the later
- *  ones would only fail for the same reason, so they are skipped. A failure leaves a
- *  screenshot `failureShot` of what the learner saw, for whoever reads the CI artifacts. */
-function stepper(t, page, failureShot) {
-  let failed = false;
-  return (name, fn) =>
-    t.test(name, { skip: failed && "an earlier step failed" }, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        failed = true;
-        await page.screenshot({ path: path.join(SHOTS, failureShot) }).catch(() => {});
-        throw e;
-      }
-    });
-}
-
-/** Headless Chromium with its own profile: a browser of its own, cookies included.
- *  `locale` is its language (navigator.languages, Accept-Language): explicit, so the
- *  machine's own locale does not decide the interface's language. */
-function launch(profile, locale = "en-US") {
-  return chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    locale,
-    viewport: { width: 1366, height: 768 },
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
 
 test("a learner goes through a lesson in the browser", async (t) => {
   await mkdir(SHOTS, { recursive: true });
@@ -190,7 +116,7 @@ test("a learner goes through a lesson in the browser", async (t) => {
       }
       sessionId = await page.evaluate(() => window.playlab.session);
       assert.match(sessionId, /^[a-z0-9]+$/);
-      if (SESSION_FILE) await writeFile(SESSION_FILE, sessionId);
+      await recordSession(sessionId);
       await page.locator('[data-step="0"]').waitFor();
     });
 

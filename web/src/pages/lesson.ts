@@ -6,7 +6,7 @@
 // (the server keeps one per learner and lesson), so a reload resumes where it was.
 
 import type { Terminal } from "@xterm/xterm";
-import { api, ApiError, errorText, withLang, type CheckOutcome, type LessonDetail, type Progress, type Session, type SessionEvent, type StepDetail } from "../api";
+import { api, ApiError, errorText, forSession, portOpenUrl, withLang, type CheckOutcome, type LessonDetail, type Progress, type Session, type SessionEvent, type StepDetail } from "../api";
 import { copyText, h, icon, replace, toast, type Props } from "../dom";
 import { formatClock, formatDuration, formatPercent, t, tCode, uiLocale } from "../i18n";
 import { frame, notice, pageTitle } from "../layout";
@@ -53,7 +53,12 @@ class LessonPage {
   private viewStep = 0;
   private events: EventSource | null = null;
   private readonly terminals = new Map<string, TerminalView>();
-  private activeNode = "";
+  /** The nodes' editors opened so far (each loads CodeMirror's chunk on first use). */
+  private readonly editors: import("../editor").NodeEditor[] = [];
+  /** The workspace's tabs, in order: each node's terminal, editors, web ports. */
+  private tabs: WorkspaceTab[] = [];
+  /** The chosen terminal and the chosen other tab (a split layout shows both). */
+  private readonly active: Record<WorkspaceTab["kind"], string> = { terminal: "", view: "" };
   private timer: number | undefined;
   private disposed = false;
   private checking = false;
@@ -131,6 +136,7 @@ class LessonPage {
     window.clearInterval(this.timer);
     for (const t of this.terminals.values()) t.dispose();
     this.terminals.clear();
+    for (const e of this.editors) e.dispose();
     this.tabMode.dispose();
     this.banner.dispose();
     delete window.playlab;
@@ -547,7 +553,26 @@ class LessonPage {
       a.rel = "noopener noreferrer";
     }
     for (const block of el.querySelectorAll<HTMLElement>("[data-action]")) this.enhance(block);
+    for (const link of el.querySelectorAll<HTMLAnchorElement>("a.traffic-link")) this.trafficLink(link);
     return el;
+  }
+
+  /** A Killercoda traffic link (`{{TRAFFIC_HOST1_80}}`: port 80 on the lesson's first
+   *  node; `{{TRAFFIC_SELECTOR}}`: a page to pick a node and a port) made to point at
+   *  this session's ports. A bare marker shows the address itself, as on Killercoda. */
+  private trafficLink(link: HTMLAnchorElement): void {
+    const session = this.session.id;
+    link.target = "_blank";
+    link.rel = "noopener";
+    if (link.hasAttribute("data-traffic-selector")) {
+      link.href = `/ports/${session}/`;
+      return;
+    }
+    const node = this.lesson.nodes[Number(link.dataset.trafficHost) - 1];
+    const port = Number(link.dataset.trafficPort);
+    if (!node) return link.replaceWith(link.textContent ?? "");
+    link.href = portOpenUrl(session, node, port);
+    if (link.hasAttribute("data-traffic-bare")) link.textContent = `${location.origin}/ports/${session}/${node}/${port}/`;
   }
 
   private enhance(block: HTMLElement): void {
@@ -623,39 +648,104 @@ class LessonPage {
     const tabs = h("div", { class: "term-tabs", role: "tablist", "aria-label": t("term.nodes") });
     const panels = h("div", { class: "term-panels" });
     const status = h("div", { class: "term-status", role: "status" });
+    this.tabs = [];
     for (const node of this.lesson.nodes) {
-      const tab = h("button", {
-        type: "button", role: "tab", id: `tab-${node}`, class: "term-tab", "data-node": node,
-        "aria-controls": `panel-${node}`, "aria-selected": "false", tabindex: "-1",
-        onclick: () => this.selectNode(node),
-      }, h("span", { class: "conn-dot", "aria-hidden": "true" }), icon("terminal"), node);
-      tab.addEventListener("keydown", (e: KeyboardEvent) => {
-        const nodes = this.lesson.nodes;
-        const i = nodes.indexOf(node);
-        const next = e.key === "ArrowRight" ? nodes[(i + 1) % nodes.length] : e.key === "ArrowLeft" ? nodes[(i + nodes.length - 1) % nodes.length] : null;
-        if (next) {
-          e.preventDefault();
-          this.selectNode(next);
-          (tabs.querySelector(`[data-node="${next}"]`) as HTMLElement).focus();
-        }
-      });
+      const tab = this.addTab(tabs, panels, { key: `term:${node}`, id: node, kind: "terminal", label: [h("span", { class: "conn-dot", "aria-hidden": "true" }), icon("terminal"), node] });
+      tab.tab.dataset.node = node;
+      tab.panel.dataset.node = node;
       const view = new TerminalView({
         session: s.id, node, describedBy: TAB_MODE_ID,
         onState: (state, detail) => {
-          tab.dataset.state = state;
-          if (node === this.activeNode) this.showConnection(status, state, detail);
+          tab.tab.dataset.state = state;
+          if (tab.key === this.active.terminal) this.showConnection(status, state, detail);
         },
       });
-      const panel = h("div", { class: "term-panel", role: "tabpanel", id: `panel-${node}`, "aria-labelledby": `tab-${node}`, "data-node": node }, view.element);
-      tabs.append(tab);
-      panels.append(panel);
+      tab.panel.append(view.element);
+      tab.show = () => {
+        view.fitNow();
+        this.showConnection(status, view.connectionState());
+      };
       this.terminals.set(node, view);
     }
+    this.addViewTabs(tabs, panels);
     // The switch comes right after the terminals, so Tab out of one lands on it.
     replace(this.workspace, tabs, h("div", { class: "term-area" }, panels, status), h("div", { class: "term-foot" }, this.tabMode.element));
+    this.workspace.classList.toggle("layout-split", this.split());
     for (const view of this.terminals.values()) view.open();
+    if (this.split()) this.selectTab(`editor:${this.lesson.nodes[0]}`);
     this.selectNode(this.lesson.nodes[0]);
     this.terminals.get(this.lesson.nodes[0])?.focus();
+  }
+
+  /** Whether an editor shows above the terminals (Killercoda's `editor-terminal` and
+   *  `ide` layouts), instead of every tab taking the whole workspace. */
+  private split(): boolean {
+    return this.lesson.layout === "editor-terminal" || this.lesson.layout === "ide";
+  }
+
+  /** The tabs beside the terminals: each node's editor, then the lesson's web ports. */
+  private addViewTabs(tabs: HTMLElement, panels: HTMLElement): void {
+    const session = this.session.id;
+    const settings = this.lesson.editor ?? { root: "/root", restricted: false };
+    for (const node of this.lesson.nodes) {
+      const tab = this.addTab(tabs, panels, { key: `editor:${node}`, id: `editor-${node}`, kind: "view", label: [icon("file"), t("editor.tab", node)] });
+      let editor: Promise<void> | null = null;
+      tab.show = () => {
+        // CodeMirror comes in its own chunk, the first time an editor is opened.
+        editor ??= import("../editor").then(({ NodeEditor }) => {
+          if (this.disposed) return;
+          const e = new NodeEditor(session, node, settings);
+          this.editors.push(e);
+          tab.panel.append(e.element);
+        }, (e) => {
+          tab.panel.append(h("p", { class: "file-error" }, errorText(e)));
+        });
+        editor.then(() => this.editors.find((e) => e.node === node)?.show());
+      };
+    }
+    this.lesson.ports.forEach((port, i) => {
+      const title = port.title || `${port.node}:${port.port}`;
+      const tab = this.addTab(tabs, panels, { key: `port:${i}`, id: `port-${i}`, kind: "view", label: [icon("globe"), title] });
+      tab.tab.dataset.port = `${port.node}:${port.port}`;
+      const open = forSession(port.open, session);
+      const frame = h("iframe", { class: "port-frame", title, "data-testid": "port-frame" });
+      tab.panel.append(
+        h("div", { class: "port-bar" },
+          h("span", { class: "port-address" }, `${port.node}:${port.port}${port.path}`),
+          h("button", { type: "button", class: "btn btn-small btn-ghost", title: t("ports.reload"), onclick: () => (frame.src = open) }, icon("refresh"), t("ports.reload")),
+          h("a", { class: "btn btn-small btn-ghost", href: open, target: "_blank", rel: "noopener" }, t("ports.newWindow"))),
+        frame);
+      // Loaded when first shown: a port the learner has not started yet would only
+      // show its "not listening" page.
+      tab.show = () => {
+        if (!frame.src) frame.src = open;
+      };
+    });
+  }
+
+  /** One tab and its panel, keyboard-navigable among the others (arrow keys). */
+  private addTab(tabs: HTMLElement, panels: HTMLElement, spec: { key: string; id: string; kind: WorkspaceTab["kind"]; label: (Node | string)[] }): WorkspaceTab {
+    const tab = h("button", {
+      type: "button", role: "tab", id: `tab-${spec.id}`, class: `term-tab tab-${spec.kind}`, "data-tab": spec.key,
+      "aria-controls": `panel-${spec.id}`, "aria-selected": "false", tabindex: "-1",
+      onclick: () => this.selectTab(spec.key),
+    }, ...spec.label);
+    tab.addEventListener("keydown", (e: KeyboardEvent) => {
+      const i = this.tabs.findIndex((x) => x.key === spec.key);
+      const n = this.tabs.length;
+      const next = e.key === "ArrowRight" ? this.tabs[(i + 1) % n] : e.key === "ArrowLeft" ? this.tabs[(i + n - 1) % n] : null;
+      if (next) {
+        e.preventDefault();
+        this.selectTab(next.key);
+        next.tab.focus();
+      }
+    });
+    const panel = h("div", { class: `term-panel panel-${spec.kind}`, role: "tabpanel", id: `panel-${spec.id}`, "aria-labelledby": `tab-${spec.id}` });
+    tabs.append(tab);
+    panels.append(panel);
+    const entry: WorkspaceTab = { key: spec.key, kind: spec.kind, tab, panel, show: () => {} };
+    this.tabs.push(entry);
+    return entry;
   }
 
   private showConnection(status: HTMLElement, state: ConnectionState, detail?: string): void {
@@ -666,21 +756,23 @@ class LessonPage {
   }
 
   private selectNode(node: string): void {
-    this.activeNode = node;
-    for (const tab of this.workspace.querySelectorAll<HTMLElement>("[role=tab]")) {
-      const on = tab.dataset.node === node;
-      tab.setAttribute("aria-selected", String(on));
-      tab.tabIndex = on ? 0 : -1;
+    this.selectTab(`term:${node}`);
+  }
+
+  /** Shows a tab. One tab fills the workspace; in a split layout the chosen editor
+   *  or port stays above the chosen terminal, so each kind has its own choice. */
+  private selectTab(key: string): void {
+    const chosen = this.tabs.find((x) => x.key === key);
+    if (!chosen) return;
+    this.active[chosen.kind] = key;
+    const split = this.split();
+    for (const x of this.tabs) {
+      const on = x.key === key || (split && this.active[x.kind] === x.key);
+      x.tab.setAttribute("aria-selected", String(on));
+      x.tab.tabIndex = x.key === key ? 0 : -1;
+      x.panel.classList.toggle("active", on);
     }
-    for (const panel of this.workspace.querySelectorAll<HTMLElement>(".term-panel")) {
-      panel.classList.toggle("active", panel.dataset.node === node);
-    }
-    const view = this.terminals.get(node);
-    if (view) {
-      view.fitNow();
-      const status = this.workspace.querySelector<HTMLElement>(".term-status");
-      if (status) this.showConnection(status, view.connectionState());
-    }
+    chosen.show();
   }
 
   private async retry(): Promise<void> {
@@ -691,6 +783,16 @@ class LessonPage {
     }
     navigate(location.pathname, true);
   }
+}
+
+/** A tab of the workspace and its panel: a node's terminal, or a view (a node's
+ *  editor, a web port); `show` runs each time it is chosen. */
+interface WorkspaceTab {
+  key: string;
+  kind: "terminal" | "view";
+  tab: HTMLElement;
+  panel: HTMLElement;
+  show: () => void;
 }
 
 /** The environment's start, as the events stream reports it. */
