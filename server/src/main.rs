@@ -1,6 +1,7 @@
 //! The `playlab` binary. Thin on purpose: it parses flags and hands each subcommand to
 //! its module; the work lives in the `scenarios` and `runner` crates and in `serve`.
 
+mod gc_cmd;
 mod lint_cmd;
 mod test_cmd;
 
@@ -29,6 +30,9 @@ enum Command {
     /// Self-test lessons in real environments: every check must fail before its
     /// step's solution and pass after it.
     Test(test_cmd::TestArgs),
+    /// Remove the environments no live server stands for (a killed server's, whose
+    /// data directory is gone); lists them first, removes them with `--yes`.
+    Gc(gc_cmd::GcArgs),
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
@@ -43,5 +47,6 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Lint(args) => lint_cmd::main(args),
         Command::Test(args) => test_cmd::main(args),
+        Command::Gc(args) => gc_cmd::main(args),
     }
 }

@@ -17,7 +17,7 @@ use playlab::catalog::Catalog;
 use playlab::images;
 use playlab::settings::{BackendKind, BackendSettings, LessonPaths, NodePolicy, NodeSettings};
 use runner::checks::{WasmChecker, WasmLimits};
-use runner::docker::{DockerBackend, container_name};
+use runner::docker::{DockerBackend, Liveness, container_name};
 use runner::local::LocalBackend;
 use runner::selftest::{
     LessonReport, LessonResult, SelfTestOptions, render_header, render_report, test_lesson,
@@ -66,7 +66,8 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     }
     let (lessons, load_errors) = load(&args.lessons, nodes.system_nodes.allowed())?;
     let kind = args.backend.kind();
-    let backend = connect(kind, &nodes, &lessons).await?;
+    // Held to the end: the record says this run's environments have a live owner.
+    let (backend, _liveness) = connect(kind, &nodes, &lessons).await?;
     let wasm = WasmChecker::new(WasmLimits::default())?;
     let options = SelfTestOptions {
         keep: args.keep,
@@ -140,18 +141,25 @@ fn load(paths: &LessonPaths, system_nodes: bool) -> anyhow::Result<(Catalog, usi
     Ok((lessons, errors.len()))
 }
 
-/// The backend; for Docker, after saying what the host supports (when a lesson has a
+/// The backend (and, for Docker, its liveness record); for Docker, after saying what the host supports (when a lesson has a
 /// system node) and building the built-in images the lessons name (from `content/images/`, as `serve` does).
 async fn connect(
     kind: BackendKind,
     nodes: &NodePolicy,
     lessons: &Catalog,
-) -> anyhow::Result<Box<dyn Backend>> {
+) -> anyhow::Result<(Box<dyn Backend>, Option<Liveness>)> {
     Ok(match kind {
         BackendKind::Docker => {
-            let backend = DockerBackend::connect(nodes.docker_config(None))
+            // An owner of its own, with a liveness record for as long as the test runs:
+            // a killed `playlab test` leaves environments that `playlab gc` finds.
+            let owner = format!("test-{}", SessionId::random());
+            let backend = DockerBackend::connect(nodes.docker_config(Some(owner)))
                 .await
                 .context("playlab test needs a running Docker engine (see .ci/setup-machine)")?;
+            let liveness = backend
+                .hold_liveness()
+                .await
+                .context("making the test's liveness record")?;
             // The probe starts containers: worth its seconds only where a lesson
             // has a system node, whose fate it explains.
             let system = lessons
@@ -175,13 +183,16 @@ async fn connect(
                 Err(failed) => eprintln!("warning: {failed}"),
             };
             images::build_built_in(&backend, Path::new("content/images"), named, report).await;
-            Box::new(backend)
+            (Box::new(backend), liveness)
         }
         BackendKind::Local => {
             eprintln!(
                 "warning: the local backend runs every node as a shell on this machine, with no isolation"
             );
-            Box::new(LocalBackend::new().context("setting up the local backend")?)
+            (
+                Box::new(LocalBackend::new().context("setting up the local backend")?),
+                None,
+            )
         }
     })
 }

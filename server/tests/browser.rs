@@ -229,7 +229,12 @@ fn learner_goes_through_a_lesson_in_a_real_browser() {
             "session {session} left containers and networks behind\n--- playlab serve log ---\n{log}"
         );
     }
-    for shot in ["catalog.png", "lesson.png", "dashboard.png", "workbench.png"] {
+    for shot in [
+        "catalog.png",
+        "lesson.png",
+        "dashboard.png",
+        "workbench.png",
+    ] {
         assert!(
             shots.join(shot).is_file(),
             "no screenshot {shot} in {}",

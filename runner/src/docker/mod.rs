@@ -21,6 +21,7 @@ mod engine;
 mod exec;
 mod host;
 mod labels;
+mod liveness;
 mod network;
 mod node;
 mod terminal;
@@ -52,6 +53,7 @@ pub use host::{HostSupport, Probe};
 pub use labels::{
     LABEL_LESSON, LABEL_NODE, LABEL_OWNER, LABEL_SESSION, container_name, network_name,
 };
+pub use liveness::{LABEL_LIVENESS, Liveness, Orphan};
 
 /// Environments as Docker containers on a private network per session.
 pub struct DockerBackend {
@@ -355,28 +357,43 @@ impl Backend for DockerBackend {
     }
 
     async fn environments(&self) -> Result<Vec<SessionId>, RunnerError> {
+        let sessions: BTreeSet<SessionId> = self
+            .labelled(owned_labels(&self.config))
+            .await?
+            .into_iter()
+            .filter_map(|labels| labels.get(LABEL_SESSION)?.parse().ok())
+            .collect();
+        Ok(sessions.into_iter().collect())
+    }
+}
+
+impl DockerBackend {
+    /// The labels of every container, network and volume that carries all `terms`:
+    /// an environment is whatever of it is left, a network without nodes included.
+    async fn labelled(
+        &self,
+        terms: Vec<String>,
+    ) -> Result<Vec<std::collections::HashMap<String, String>>, RunnerError> {
         let containers = self
             .docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
-                filters: Some(label_filter(owned_labels(&self.config))),
+                filters: Some(label_filter(terms.clone())),
                 ..Default::default()
             }))
             .await?;
-        let container_sessions = containers.into_iter().filter_map(|c| c.labels);
-        let network_sessions = network::list(&self.docker, owned_labels(&self.config))
+        let container_labels = containers.into_iter().filter_map(|c| c.labels);
+        let network_labels = network::list(&self.docker, terms.clone())
             .await?
             .into_iter()
             .filter_map(|n| n.labels);
-        let volume_sessions = volume::list(&self.docker, owned_labels(&self.config))
+        let volume_labels = volume::list(&self.docker, terms)
             .await?
             .into_iter()
             .map(|v| v.labels);
-        let sessions: BTreeSet<SessionId> = container_sessions
-            .chain(network_sessions)
-            .chain(volume_sessions)
-            .filter_map(|labels| labels.get(LABEL_SESSION)?.parse().ok())
-            .collect();
-        Ok(sessions.into_iter().collect())
+        Ok(container_labels
+            .chain(network_labels)
+            .chain(volume_labels)
+            .collect())
     }
 }

@@ -68,7 +68,8 @@ pub fn main(settings: Settings) -> anyhow::Result<ExitCode> {
     let config = Config::validate(settings)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let backend = connect_backend(&config).await?;
+        // Held until the server is done: dropped after `run` returns.
+        let (backend, _liveness) = connect_backend(&config).await?;
         let (catalog, problems) = Catalog::load(&config.content, &config.images)?;
         for problem in &problems {
             tracing::warn!("{problem}");
@@ -106,7 +107,11 @@ pub fn main(settings: Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn connect_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
+/// The backend, and for Docker the server's liveness record, to hold for as long as
+/// the server runs: while it exists, `playlab gc` leaves the server's sessions alone.
+async fn connect_backend(
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn Backend>, Option<runner::docker::Liveness>)> {
     match config.backend {
         BackendKind::Docker => {
             let docker_config = config
@@ -115,18 +120,25 @@ async fn connect_backend(config: &Config) -> anyhow::Result<Arc<dyn Backend>> {
             let backend = runner::docker::DockerBackend::connect(docker_config)
                 .await
                 .context("connecting to the Docker engine (start dockerd, or use --backend local for authoring)")?;
+            let liveness = backend
+                .hold_liveness()
+                .await
+                .context("making the server's liveness record (see `playlab gc`)")?;
             let backend = Arc::new(backend);
             tokio::spawn(prepare_host(backend.clone(), config.content.join("images")));
-            Ok(backend)
+            Ok((backend, liveness))
         }
         BackendKind::Local => {
             tracing::warn!(
                 "the local backend gives NO isolation: every node is a shell on this machine, \
                  as this user; use it only to author lessons"
             );
-            Ok(Arc::new(
-                runner::local::LocalBackend::new()
-                    .context("creating the local backend's folder")?,
+            Ok((
+                Arc::new(
+                    runner::local::LocalBackend::new()
+                        .context("creating the local backend's folder")?,
+                ),
+                None,
             ))
         }
     }

@@ -315,6 +315,15 @@ impl ServerProcess {
             .status()
     }
 
+    /// The server's id (`instance-id` in its data directory): the owner label on its
+    /// environments and its liveness record.
+    pub fn owner(&self) -> String {
+        std::fs::read_to_string(self._data.path().join("instance-id"))
+            .expect("a started server has an instance id")
+            .trim()
+            .to_owned()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
