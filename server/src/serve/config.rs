@@ -747,7 +747,7 @@ mod tests {
     #[test]
     fn every_file_key_is_read() {
         let keys = Settings::file_keys();
-        assert_eq!(keys.len(), 33, "{keys:?}");
+        assert_eq!(keys.len(), 34, "{keys:?}");
         for key in keys {
             assert!(
                 Settings::from_toml(&format!("{key} = [[1]]")).is_err(),

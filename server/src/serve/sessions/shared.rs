@@ -1,6 +1,7 @@
 //! What every room of the session manager works with: the backend, the store, the
-//! lessons, the limits, the metrics, the recorder and the clock, with the few operations they all
-//! need (make a session, save it, destroy an environment).
+//! lessons, the limits, the metrics, the recorder, the clock and where web ports are,
+//! with the few operations they all need (make a session, with its lesson as that
+//! session runs it; save it; destroy an environment).
 
 use std::sync::Arc;
 use std::time::Duration;
