@@ -34,6 +34,13 @@ struct IndexFile {
     time: Option<String>,
     details: Details,
     backend: Backend,
+    interface: Interface,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Interface {
+    layout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -404,8 +411,35 @@ impl Resolver<'_> {
             finish,
             steps,
             ports: Vec::new(),
+            layout: self.killercoda_layout(raw.interface.layout.as_deref()),
+            traffic: None,
             notes,
         }
+    }
+
+    /// `interface.layout`: playlab's layout of the same name. Killercoda's IDE is
+    /// VS Code, so `vscode` is the IDE too; anything else is the terminal, with a
+    /// warning.
+    fn killercoda_layout(&mut self, name: Option<&str>) -> Layout {
+        let Some(name) = name else {
+            return Layout::Terminal;
+        };
+        if let Some(layout) = Layout::from_name(name) {
+            return layout;
+        }
+        if name == "vscode" {
+            return Layout::Ide;
+        }
+        let names: Vec<&str> = Layout::ALL.iter().map(|(_, n)| *n).collect();
+        self.diags.push(
+            self.map
+                .warning(
+                    "interface.layout",
+                    format!("unknown layout `{name}`; using `terminal`"),
+                )
+                .with_hint(format!("the layouts are: {}", names.join(", "))),
+        );
+        Layout::Terminal
     }
 
     fn page_text(&mut self, p: &PageRef, path: &str) -> Option<Page> {

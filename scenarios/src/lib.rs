@@ -26,6 +26,7 @@ pub mod render;
 mod resolve;
 pub mod schema;
 pub mod source_map;
+pub mod traffic;
 pub mod translation;
 pub mod units;
 mod yaml;

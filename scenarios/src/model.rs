@@ -40,6 +40,11 @@ pub struct Lesson {
     pub setup: Vec<Script>,
     /// The web apps of the environment the learner opens beside the terminals.
     pub ports: Vec<WebPort>,
+    /// How the lesson page arranges the learner's tools.
+    pub layout: Layout,
+    /// Where the web ports of one session are: set by [`Lesson::with_traffic`] for the
+    /// session a lesson runs in, never by a file (a loaded lesson has `None`).
+    pub traffic: Option<TrafficUrls>,
     pub intro: Option<Page>,
     pub finish: Option<Page>,
     pub steps: Vec<Step>,
@@ -74,6 +79,8 @@ impl Lesson {
             assets: Vec::new(),
             setup: Vec::new(),
             ports: Vec::new(),
+            layout: Layout::Terminal,
+            traffic: None,
             intro: None,
             finish: None,
             steps: Vec::new(),
@@ -284,6 +291,53 @@ pub struct WebPort {
     pub title: String,
     /// Where the tab opens, from the app's root: starts with `/`.
     pub path: String,
+}
+
+/// How the lesson page arranges the learner's tools beside the instructions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// The terminals only.
+    #[default]
+    Terminal,
+    /// A file editor above the terminals.
+    EditorTerminal,
+    /// An IDE (file tree, editor, terminals).
+    Ide,
+}
+
+impl Layout {
+    /// Every layout, with its name in files and the API.
+    pub const ALL: [(Layout, &'static str); 3] = [
+        (Layout::Terminal, "terminal"),
+        (Layout::EditorTerminal, "editor-terminal"),
+        (Layout::Ide, "ide"),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Layout::ALL
+            .iter()
+            .find(|(l, _)| *l == self)
+            .map(|(_, name)| *name)
+            .expect("every layout is in ALL")
+    }
+
+    /// The layout a name in a file means.
+    pub fn from_name(name: &str) -> Option<Layout> {
+        Layout::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(l, _)| *l)
+    }
+}
+
+/// The URLs a session's traffic markers stand for (see [`crate::traffic`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrafficUrls {
+    /// A port's URL, with `{node}` and `{port}` where the node's name and the port go:
+    /// `http://localhost:8080/ports/SESSION/{node}/{port}/`.
+    pub template: String,
+    /// The page where the learner picks a node and a port (`{{TRAFFIC_SELECTOR}}`).
+    pub selector: String,
 }
 
 /// A file copied from the lesson folder into a node.

@@ -60,6 +60,9 @@ pub struct LessonFile {
     /// Web apps on the nodes, each opened in a tab beside the terminals.
     #[serde(default)]
     pub ports: Vec<PortFile>,
+    /// How the lesson page arranges the learner's tools (default `terminal`).
+    #[serde(default)]
+    pub layout: Option<LayoutFile>,
     /// Markdown file shown before the first step.
     #[serde(default)]
     pub intro: Option<String>,
@@ -76,6 +79,16 @@ pub enum DifficultyFile {
     Beginner,
     Intermediate,
     Advanced,
+}
+
+/// `terminal`: the terminals beside the instructions; `editor-terminal`: a file
+/// editor above them; `ide`: an IDE (file tree, editor, terminals).
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayoutFile {
+    Terminal,
+    EditorTerminal,
+    Ide,
 }
 
 /// The nodes and network of every session of this lesson.
@@ -288,6 +301,7 @@ const KNOWN_KEYS: &[&str] = &[
     "assets",
     "setup",
     "ports",
+    "layout",
     "port",
     "path",
     "intro",
@@ -416,6 +430,12 @@ impl Resolver<'_> {
             assets,
             setup,
             ports,
+            layout: match raw.layout {
+                None | Some(LayoutFile::Terminal) => Layout::Terminal,
+                Some(LayoutFile::EditorTerminal) => Layout::EditorTerminal,
+                Some(LayoutFile::Ide) => Layout::Ide,
+            },
+            traffic: None,
             intro,
             finish,
             steps,

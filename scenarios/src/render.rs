@@ -13,6 +13,15 @@
 //! `data-node` is left out when no node is named (the UI uses the focused terminal).
 //! Raw HTML in lesson Markdown is escaped, never passed through.
 //!
+//! Killercoda's traffic markers ([`crate::traffic`]) outside code become links the web
+//! UI completes with the session's URLs (the page is the same for every session):
+//! `[text]({{TRAFFIC_HOST1_80}})` and a bare `{{TRAFFIC_HOST1_80}}` both become
+//! `<a class="traffic-link" data-traffic-host="1" data-traffic-port="80" href="#"
+//! target="_blank" rel="noopener">`, the bare one with `data-traffic-bare` and the text
+//! `host1:80`; `{{TRAFFIC_SELECTOR}}` has `data-traffic-selector` instead of host and
+//! port. Inside code they stay as written: there they are part of a command. A marker
+//! that is malformed or names a node the lesson lacks stays text (lint warns).
+//!
 //! Lint uses the same walk ([`actions`]) to check node names and action syntax, so
 //! what lint accepts is exactly what renders.
 
@@ -22,6 +31,7 @@ use pulldown_cmark::{
 use pulldown_cmark_escape::escape_html;
 
 use crate::model::{Lesson, Page};
+use crate::traffic::{self, Found, TrafficMarker};
 
 /// What clicking a piece of code does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +69,7 @@ pub struct Marker {
 /// Renders lesson Markdown to HTML. `nodes` are the environment's node names, in order
 /// (Killercoda's `HOST2` is `nodes[1]`).
 pub fn render(markdown: &str, nodes: &[String]) -> String {
-    let (events, _) = walk(markdown, nodes);
+    let events = walk(markdown, nodes).events;
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     html
@@ -73,11 +83,33 @@ pub fn render_page(lesson: &Lesson, page: &Page) -> String {
 
 /// Every action marker in `markdown`, for lint.
 pub fn actions(markdown: &str, nodes: &[String]) -> Vec<Marker> {
-    walk(markdown, nodes).1
+    walk(markdown, nodes).actions
 }
 
-/// The one pass behind [`render`] and [`actions`].
-fn walk(markdown: &str, nodes: &[String]) -> (Vec<Event<'static>>, Vec<Marker>) {
+/// Every traffic marker outside code in `markdown`, well-formed or not, for lint
+/// (offsets are the page's).
+pub fn traffic_markers(markdown: &str, nodes: &[String]) -> Vec<Found> {
+    walk(markdown, nodes).traffic
+}
+
+/// What one pass over a page gives.
+struct Walked {
+    events: Vec<Event<'static>>,
+    actions: Vec<Marker>,
+    traffic: Vec<Found>,
+}
+
+/// What the open link became (links do not nest).
+enum OpenLink {
+    Plain,
+    /// A traffic marker's link: closed with our own `</a>`.
+    Traffic,
+    /// A link to a marker that cannot be read: only its text is shown.
+    Dropped,
+}
+
+/// The one pass behind [`render`], [`actions`] and [`traffic_markers`].
+fn walk(markdown: &str, nodes: &[String]) -> Walked {
     let source = normalize_killercoda_fences(markdown);
     let parser = Parser::new_ext(
         &source,
@@ -86,11 +118,20 @@ fn walk(markdown: &str, nodes: &[String]) -> (Vec<Event<'static>>, Vec<Marker>) 
     let mut input = TextMergeWithOffset::new(parser.into_offset_iter()).peekable();
     let mut out = Vec::new();
     let mut markers = Vec::new();
+    let mut traffic = Vec::new();
+    // Whether a code block is open, ours or not: traffic markers there are commands.
+    let mut in_code = false;
+    let mut link: Option<OpenLink> = None;
     // Whether the open code block was replaced by our own markup.
     let mut in_own_block = false;
     // The open code block's highlighted lines (`yaml{2,5-6}`), when it has some.
     let mut highlight: Option<LineSet> = None;
     while let Some((event, range)) = input.next() {
+        match &event {
+            Event::Start(Tag::CodeBlock(_)) => in_code = true,
+            Event::End(TagEnd::CodeBlock) => in_code = false,
+            _ => {}
+        }
         match event {
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
                 let (info, lines) = split_highlight(&info);
@@ -133,6 +174,46 @@ fn walk(markdown: &str, nodes: &[String]) -> (Vec<Event<'static>>, Vec<Marker>) 
                 highlight = None;
                 out.push(Event::End(TagEnd::CodeBlock));
             }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let found = traffic::find(&dest_url)
+                    .into_iter()
+                    .find(|f| f.offset == 0 && f.len == dest_url.len());
+                let Some(mut found) = found else {
+                    link = Some(OpenLink::Plain);
+                    out.push(
+                        Event::Start(Tag::Link {
+                            link_type,
+                            dest_url,
+                            title,
+                            id,
+                        })
+                        .into_static(),
+                    );
+                    continue;
+                };
+                found.offset = range.start;
+                match usable(&found, nodes) {
+                    Some(marker) => {
+                        out.push(Event::InlineHtml(traffic_open(marker, false).into()));
+                        link = Some(OpenLink::Traffic);
+                    }
+                    None => link = Some(OpenLink::Dropped),
+                }
+                traffic.push(found);
+            }
+            Event::End(TagEnd::Link) => match link.take() {
+                Some(OpenLink::Traffic) => out.push(Event::InlineHtml("</a>".into())),
+                Some(OpenLink::Dropped) => {}
+                Some(OpenLink::Plain) | None => out.push(Event::End(TagEnd::Link)),
+            },
+            Event::Text(text) if !in_code && link.is_none() => {
+                push_text(&text, range.start, nodes, &mut out, &mut traffic)
+            }
             Event::Code(code) => {
                 let marker = match input.peek() {
                     Some((Event::Text(next), _)) => {
@@ -161,7 +242,12 @@ fn walk(markdown: &str, nodes: &[String]) -> (Vec<Event<'static>>, Vec<Marker>) 
                     }
                 }
                 if !rest.is_empty() {
-                    out.push(Event::Text(rest.into()));
+                    // After the code span and its `{{marker}}`, as the source has it.
+                    let at = range.end + marker.len() + 4;
+                    match link {
+                        None => push_text(&rest, at, nodes, &mut out, &mut traffic),
+                        Some(_) => out.push(Event::Text(rest.into())),
+                    }
                 }
             }
             // Lessons are authored, but a lesson folder may come from anywhere:
@@ -171,7 +257,74 @@ fn walk(markdown: &str, nodes: &[String]) -> (Vec<Event<'static>>, Vec<Marker>) 
             other => out.push(other.into_static()),
         }
     }
-    (out, markers)
+    Walked {
+        events: out,
+        actions: markers,
+        traffic,
+    }
+}
+
+/// Text outside code and links, its traffic markers made links; `offset` is where it
+/// starts in the page.
+fn push_text(
+    text: &str,
+    offset: usize,
+    nodes: &[String],
+    out: &mut Vec<Event<'static>>,
+    traffic: &mut Vec<Found>,
+) {
+    let mut last = 0;
+    for mut found in traffic::find(text) {
+        if let Some(marker) = usable(&found, nodes) {
+            if last < found.offset {
+                out.push(Event::Text(text[last..found.offset].to_owned().into()));
+            }
+            let mut html = traffic_open(marker, true);
+            escape_html(&mut html, &bare_text(marker)).expect("writing to a String cannot fail");
+            html.push_str("</a>");
+            out.push(Event::InlineHtml(html.into()));
+            last = found.offset + found.len;
+        }
+        found.offset += offset;
+        traffic.push(found);
+    }
+    if last < text.len() {
+        out.push(Event::Text(text[last..].to_owned().into()));
+    }
+}
+
+/// The marker `found` is, when it renders as a link: well-formed, and a host marker
+/// names a node of the lesson.
+fn usable(found: &Found, nodes: &[String]) -> Option<TrafficMarker> {
+    let marker = *found.marker.as_ref().ok()?;
+    match marker {
+        TrafficMarker::Host { .. } => marker.node(nodes).map(|_| marker),
+        TrafficMarker::Selector => Some(marker),
+    }
+}
+
+/// A traffic link's opening tag: the HTML contract the web UI completes.
+fn traffic_open(marker: TrafficMarker, bare: bool) -> String {
+    let mut s = String::from("<a class=\"traffic-link\"");
+    match marker {
+        TrafficMarker::Host { host, port } => s.push_str(&format!(
+            " data-traffic-host=\"{host}\" data-traffic-port=\"{port}\""
+        )),
+        TrafficMarker::Selector => s.push_str(" data-traffic-selector"),
+    }
+    if bare {
+        s.push_str(" data-traffic-bare");
+    }
+    s.push_str(" href=\"#\" target=\"_blank\" rel=\"noopener\">");
+    s
+}
+
+/// A bare marker's text until the web UI puts the URL there.
+fn bare_text(marker: TrafficMarker) -> String {
+    match marker {
+        TrafficMarker::Host { host, port } => format!("host{host}:{port}"),
+        TrafficMarker::Selector => "ports".to_owned(),
+    }
 }
 
 fn attrs(action: &Action) -> String {
@@ -217,7 +370,7 @@ fn split_marker(text: &str) -> Option<(&str, &str)> {
 }
 
 /// A Killercoda marker's meaning: `None` for plain code (`{{}}` or an unknown word,
-/// such as a `{{TRAFFIC_HOST1_80}}` placeholder), else the action or why it is wrong.
+/// such as a traffic marker after a code span), else the action or why it is wrong.
 fn killercoda_marker(marker: &str, nodes: &[String]) -> Option<Result<Action, String>> {
     let mut words = marker.split_whitespace();
     let kind = match words.next()? {

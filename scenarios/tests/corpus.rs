@@ -59,6 +59,7 @@ fn summary(dir: &Path) -> String {
         )
         .unwrap();
     }
+    writeln!(out, "layout: {}", lesson.layout.as_str()).unwrap();
     writeln!(out, "intro: {}", lesson.intro.is_some()).unwrap();
     for (i, step) in lesson.steps.iter().enumerate() {
         let checks: Vec<String> = step
@@ -92,8 +93,8 @@ fn every_corpus_scenario_loads() {
         .filter(|p| p.join("index.json").is_file())
         .collect();
     dirs.sort();
-    // Eight real scenarios (SOURCE.md) and one of playlab's own making.
-    assert_eq!(dirs.len(), 9, "the corpus has nine scenarios");
+    // Eight real scenarios (SOURCE.md) and two of playlab's own making.
+    assert_eq!(dirs.len(), 10, "the corpus has ten scenarios");
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         insta::assert_snapshot!(name.clone(), summary(&dir));

@@ -54,14 +54,18 @@ impl<'a> Plan<'a> {
         &self.lesson.environment.nodes
     }
 
-    /// The files each node receives: the lesson's assets, read from disk, then the
-    /// session PKI when the lesson has one. The PKI is issued for `nodes`, the nodes
-    /// as created, because their addresses go into the certificates.
+    /// The files each node receives: the lesson's assets, read from disk, the web
+    /// ports' URLs when the session has them ([`traffic_files`]), then the session PKI
+    /// when the lesson has one. The PKI is issued for `nodes`, the nodes as created,
+    /// because their addresses go into the certificates.
     pub async fn files(
         &self,
         nodes: &[NodeInfo],
     ) -> Result<BTreeMap<String, Vec<NodeFile>>, RunnerError> {
         let mut files = asset_files(self.lesson).await?;
+        for (node, traffic) in traffic_files(self.lesson) {
+            files.entry(node).or_default().extend(traffic);
+        }
         if let Some(scenarios::Pki::Kubernetes { short_lived }) = &self.lesson.environment.pki {
             let cluster = ClusterIdentity {
                 nodes: nodes
@@ -81,6 +85,38 @@ impl<'a> Plan<'a> {
         }
         Ok(files)
     }
+}
+
+/// Where a session's web ports are, in files every node gets, for scripts that print
+/// links: `/etc/killercoda/host`, Killercoda's, is the node's own URL with the word
+/// `PORT` where the port goes; `/etc/playlab/ports` has a line `NODE URL` (`PORT`
+/// likewise) for each node of the environment. None when the lesson has no URLs (it
+/// was not started for a session whose server knows them).
+fn traffic_files(lesson: &Lesson) -> BTreeMap<String, Vec<NodeFile>> {
+    let Some(urls) = &lesson.traffic else {
+        return BTreeMap::new();
+    };
+    let names = lesson.environment.node_names();
+    let all: String = names
+        .iter()
+        .map(|n| format!("{n} {}\n", urls.port_url(n, "PORT")))
+        .collect();
+    let file = |path: &str, contents: String| NodeFile {
+        path: path.to_owned(),
+        contents: contents.into_bytes(),
+        mode: 0o644,
+    };
+    names
+        .iter()
+        .map(|n| {
+            let own = format!("{}\n", urls.port_url(n, "PORT"));
+            let files = vec![
+                file("/etc/killercoda/host", own),
+                file("/etc/playlab/ports", all.clone()),
+            ];
+            (n.clone(), files)
+        })
+        .collect()
 }
 
 /// The lesson's setup scripts that a backend runs while the environment starts, in
@@ -204,6 +240,24 @@ mod tests {
         assert!(refused(&lesson(&["node01"], true), false).contains("is a system node"));
         assert!(Plan::new(&lesson(&["node01"], true), true).is_ok());
         assert!(Plan::new(&lesson(&["node01", "web-1"], false), false).is_ok());
+    }
+
+    #[test]
+    fn every_node_knows_where_the_web_ports_are() {
+        let plain = lesson(&["a", "b"], false);
+        assert!(traffic_files(&plain).is_empty(), "no URLs, no files");
+        let urls = scenarios::TrafficUrls {
+            template: "http://h/ports/s/{node}/{port}/".into(),
+            selector: "http://h/ports/s/".into(),
+        };
+        let files = traffic_files(&plain.with_traffic(&urls));
+        let text =
+            |node: &str, i: usize| String::from_utf8(files[node][i].contents.clone()).unwrap();
+        assert_eq!(files["b"][0].path, "/etc/killercoda/host");
+        assert_eq!(text("b", 0), "http://h/ports/s/b/PORT/\n");
+        assert_eq!(files["a"][1].path, "/etc/playlab/ports");
+        let all = "a http://h/ports/s/a/PORT/\nb http://h/ports/s/b/PORT/\n";
+        assert_eq!((text("a", 1).as_str(), text("b", 1).as_str()), (all, all));
     }
 
     #[test]

@@ -43,6 +43,8 @@
 //!   the port: its own host with a sign-in ticket (`--traffic-domain`), else path mode
 //! - `/ports/{id}/{node}/{port}/...` (any method, WebSockets too): the session's web
 //!   ports, a reverse proxy to `port` on `node`, see [`ports`]; the learner or the admin
+//! - `GET /ports/{id}/`: the traffic selector, a form per node asking for a port;
+//!   `?node=&port=` → `303` to the `.../ports/{node}/{port}?path=/` route above
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
 //!
 //! Errors are `{"error": code, "message": text}`: 400/422 bad body, 401 not joined
@@ -128,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/ports/{id}/", get(ports::selector))
         .route("/ports/{id}/{node}/{port}", any(ports::proxy))
         .route("/ports/{id}/{node}/{port}/", any(ports::proxy))
         .route("/ports/{id}/{node}/{port}/{*rest}", any(ports::proxy))

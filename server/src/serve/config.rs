@@ -21,6 +21,7 @@ use scenarios::{ImageMap, Lesson};
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
 
+use crate::serve::public_url::PublicUrl;
 use crate::serve::recordings::{RecordingConfig, RecordingSettings};
 use crate::settings::{BackendKind, BackendSettings, ImageSettings, NodePolicy, NodeSettings};
 
@@ -121,6 +122,12 @@ pub struct Settings {
     /// only].
     #[arg(long, env = "PLAYLAB_TRAFFIC_DOMAIN")]
     pub traffic_domain: Option<String>,
+    /// The origin learners reach this server at, `http(s)://HOST[:PORT]`: where the web
+    /// port links in scripts' output and the nodes' `/etc/killercoda/host` point
+    /// [default: `http://localhost:PORT` when listening on loopback or every address,
+    /// else `http://ADDRESS:PORT`; `https` with TLS].
+    #[arg(long, env = "PLAYLAB_PUBLIC_URL")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     #[serde(skip)]
     pub nodes: NodeSettings,
@@ -289,6 +296,9 @@ pub struct Config {
     pub tls: Option<Tls>,
     /// The domain of web ports' host mode, lowercase, without a trailing dot.
     pub traffic_domain: Option<String>,
+    /// `--public-url`; `None` until `serve` knows the address it listens on, which is
+    /// the default.
+    pub public_url: Option<PublicUrl>,
     pub nodes: NodePolicy,
     pub recording: RecordingConfig,
 }
@@ -436,6 +446,7 @@ impl Config {
             on_shutdown: OnShutdown::Keep,
             tls: None,
             traffic_domain: None,
+            public_url: None,
             nodes: NodePolicy::default(),
         }
     }
@@ -477,6 +488,7 @@ impl Config {
             .as_deref()
             .map(traffic_domain)
             .transpose()?;
+        config.public_url = s.public_url.as_deref().map(PublicUrl::parse).transpose()?;
         config.nodes = nodes;
         config.recording = RecordingConfig::validate(&s.recording, &config.data)?;
         Ok(config)
@@ -735,7 +747,7 @@ mod tests {
     #[test]
     fn every_file_key_is_read() {
         let keys = Settings::file_keys();
-        assert_eq!(keys.len(), 33, "{keys:?}");
+        assert_eq!(keys.len(), 34, "{keys:?}");
         for key in keys {
             assert!(
                 Settings::from_toml(&format!("{key} = [[1]]")).is_err(),
@@ -892,7 +904,18 @@ mod tests {
             );
             count += 1;
         }
-        assert_eq!(count, 34);
+        assert_eq!(count, 35);
+    }
+
+    #[test]
+    fn the_public_url_comes_from_the_file_or_the_flag() {
+        let c = Config::validate(settings("public_url = \"https://labs.example.org/\"")).unwrap();
+        assert_eq!(c.public_url.unwrap().origin(), "https://labs.example.org");
+        assert!(Config::validate(settings("")).unwrap().public_url.is_none());
+        let err = Config::validate(settings("public_url = \"labs.example.org\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--public-url"), "{err}");
     }
 
     #[test]

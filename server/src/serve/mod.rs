@@ -23,6 +23,7 @@ pub mod events;
 pub mod foreground;
 pub mod language;
 pub mod metrics;
+pub mod public_url;
 pub mod recordings;
 pub mod sessions;
 pub mod state;
@@ -47,6 +48,7 @@ pub use state::AppState;
 
 use crate::settings::BackendKind;
 use config::{OnShutdown, Tls};
+use public_url::PublicUrl;
 
 /// The flags of `playlab serve` (see [`Settings`]; [`Settings::load`] adds the file's).
 pub type ServeArgs = Settings;
@@ -82,6 +84,11 @@ pub fn main(settings: Settings) -> anyhow::Result<ExitCode> {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let mut config = config;
+        if config.public_url.is_none() {
+            let listen = listener.local_addr()?;
+            config.public_url = Some(PublicUrl::from_listen(listen, config.tls.is_some()));
+        }
         let scheme = if config.tls.is_some() {
             "https"
         } else {

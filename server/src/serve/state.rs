@@ -11,6 +11,7 @@ use super::classes::ClassBook;
 use super::config::Config;
 use super::content::SharedCatalog;
 use super::metrics::Metrics;
+use super::public_url::PortUrls;
 use super::recordings::Recorder;
 use super::sessions::SessionManager;
 use super::store::Store;
@@ -50,6 +51,10 @@ impl AppState {
         let catalog = Arc::new(SharedCatalog::new(catalog));
         let classes = ClassBook::new(store.clone(), catalog.clone(), config.limits.join_attempts);
         let recorder = Recorder::new(config.recording.clone(), metrics.clone());
+        let port_urls = config.public_url.clone().map(|public| PortUrls {
+            public,
+            traffic_domain: config.traffic_domain.clone(),
+        });
         let sessions = SessionManager::new(
             backend,
             store,
@@ -57,6 +62,7 @@ impl AppState {
             config.limits.clone(),
             metrics.clone(),
             recorder.clone(),
+            port_urls,
         )?;
         Ok(AppState {
             config: Arc::new(config),

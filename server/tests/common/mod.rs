@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use playlab::serve::config::{AuthMode, Limits, OnShutdown};
+use playlab::serve::public_url::PublicUrl;
 use playlab::serve::recordings::RecordingConfig;
 use playlab::serve::{AppState, Catalog, Config};
 use reqwest::StatusCode;
@@ -146,9 +147,12 @@ impl TestServer {
             );
             catalog
         });
-        let state = AppState::open(config, backend.clone(), catalog).expect("the state opens");
+        // Bound first: the public URL, which the nodes' web port links name, is the
+        // address learners' clients use here.
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        config.public_url = Some(PublicUrl::parse(&format!("http://{addr}")).unwrap());
+        let state = AppState::open(config, backend.clone(), catalog).expect("the state opens");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(playlab::serve::run(listener, state.clone(), async move {
             let _ = stopped.await;

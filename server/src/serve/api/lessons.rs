@@ -93,6 +93,9 @@ pub struct LessonDetail<'a> {
     nodes: Vec<String>,
     /// The web ports the lesson declares, each a tab beside the terminals.
     ports: Vec<PortDetail<'a>>,
+    /// How the page arranges the tools: `terminal`, `editor-terminal` or `ide`, the
+    /// names lesson files use.
+    layout: &'static str,
     steps: Vec<StepDetail<'a>>,
     intro_html: Option<String>,
     finish_html: Option<String>,
@@ -153,6 +156,7 @@ impl<'a> LessonDetail<'a> {
             header: LessonHeader::of(localized, unavailable),
             nodes: lesson.environment.node_names(),
             ports: lesson.ports.iter().map(PortDetail::of).collect(),
+            layout: lesson.layout.as_str(),
             steps: lesson
                 .steps
                 .iter()
@@ -220,6 +224,7 @@ mod tests {
         assert_eq!(detail["id"], "demo");
         assert_eq!(detail["duration"], "5m");
         assert_eq!(detail["nodes"], json!(["node01", "node02"]));
+        assert_eq!(detail["layout"], "terminal");
         // Absent pages are `null`, not missing: the page tests for them.
         assert_eq!(detail.get("intro_html"), Some(&json!(null)));
         assert_eq!(detail.get("finish_html"), Some(&json!(null)));

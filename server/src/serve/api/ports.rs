@@ -674,6 +674,54 @@ async fn forward(
     Ok(answer)
 }
 
+#[derive(Deserialize)]
+pub struct SelectorQuery {
+    node: Option<String>,
+    port: Option<String>,
+}
+
+/// `GET /ports/{id}/`: Killercoda's traffic selector (`{{TRAFFIC_SELECTOR}}`), a form
+/// per node of the session asking for a port. A form sends `?node=&port=` back here
+/// (no script needed), which goes on to where a tab opens that port ([`open`]), so
+/// both modes work and the port's checks are [`open`]'s.
+pub async fn selector(
+    authorized: AuthorizedSession,
+    Query(SelectorQuery { node, port }): Query<SelectorQuery>,
+) -> ApiResult<Response> {
+    let session = &authorized.session;
+    if let (Some(node), Some(port)) = (node, port) {
+        let port = parse_port(port.trim()).ok_or_else(bad_port)?;
+        if session.lesson.environment.node(&node).is_none() {
+            return Err(SessionError::NoNode(node).into());
+        }
+        let open = open_template(&node, port.get(), "/").replace("{session}", session.id.as_str());
+        return Ok(Redirect::to(&open).into_response());
+    }
+    let mut forms = String::new();
+    for node in session.lesson.environment.node_names() {
+        let mut name = String::new();
+        pulldown_cmark_escape::escape_html(&mut name, &node)
+            .expect("writing to a String cannot fail");
+        forms.push_str(&format!(
+            "<form method=\"get\"><input type=\"hidden\" name=\"node\" value=\"{name}\">\
+             <label>{name} port <input name=\"port\" inputmode=\"numeric\" \
+             pattern=\"[0-9]{{1,5}}\" required></label> <button>Open</button></form>"
+        ));
+    }
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\">\
+         <title>Open a port</title>\
+         <style>body{{font-family:system-ui,sans-serif;margin:3rem;color:#333}}\
+         form{{margin:1rem 0}}</style>\
+         </head><body><h1>Open a port</h1>{forms}</body></html>"
+    );
+    Ok((
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Html(page),
+    )
+        .into_response())
+}
+
 /// The page for a port that does not answer yet: it says so and reloads itself.
 fn not_listening(node: &str, port: NonZeroU16, why: &str) -> Response {
     let page = format!(

@@ -53,6 +53,7 @@ use super::content::SharedCatalog;
 use super::events::Event;
 use super::language::Wanted;
 use super::metrics::Metrics;
+use super::public_url::PortUrls;
 use super::recordings::Recorder;
 use super::store::Store;
 use super::terminals::InputHook;
@@ -85,7 +86,8 @@ pub struct SessionManager {
 }
 
 impl SessionManager {
-    /// A session manager on the wall clock.
+    /// A session manager on the wall clock. With `port_urls`, each session's lesson
+    /// runs with its web ports' URLs (in scripts and the nodes' files).
     pub fn new(
         backend: Arc<dyn Backend>,
         store: Arc<Store>,
@@ -93,12 +95,23 @@ impl SessionManager {
         limits: Limits,
         metrics: Arc<Metrics>,
         recorder: Arc<Recorder>,
+        port_urls: Option<PortUrls>,
     ) -> anyhow::Result<Arc<SessionManager>> {
-        let clock = Clock::Wall;
-        SessionManager::with_clock(backend, store, catalog, limits, metrics, recorder, clock)
+        SessionManager::assemble(Shared {
+            backend,
+            store,
+            catalog,
+            limits,
+            metrics,
+            recorder,
+            clock: Clock::Wall,
+            port_urls,
+        })
     }
 
-    /// A session manager whose deadlines follow `clock` (tests pass `Clock::tokio`).
+    /// A session manager whose deadlines follow `clock` (tests pass `Clock::tokio`),
+    /// without web ports' URLs.
+    #[cfg(test)]
     fn with_clock(
         backend: Arc<dyn Backend>,
         store: Arc<Store>,
@@ -108,7 +121,7 @@ impl SessionManager {
         recorder: Arc<Recorder>,
         clock: Clock,
     ) -> anyhow::Result<Arc<SessionManager>> {
-        let shared = Arc::new(Shared {
+        SessionManager::assemble(Shared {
             backend,
             store,
             catalog,
@@ -116,7 +129,12 @@ impl SessionManager {
             metrics,
             recorder,
             clock,
-        });
+            port_urls: None,
+        })
+    }
+
+    fn assemble(shared: Shared) -> anyhow::Result<Arc<SessionManager>> {
+        let shared = Arc::new(shared);
         let stopping = CancellationToken::new();
         let starts = TaskTracker::new();
         let pool = Pool::new(shared.clone(), stopping.clone(), starts.clone());

@@ -161,11 +161,14 @@ impl Pool {
     async fn prepare(
         &self,
         id: &SessionId,
-        lesson: &Lesson,
+        lesson: &Arc<Lesson>,
         terminals: &Arc<Terminals>,
     ) -> Result<(), RunnerError> {
         let backend = &self.shared.backend;
-        backend.start(id, lesson, ProgressSender::discard()).await?;
+        let lesson = self.shared.session_lesson(id, lesson.clone());
+        backend
+            .start(id, &lesson, ProgressSender::discard())
+            .await?;
         let names = lesson.environment.node_names();
         let shells = names
             .iter()

@@ -1,6 +1,7 @@
 //! What every room of the session manager works with: the backend, the store, the
-//! lessons, the limits, the metrics, the recorder and the clock, with the few operations they all
-//! need (make a session, save it, destroy an environment).
+//! lessons, the limits, the metrics, the recorder, the clock and where web ports are,
+//! with the few operations they all need (make a session, with its lesson as that
+//! session runs it; save it; destroy an environment).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use super::session::Session;
 use crate::serve::config::Limits;
 use crate::serve::content::SharedCatalog;
 use crate::serve::metrics::Metrics;
+use crate::serve::public_url::PortUrls;
 use crate::serve::recordings::Recorder;
 use crate::serve::status::Status;
 use crate::serve::store::Store;
@@ -26,6 +28,8 @@ pub(super) struct Shared {
     pub metrics: Arc<Metrics>,
     pub recorder: Arc<Recorder>,
     pub clock: Clock,
+    /// Where sessions' web ports are, when the server knows its public URL.
+    pub port_urls: Option<PortUrls>,
 }
 
 impl Shared {
@@ -64,6 +68,7 @@ impl Shared {
         terminals: Arc<Terminals>,
     ) -> Arc<Session> {
         let ttl = self.ttl(&lesson);
+        let lesson = self.session_lesson(&id, lesson);
         Session::new(
             id,
             learner,
@@ -74,6 +79,16 @@ impl Shared {
             self.clock.now(),
             ttl,
         )
+    }
+
+    /// `lesson` as session `id` runs it: its scripts' traffic markers are the session's
+    /// URLs, and its nodes get them in files. The same for the same session, so a
+    /// warm pool environment started for an id runs the lesson its session gets.
+    pub fn session_lesson(&self, id: &SessionId, lesson: Arc<Lesson>) -> Arc<Lesson> {
+        match &self.port_urls {
+            Some(urls) => Arc::new(lesson.with_traffic(&urls.for_session(id))),
+            None => lesson,
+        }
     }
 
     /// How long a session of `lesson` lives: the lesson's own TTL, else the operator's.

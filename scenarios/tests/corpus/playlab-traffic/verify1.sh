@@ -1,0 +1,2 @@
+#!/bin/bash
+grep -q changed ~/site/index.html
