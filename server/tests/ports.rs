@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::*;
 use futures::{SinkExt, StreamExt};
 use playlab::serve::Catalog;
+use playlab::serve::config::Limits;
 use reqwest::StatusCode;
 use reqwest::cookie::CookieStore;
 use serde_json::Value;
@@ -60,6 +61,45 @@ async fn raw(server: &TestServer, client: &Client, target: &str, host: &str) -> 
         .map_or("", |(_, b)| b)
         .to_owned();
     (status, body)
+}
+
+/// A `POST` of `body` as written (a head of `headers` and the learner's cookies,
+/// then the bytes), the answer read to its end; returns the answer's text.
+async fn post_raw(
+    server: &TestServer,
+    client: &Client,
+    target: &str,
+    headers: &str,
+    body: &[u8],
+) -> String {
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST {target} HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\n{headers}Connection: close\r\n\r\n",
+        server.addr,
+        cookies(client)
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer))
+        .await
+        .expect("an answer within 20 s")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// `data` as one chunk of a chunked body per 64 KiB.
+fn chunked(data: &[u8]) -> Vec<u8> {
+    data.chunks(64 * 1024)
+        .flat_map(|chunk| {
+            [
+                format!("{:x}\r\n", chunk.len()).into_bytes(),
+                chunk.to_vec(),
+                b"\r\n".to_vec(),
+            ]
+        })
+        .flatten()
+        .collect()
 }
 
 /// Waits until the app answers through the proxy (its setup script starts it in the
@@ -483,6 +523,73 @@ async fn the_proxy_reaches_only_the_named_node_of_a_session_its_caller_may_use()
     server.stop().await;
 }
 
+#[tokio::test]
+async fn an_upload_over_the_limit_is_refused_whether_its_length_is_said_or_not() {
+    const LIMIT: usize = 1 << 20;
+    let server = TestServer::start(Options {
+        catalog: Some(ports_catalog()),
+        limits: Limits {
+            port_upload_limit: LIMIT as u64,
+            ..Limits::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let learner = server.learner();
+    let id = learner.ready_session_of("web").await;
+    let count = format!("/ports/{id}/web/8080/count");
+    wait_for_app(&learner, &format!("{}/ports/{id}/web/8080/", server.url)).await;
+    let data = vec![b'u'; LIMIT];
+
+    // Up to the limit, with a length or chunked, the node gets it all.
+    let answer = post_raw(
+        &server,
+        &learner,
+        &count,
+        &format!("Content-Length: {LIMIT}\r\n"),
+        &data,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(&format!("\"bytes\": {LIMIT}")), "{answer}");
+    let body = [chunked(&data), b"0\r\n\r\n".to_vec()].concat();
+    let answer = post_raw(
+        &server,
+        &learner,
+        &count,
+        "Transfer-Encoding: chunked\r\n",
+        &body,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(&format!("\"bytes\": {LIMIT}")), "{answer}");
+
+    // A length over it is refused before a byte is sent on.
+    let answer = post_raw(
+        &server,
+        &learner,
+        &count,
+        &format!("Content-Length: {}\r\n", LIMIT + 1),
+        &[],
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("upload_too_large"), "{answer}");
+    // A chunked body is cut off where it goes over (and the node never answers it).
+    let over = chunked(&vec![b'u'; LIMIT + 64 * 1024]);
+    let answer = post_raw(
+        &server,
+        &learner,
+        &count,
+        "Transfer-Encoding: chunked\r\n",
+        &over,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("upload_too_large"), "{answer}");
+    server.stop().await;
+}
+
 /// A browser that finds `hosts` on the test server (as `*.localhost` is loopback in
 /// browsers, without DNS), with its own cookies and without following redirects.
 fn browser_for(server: &TestServer, hosts: &[&str]) -> reqwest::Client {
@@ -548,6 +655,15 @@ async fn host_mode_serves_a_port_at_the_root_of_its_own_host_to_its_learner_only
     let page = browser.get(&location).send().await.unwrap();
     assert_eq!(page.url().path(), "/hello.txt");
     assert_eq!(page.text().await.unwrap(), "hello from the node\n");
+    // The ticket was good once: the same link (a history entry, a log line) is not.
+    let again = browser_for(&server, &[&host])
+        .get(&location)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::FORBIDDEN);
+    let refusal: Value = again.json().await.unwrap();
+    assert_eq!(refusal["error"], "bad_ticket");
     let seen: Value = browser
         .get(format!("http://{host}:{port}/headers?q=1"))
         .send()
@@ -622,6 +738,28 @@ async fn host_mode_serves_a_port_at_the_root_of_its_own_host_to_its_learner_only
         let (status, body) = raw(&server, &alice, "/hello.txt", &name).await;
         assert_eq!(status, expected, "{name}: {body}");
     }
+    // The app's pages are the same site as playlab's, so the learner's cookies go
+    // with what their scripts send playlab: changes from them are refused, while
+    // playlab's own pages (and clients that are no browser) still make them.
+    let help = |origin: Option<String>| {
+        let request = alice
+            .http
+            .post(format!("{}/api/sessions/{alices}/help", server.url))
+            .json(&serde_json::json!({"allow": false}));
+        let request = match origin {
+            Some(origin) => request.header("origin", origin),
+            None => request,
+        };
+        async move { request.send().await.unwrap() }
+    };
+    let from_app = help(Some(format!("http://{host}:{port}"))).await;
+    assert_eq!(from_app.status(), StatusCode::FORBIDDEN);
+    let refusal: Value = from_app.json().await.unwrap();
+    assert_eq!(refusal["error"], "cross_origin");
+    let from_playlab = help(Some(server.url.clone())).await;
+    assert_eq!(from_playlab.status(), StatusCode::OK);
+    assert_eq!(help(None).await.status(), StatusCode::OK);
+
     // Hosts that are not a port's are playlab's own, which serves no node's files.
     for name in [
         format!("8080-127.0.0.1-{alices}.localhost"),

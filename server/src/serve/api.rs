@@ -51,7 +51,8 @@
 //! (with `--auth code`, the lesson catalog and creating a session are for learners who
 //! joined; the admin may read lessons) or not admin, 403 a wrong join code or admin
 //! token, or someone else's session (a caller who has not joined owns none), or a
-//! learner on an instructor's endpoint, 404 unknown, 409 not ready (or a class full),
+//! learner on an instructor's endpoint, or (`cross_origin`) a change or a WebSocket
+//! a browser sent from another origin's page (see [`origin`]), 404 unknown, 409 not ready (or a class full),
 //! 429 too many join attempts, 503 (with `Retry-After`) at capacity or backend down.
 
 mod classes;
@@ -59,6 +60,7 @@ mod error;
 mod events;
 mod extract;
 mod lessons;
+mod origin;
 mod ports;
 mod recordings;
 #[cfg(test)]
@@ -125,7 +127,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/recordings/{id}/{file}", get(recordings::download))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint")
-        });
+        })
+        .layer(axum::middleware::from_fn(origin::same_origin));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))

@@ -7,9 +7,10 @@
 //! token as `Authorization: Bearer TOKEN`, as `?token=TOKEN` (WebSockets and
 //! EventSource cannot set headers), or through the cookie `POST /api/admin/login` sets.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -62,7 +63,17 @@ pub struct Auth {
     mode: AuthMode,
     join_code: Option<String>,
     secure_cookies: bool,
+    /// The nonces of redeemed port tickets, with when each ticket expires: a ticket is
+    /// good once, as a link in a browser's history or a proxy's log must not sign
+    /// anyone in again.
+    redeemed: Mutex<HashMap<String, u64>>,
 }
+
+/// The most unexpired redeemed tickets remembered; beyond it redemption is refused
+/// (until some expire) rather than memory grown. Tickets are only ever issued to a
+/// caller who may use the session, and each is redeemable for a minute, so only
+/// someone opening ports thousands of times a second comes near it.
+const MAX_REDEEMED: usize = 100_000;
 
 fn random_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -150,6 +161,7 @@ impl Auth {
             mode,
             join_code,
             secure_cookies,
+            redeemed: Mutex::default(),
         })
     }
 
@@ -209,21 +221,24 @@ impl Auth {
     }
 
     /// A ticket that carries `who` to a web port's own host (host mode), where the
-    /// browser sends none of playlab's cookies: valid for [`PORT_TICKET_TTL`] and for
-    /// that host only, signed with the cookie key.
+    /// browser sends none of playlab's cookies: valid once, for [`PORT_TICKET_TTL`]
+    /// and for that host only, signed with the cookie key. Its random nonce is what
+    /// makes it once: two tickets for the same caller and host in the same second are
+    /// still two.
     pub fn port_ticket(&self, host: &str, who: &Identity, now: SystemTime) -> String {
         let expires = (now + PORT_TICKET_TTL)
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        let nonce = random_token(16);
         let admin = if who.admin { "a" } else { "-" };
         let learner = who.learner.as_deref().unwrap_or("-");
-        let claims = format!("{expires}.{admin}.{learner}");
+        let claims = format!("{expires}.{nonce}.{admin}.{learner}");
         let mac = hex::encode(self.mac(host, &claims));
         format!("{claims}.{mac}")
     }
 
-    /// Who a ticket from [`Self::port_ticket`] is, if it is this server's, for `host`
-    /// and not expired.
+    /// Who a ticket from [`Self::port_ticket`] is, if it is this server's, for `host`,
+    /// not expired and not redeemed before.
     pub fn redeem_port_ticket(
         &self,
         ticket: &str,
@@ -234,12 +249,23 @@ impl Auth {
         if !same_secret(mac, &hex::encode(self.mac(host, claims))) {
             return None;
         }
-        let mut parts = claims.splitn(3, '.');
+        let mut parts = claims.splitn(4, '.');
         let expires: u64 = parts.next()?.parse().ok()?;
+        let nonce = parts.next()?;
         let admin = parts.next()? == "a";
         let learner = parts.next().filter(|l| *l != "-").map(str::to_owned);
         let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
-        (now <= expires).then_some(Identity { learner, admin })
+        if now > expires {
+            return None;
+        }
+        let mut redeemed = self.redeemed.lock().unwrap_or_else(PoisonError::into_inner);
+        // An expired ticket is refused by its time alone: its nonce may be forgotten.
+        redeemed.retain(|_, until| *until >= now);
+        if redeemed.len() >= MAX_REDEEMED || redeemed.contains_key(nonce) {
+            return None;
+        }
+        redeemed.insert(nonce.to_owned(), expires);
+        Some(Identity { learner, admin })
     }
 
     /// `who`'s cookies, for the host the jar's response goes to.
@@ -329,11 +355,7 @@ mod tests {
             admin: false,
         };
         let ticket = auth.port_ticket(host, &who, now);
-        let redeemed = auth.redeem_port_ticket(&ticket, host, now).unwrap();
-        assert_eq!(
-            (redeemed.learner.as_deref(), redeemed.admin),
-            (Some("alice"), false)
-        );
+        // Refused elsewhere, by another server, too late or forged...
         assert!(
             auth.redeem_port_ticket(&ticket, "8080-web-s2.localhost", now)
                 .is_none()
@@ -343,6 +365,17 @@ mod tests {
         assert!(auth.redeem_port_ticket(&ticket, host, later).is_none());
         let forged = ticket.replacen(".-.alice.", ".a.alice.", 1);
         assert!(auth.redeem_port_ticket(&forged, host, now).is_none());
+        // ... and good once where it is for.
+        let redeemed = auth.redeem_port_ticket(&ticket, host, now).unwrap();
+        assert_eq!(
+            (redeemed.learner.as_deref(), redeemed.admin),
+            (Some("alice"), false)
+        );
+        assert!(auth.redeem_port_ticket(&ticket, host, now).is_none());
+        // Another ticket for the same caller and host, in the same second, is another.
+        let again = auth.port_ticket(host, &who, now);
+        assert_ne!(again, ticket);
+        assert!(auth.redeem_port_ticket(&again, host, now).is_some());
         let admin = Identity {
             learner: None,
             admin: true,
@@ -350,6 +383,33 @@ mod tests {
         let ticket = auth.port_ticket(host, &admin, now);
         let redeemed = auth.redeem_port_ticket(&ticket, host, now).unwrap();
         assert_eq!((redeemed.learner, redeemed.admin), (None, true));
+    }
+
+    #[test]
+    fn redeemed_tickets_are_forgotten_when_they_expire_and_bounded_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = Auth::open(dir.path(), None, AuthMode::Open, None, false).unwrap();
+        let host = "8080-web-s1.localhost";
+        let who = Identity::default();
+        let now = SystemTime::now();
+        for _ in 0..3 {
+            let ticket = auth.port_ticket(host, &who, now);
+            assert!(auth.redeem_port_ticket(&ticket, host, now).is_some());
+        }
+        let remembered = || auth.redeemed.lock().unwrap().len();
+        assert_eq!(remembered(), 3);
+        let later = now + PORT_TICKET_TTL + Duration::from_secs(1);
+        let ticket = auth.port_ticket(host, &who, later);
+        assert!(auth.redeem_port_ticket(&ticket, host, later).is_some());
+        assert_eq!(remembered(), 1);
+        // Full: refused, never grown.
+        auth.redeemed
+            .lock()
+            .unwrap()
+            .extend((0..MAX_REDEEMED).map(|i| (i.to_string(), u64::MAX)));
+        let ticket = auth.port_ticket(host, &who, later);
+        assert!(auth.redeem_port_ticket(&ticket, host, later).is_none());
+        assert_eq!(remembered(), MAX_REDEEMED + 1);
     }
 
     #[test]

@@ -128,6 +128,10 @@ pub struct Settings {
     /// else `http://ADDRESS:PORT`; `https` with TLS].
     #[arg(long, env = "PLAYLAB_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The largest request body a web port passes on to a node, e.g. `100Mi`; a
+    /// bigger upload is cut off and answered 413 [default: 1Gi].
+    #[arg(long, env = "PLAYLAB_PORT_UPLOAD_LIMIT")]
+    pub port_upload_limit: Option<String>,
     #[command(flatten)]
     #[serde(skip)]
     pub nodes: NodeSettings,
@@ -322,6 +326,8 @@ pub struct Limits {
     pub join_attempts: u32,
     /// How long before (and after) a class's start its environments are pre-started.
     pub class_warmup: Duration,
+    /// The most request body bytes a web port passes on to a node.
+    pub port_upload_limit: u64,
 }
 
 impl Default for Limits {
@@ -338,6 +344,7 @@ impl Default for Limits {
             stuck_after: Duration::from_secs(10 * 60),
             join_attempts: 30,
             class_warmup: Duration::from_secs(10 * 60),
+            port_upload_limit: 1 << 30,
         }
     }
 }
@@ -383,6 +390,11 @@ impl Limits {
                 bail!("--join-attempts must be at least 1");
             }
             limits.join_attempts = n;
+        }
+        if let Some(text) = &s.port_upload_limit {
+            limits.port_upload_limit = scenarios::units::parse_memory(text).map_err(|e| {
+                anyhow::anyhow!("--port-upload-limit {text:?}: {e}; write sizes like `100Mi`")
+            })?;
         }
         Ok(limits)
     }
@@ -569,6 +581,7 @@ mod tests {
         assert_eq!(c.auth, AuthMode::Open);
         assert_eq!(c.on_shutdown, OnShutdown::Keep);
         assert_eq!(c.tls, None);
+        assert_eq!(c.limits.port_upload_limit, 1 << 30);
     }
 
     #[test]
@@ -577,7 +590,7 @@ mod tests {
             Serve::command(),
             &["--listen", "127.0.0.1:9000", "--backend", "local"],
             "listen = \"0.0.0.0:1\"\nmax_sessions = 7\nsession_ttl = \"90s\"\n\
-             finish_grace = \"2m\"\nbackend = \"docker\"\nauth = \"code\"\njoin_code = \"J\"",
+             finish_grace = \"2m\"\nport_upload_limit = \"8Mi\"\nbackend = \"docker\"\nauth = \"code\"\njoin_code = \"J\"",
         );
         let c = Config::validate(s).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
@@ -585,6 +598,7 @@ mod tests {
         assert_eq!(c.limits.max_sessions, 7);
         assert_eq!(c.limits.session_ttl, Duration::from_secs(90));
         assert_eq!(c.limits.finish_grace, Duration::from_secs(120));
+        assert_eq!(c.limits.port_upload_limit, 8 << 20);
         assert_eq!(c.auth, AuthMode::Code);
         assert_eq!(c.join_code.as_deref(), Some("J"));
     }
@@ -628,6 +642,8 @@ mod tests {
             ("session_ttl = \"soon\"", "--session-ttl"),
             ("finish_grace = \"0s\"", "--finish-grace"),
             ("max_sessions = 0", "--max-sessions"),
+            ("port_upload_limit = \"0\"", "--port-upload-limit"),
+            ("port_upload_limit = \"big\"", "--port-upload-limit"),
             ("tls = \"self-signed\"\ntls_cert = \"x\"", "--tls-cert"),
             ("tls_cert = \"x\"", "--tls-key"),
             ("tls = \"files\"", "--tls-key"),
@@ -747,7 +763,7 @@ mod tests {
     #[test]
     fn every_file_key_is_read() {
         let keys = Settings::file_keys();
-        assert_eq!(keys.len(), 34, "{keys:?}");
+        assert_eq!(keys.len(), 35, "{keys:?}");
         for key in keys {
             assert!(
                 Settings::from_toml(&format!("{key} = [[1]]")).is_err(),
@@ -904,7 +920,7 @@ mod tests {
             );
             count += 1;
         }
-        assert_eq!(count, 35);
+        assert_eq!(count, 36);
     }
 
     #[test]

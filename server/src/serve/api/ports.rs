@@ -20,7 +20,11 @@
 //!   both sides are upgraded and the bytes copied both ways.
 //! - **What belongs to playlab stays here.** Hop-by-hop headers are dropped, playlab's
 //!   cookies and any `Authorization` (the admin token) never reach the node, and a
-//!   node cannot set playlab's cookies. Request headers are capped.
+//!   node cannot set playlab's cookies. Request headers are capped, and so is a
+//!   request body (`--port-upload-limit`): a `Content-Length` over the cap is refused
+//!   before anything is sent, and a body without one is counted as it streams
+//!   (`Limited`) and cut off at the cap, so neither can make the node (or its disk)
+//!   take more than the operator allows. Both answer 413.
 //! - **A port nothing listens on yet** (the learner has not started the app) is a
 //!   small page that reloads itself every 2 s, not a bare 502.
 //!
@@ -46,6 +50,7 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use http_body_util::{LengthLimitError, Limited};
 use hyper_util::rt::TokioIo;
 use runner::RunnerError;
 use serde::Deserialize;
@@ -237,6 +242,14 @@ fn header_bytes(headers: &HeaderMap) -> usize {
         .sum()
 }
 
+fn upload_too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "upload_too_large",
+        format!("a web port takes request bodies of at most {limit} bytes"),
+    )
+}
+
 fn bad_port() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -311,6 +324,15 @@ async fn serve(
             format!("a web port takes at most {MAX_REQUEST_HEADERS} bytes of request headers"),
         ));
     }
+    let upload_limit = state.config.limits.port_upload_limit;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > upload_limit) {
+        return Err(upload_too_large(upload_limit));
+    }
     if session.status() != Status::Ready {
         return Ok(not_listening(
             node,
@@ -334,7 +356,7 @@ async fn serve(
         })?;
     let rest = without_admin_token(rest, |t| state.auth.is_admin_token(t));
     let watcher = authorized.role() == Role::Watcher;
-    forward(request, address, &rest, prefix, client)
+    forward(request, address, &rest, prefix, client, upload_limit)
         .await
         .map(|mut response| {
             if watcher {
@@ -356,6 +378,7 @@ async fn serve(
                 "bad_path",
                 "that path cannot be passed on to the node",
             )),
+            Failure::TooLarge => Err(upload_too_large(upload_limit)),
             Failure::Upstream(e) => Err(ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "port_failed",
@@ -592,17 +615,36 @@ enum Failure {
     NotListening,
     /// The path is not one a request to the node can carry.
     BadPath,
+    /// The request body went over the upload limit before the node answered.
+    TooLarge,
     Upstream(hyper::Error),
 }
 
+impl From<hyper::Error> for Failure {
+    /// The body's cap shows as the cause of the request's error: the one the client
+    /// connection got from [`Limited`] while sending the body.
+    fn from(e: hyper::Error) -> Failure {
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            if c.is::<LengthLimitError>() {
+                return Failure::TooLarge;
+            }
+            cause = c.source();
+        }
+        Failure::Upstream(e)
+    }
+}
+
 /// Sends the request to `address` on a connection of its own and streams the answer
-/// back; an upgrade is joined end to end in a task of its own.
+/// back, the request body cut off after `upload_limit` bytes; an upgrade is joined end
+/// to end in a task of its own.
 async fn forward(
     mut request: Request,
     address: SocketAddr,
     path: &str,
     prefix: Option<&str>,
     client: IpAddr,
+    upload_limit: u64,
 ) -> Result<Response, Failure> {
     let stream = match tokio::time::timeout(
         CONNECT_TIMEOUT,
@@ -613,9 +655,8 @@ async fn forward(
         Ok(Ok(stream)) => stream,
         Ok(Err(_)) | Err(_) => return Err(Failure::NotListening),
     };
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(Failure::Upstream)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.with_upgrades().await {
             tracing::debug!(error = %e, "web port connection ended");
@@ -642,6 +683,7 @@ async fn forward(
         HeaderName::from_static("x-forwarded-for"),
         HeaderValue::from_str(&client.to_string()).expect("an address is a header value"),
     );
+    let body = Limited::new(body, usize::try_from(upload_limit).unwrap_or(usize::MAX));
     let mut upstream = hyper::Request::builder()
         .method(parts.method)
         .uri(path)
@@ -649,10 +691,7 @@ async fn forward(
         .map_err(|_| Failure::BadPath)?;
     *upstream.headers_mut() = headers;
 
-    let mut response = sender
-        .send_request(upstream)
-        .await
-        .map_err(Failure::Upstream)?;
+    let mut response = sender.send_request(upstream).await?;
     let status = response.status();
     if status == StatusCode::SWITCHING_PROTOCOLS {
         let node_upgrade = hyper::upgrade::on(&mut response);
