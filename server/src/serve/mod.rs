@@ -206,6 +206,11 @@ pub async fn run(
         None => {
             // The client's address is the join code's rate-limit key.
             let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            // Without TCP_NODELAY a small answer (a terminal's keystroke echo, a web
+            // port's small response) can wait for the peer's delayed ACK, 40 ms.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(signal)
                 .await
@@ -220,6 +225,7 @@ pub async fn run(
                 stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
             });
             axum_server::from_tcp_rustls(listener.into_std()?, tls)
+                .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
                 .handle(handle)
                 .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .await

@@ -655,6 +655,8 @@ async fn forward(
         Ok(Ok(stream)) => stream,
         Ok(Err(_)) | Err(_) => return Err(Failure::NotListening),
     };
+    // Small answers go out at once, as from the browser's side (see `serve::run`).
+    let _ = stream.set_nodelay(true);
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(async move {
