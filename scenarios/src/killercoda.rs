@@ -404,6 +404,7 @@ impl Resolver<'_> {
             finish,
             steps,
             ports: Vec::new(),
+            editor: EditorRoot::default(),
             notes,
         }
     }

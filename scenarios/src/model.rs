@@ -40,6 +40,8 @@ pub struct Lesson {
     pub setup: Vec<Script>,
     /// The web apps of the environment the learner opens beside the terminals.
     pub ports: Vec<WebPort>,
+    /// Where the learner's file editor opens on the nodes.
+    pub editor: EditorRoot,
     pub intro: Option<Page>,
     pub finish: Option<Page>,
     pub steps: Vec<Step>,
@@ -74,6 +76,7 @@ impl Lesson {
             assets: Vec::new(),
             setup: Vec::new(),
             ports: Vec::new(),
+            editor: EditorRoot::default(),
             intro: None,
             finish: None,
             steps: Vec::new(),
@@ -284,6 +287,29 @@ pub struct WebPort {
     pub title: String,
     /// Where the tab opens, from the app's root: starts with `/`.
     pub path: String,
+}
+
+/// The folder the learner's file editor shows on a node, and whether it may leave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditorRoot {
+    /// An absolute path inside the node.
+    pub path: String,
+    /// When set, the editor refuses every path that resolves outside `path` (after
+    /// following symbolic links); otherwise `path` is only where the tree starts.
+    pub restricted: bool,
+}
+
+/// Where the editor opens unless a lesson says otherwise: the home directory of the
+/// user setup scripts, checks and terminals run as.
+pub const DEFAULT_EDITOR_ROOT: &str = "/root";
+
+impl Default for EditorRoot {
+    fn default() -> Self {
+        EditorRoot {
+            path: DEFAULT_EDITOR_ROOT.to_owned(),
+            restricted: false,
+        }
+    }
 }
 
 /// A file copied from the lesson folder into a node.
