@@ -83,6 +83,9 @@ pub struct ExecRequest {
     pub env: Vec<(String, String)>,
     /// Bytes fed to the script's standard input.
     pub stdin: Option<Bytes>,
+    /// Output kept per stream ([`EXEC_OUTPUT_LIMIT`] unless the caller expects more,
+    /// as a file download does); more is dropped and [`ExecOutput::truncated`] is set.
+    pub output_limit: usize,
 }
 
 impl ExecRequest {
@@ -92,11 +95,12 @@ impl ExecRequest {
             timeout,
             env: Vec::new(),
             stdin: None,
+            output_limit: EXEC_OUTPUT_LIMIT,
         }
     }
 }
 
-/// Output kept per stream; more is dropped and [`ExecOutput::truncated`] is set.
+/// Output kept per stream by default: what a check or setup script's report needs.
 pub const EXEC_OUTPUT_LIMIT: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]

@@ -8,7 +8,8 @@
 //!
 //! Its public face: the [`Backend`] contract and its types, the backend-neutral
 //! [`environment`] plan, [`checks`], [`judge`] (the verdict on a step), [`selftest`],
-//! and the two backends ([`docker`], [`local`]); backend internals stay inside the
+//! [`files`] (the learner's file editor on a node, over `exec`), and the two backends
+//! ([`docker`], [`local`]); backend internals stay inside the
 //! crate. [`image`] is public for the server (which builds the base image at start-up
 //! through [`docker::DockerBackend::images`]) and the Docker tests; [`pki`] for the
 //! tests that inspect the issued certificates, and for [`pki::PkiError`] inside
@@ -22,6 +23,7 @@ pub mod checks;
 pub mod docker;
 pub mod environment;
 mod error;
+pub mod files;
 pub mod image;
 pub mod judge;
 pub mod local;

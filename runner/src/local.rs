@@ -34,8 +34,8 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
 
 use crate::backend::{
-    Backend, EXEC_OUTPUT_LIMIT, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, Progress,
-    ProgressSender, TermSize, Terminal, TerminalControl,
+    Backend, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, Progress, ProgressSender,
+    TermSize, Terminal, TerminalControl,
 };
 use crate::environment::{DEFAULT_SETUP_TIMEOUT, NodeFile, Plan, Provision};
 use crate::error::{BoxError, RunnerError};
@@ -270,12 +270,12 @@ struct Outputs {
 }
 
 impl Outputs {
-    fn read(child: &mut tokio::process::Child) -> Outputs {
+    fn read(child: &mut tokio::process::Child, limit: usize) -> Outputs {
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         Outputs {
-            stdout: tokio::spawn(read_bounded(stdout, EXEC_OUTPUT_LIMIT)),
-            stderr: tokio::spawn(read_bounded(stderr, EXEC_OUTPUT_LIMIT)),
+            stdout: tokio::spawn(read_bounded(stdout, limit)),
+            stderr: tokio::spawn(read_bounded(stderr, limit)),
         }
     }
 
@@ -375,7 +375,7 @@ impl Backend for LocalBackend {
                 let _ = stdin.write_all(&bytes).await;
             });
         }
-        let outputs = Outputs::read(&mut child);
+        let outputs = Outputs::read(&mut child, request.output_limit);
 
         let status = tokio::time::timeout(request.timeout, child.wait()).await;
         let timed_out = status.is_err();

@@ -82,6 +82,19 @@ pub fn exit(code: i64) -> ExecOutput {
     }
 }
 
+/// `output` as a real backend would return it under `limit`: each stream cut to at
+/// most `limit` bytes (at a character boundary), and marked truncated if it was.
+fn bounded(mut output: ExecOutput, limit: usize) -> ExecOutput {
+    for stream in [&mut output.stdout, &mut output.stderr] {
+        if stream.len() > limit {
+            let cut = (0..=limit).rev().find(|&i| stream.is_char_boundary(i));
+            stream.truncate(cut.unwrap_or(0));
+            output.truncated = true;
+        }
+    }
+    output
+}
+
 impl FakeBackend {
     /// A backend whose execs all succeed with no output.
     pub fn new() -> Arc<FakeBackend> {
@@ -248,7 +261,7 @@ impl Backend for FakeBackend {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        Ok(rule(node, &request.script))
+        Ok(bounded(rule(node, &request.script), request.output_limit))
     }
 
     async fn attach(

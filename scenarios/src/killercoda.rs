@@ -413,6 +413,7 @@ impl Resolver<'_> {
             ports: Vec::new(),
             layout: self.killercoda_layout(raw.interface.layout.as_deref()),
             traffic: None,
+            editor: EditorRoot::default(),
             notes,
         }
     }

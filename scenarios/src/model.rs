@@ -45,6 +45,8 @@ pub struct Lesson {
     /// Where the web ports of one session are: set by [`Lesson::with_traffic`] for the
     /// session a lesson runs in, never by a file (a loaded lesson has `None`).
     pub traffic: Option<TrafficUrls>,
+    /// Where the learner's file editor opens on the nodes.
+    pub editor: EditorRoot,
     pub intro: Option<Page>,
     pub finish: Option<Page>,
     pub steps: Vec<Step>,
@@ -81,6 +83,7 @@ impl Lesson {
             ports: Vec::new(),
             layout: Layout::Terminal,
             traffic: None,
+            editor: EditorRoot::default(),
             intro: None,
             finish: None,
             steps: Vec::new(),
@@ -338,6 +341,29 @@ pub struct TrafficUrls {
     pub template: String,
     /// The page where the learner picks a node and a port (`{{TRAFFIC_SELECTOR}}`).
     pub selector: String,
+}
+
+/// The folder the learner's file editor shows on a node, and whether it may leave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditorRoot {
+    /// An absolute path inside the node.
+    pub path: String,
+    /// When set, the editor refuses every path that resolves outside `path` (after
+    /// following symbolic links); otherwise `path` is only where the tree starts.
+    pub restricted: bool,
+}
+
+/// Where the editor opens unless a lesson says otherwise: the home directory of the
+/// user setup scripts, checks and terminals run as.
+pub const DEFAULT_EDITOR_ROOT: &str = "/root";
+
+impl Default for EditorRoot {
+    fn default() -> Self {
+        EditorRoot {
+            path: DEFAULT_EDITOR_ROOT.to_owned(),
+            restricted: false,
+        }
+    }
 }
 
 /// A file copied from the lesson folder into a node.

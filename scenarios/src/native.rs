@@ -63,6 +63,9 @@ pub struct LessonFile {
     /// How the lesson page arranges the learner's tools (default `terminal`).
     #[serde(default)]
     pub layout: Option<LayoutFile>,
+    /// The learner's file editor: the folder it shows on every node (default `/root`).
+    #[serde(default)]
+    pub editor: Option<EditorFile>,
     /// Markdown file shown before the first step.
     #[serde(default)]
     pub intro: Option<String>,
@@ -201,6 +204,19 @@ pub struct PortFile {
     pub path: Option<String>,
 }
 
+/// Where the learner's file editor opens, and whether it may leave that folder.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditorFile {
+    /// An absolute path inside the nodes (default `/root`, the home directory).
+    #[serde(default)]
+    pub root: Option<String>,
+    /// Refuse files outside `root`, symbolic links leading out included (default
+    /// `false`: `root` is only where the file tree starts).
+    #[serde(default)]
+    pub restricted: bool,
+}
+
 /// A script run on a node. `run` is either the script itself or, when it is a single
 /// word ending in `.sh`, the name of a script file in the lesson folder.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -303,6 +319,9 @@ const KNOWN_KEYS: &[&str] = &[
     "ports",
     "layout",
     "port",
+    "editor",
+    "root",
+    "restricted",
     "path",
     "intro",
     "finish",
@@ -396,6 +415,11 @@ impl Resolver<'_> {
             .enumerate()
             .map(|(i, p)| self.port(p, &index("ports", i)))
             .collect();
+        let editor = raw
+            .editor
+            .as_ref()
+            .map(|e| self.editor(e))
+            .unwrap_or_default();
         let intro = raw.intro.as_deref().and_then(|f| self.page(f, "intro"));
         let finish = raw.finish.as_deref().and_then(|f| self.page(f, "finish"));
         let steps = raw
@@ -436,6 +460,7 @@ impl Resolver<'_> {
                 Some(LayoutFile::Ide) => Layout::Ide,
             },
             traffic: None,
+            editor,
             intro,
             finish,
             steps,
@@ -650,6 +675,25 @@ impl Resolver<'_> {
             node,
             port,
             path: open,
+        }
+    }
+
+    fn editor(&mut self, e: &EditorFile) -> EditorRoot {
+        let root = e
+            .root
+            .clone()
+            .unwrap_or_else(|| DEFAULT_EDITOR_ROOT.to_owned());
+        // Relative to what? Nodes have no one working directory the editor could use.
+        if !root.starts_with('/') {
+            self.error(
+                "editor.root",
+                format!("the editor's `root` must be an absolute path, not `{root}`"),
+            )
+            .hint = Some(format!("write `/{root}`, or leave it out for `/root`"));
+        }
+        EditorRoot {
+            path: root,
+            restricted: e.restricted,
         }
     }
 

@@ -19,7 +19,7 @@ import { shell } from "@codemirror/legacy-modes/mode/shell";
 import { oneDark } from "@codemirror/theme-one-dark";
 import { api, ApiError, errorText, filesUrl, withLang, type DirEntry, type EditorSettings } from "./api";
 import { h, icon, replace, toast } from "./dom";
-import { formatBytes, t } from "./i18n";
+import { formatBytes, formatTimeOfDay, t } from "./i18n";
 import { effectiveTheme, onThemeChange } from "./theme";
 
 /** CodeMirror's colours for the app's theme (its own are light). */
@@ -194,7 +194,7 @@ export class NodeEditor {
       const { version } = await api.saveFile(this.session, this.node, this.file.path, content, over ?? this.file.version);
       this.file.version = version;
       this.saved = content;
-      this.status(t("editor.savedAt", new Date().toLocaleTimeString()), "ok");
+      this.status(t("editor.savedAt", formatTimeOfDay(new Date())), "ok");
     } catch (e) {
       if (e instanceof ApiError && e.code === "changed_on_disk") return this.conflict();
       this.status(errorText(e), "error");

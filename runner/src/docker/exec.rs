@@ -14,7 +14,7 @@ use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use crate::backend::{EXEC_OUTPUT_LIMIT, ExecOutput, ExecRequest};
+use crate::backend::{ExecOutput, ExecRequest};
 use crate::error::RunnerError;
 
 /// Runs `$2` with bash (or sh where there is no bash), killed with its process group
@@ -58,8 +58,8 @@ pub(super) async fn run(
         }
         let _ = input.shutdown().await;
     };
-    let mut stdout = Capture::default();
-    let mut stderr = Capture::default();
+    let mut stdout = Capture::new(request.output_limit);
+    let mut stderr = Capture::new(request.output_limit);
     let collect = async {
         let mut output = output;
         while let Some(item) = output.next().await {
@@ -136,17 +136,25 @@ fn timeout_arg(timeout: Duration) -> String {
     format!("{}.{:03}", millis / 1000, millis % 1000)
 }
 
-/// One output stream, kept up to [`EXEC_OUTPUT_LIMIT`]; the rest is read and dropped
-/// so the command is never blocked on a full pipe.
-#[derive(Default)]
+/// One output stream, kept up to the request's output limit; the rest is read and
+/// dropped so the command is never blocked on a full pipe.
 struct Capture {
     bytes: Vec<u8>,
+    limit: usize,
     truncated: bool,
 }
 
 impl Capture {
+    fn new(limit: usize) -> Capture {
+        Capture {
+            bytes: Vec::new(),
+            limit,
+            truncated: false,
+        }
+    }
+
     fn push(&mut self, chunk: &[u8]) {
-        let room = EXEC_OUTPUT_LIMIT - self.bytes.len();
+        let room = self.limit - self.bytes.len();
         if chunk.len() > room {
             self.truncated = true;
         }
@@ -172,13 +180,13 @@ mod tests {
 
     #[test]
     fn capture_is_bounded() {
-        let mut c = Capture::default();
-        c.push(&vec![b'a'; EXEC_OUTPUT_LIMIT - 1]);
+        let mut c = Capture::new(100);
+        c.push(&[b'a'; 99]);
         assert!(!c.truncated);
         c.push(b"bc");
         c.push(b"d");
         assert!(c.truncated);
-        assert_eq!(c.bytes.len(), EXEC_OUTPUT_LIMIT);
+        assert_eq!(c.bytes.len(), 100);
         assert_eq!(c.bytes.last(), Some(&b'b'));
     }
 }

@@ -43,6 +43,15 @@
 //!   the port: its own host with a sign-in ticket (`--traffic-domain`), else path mode
 //! - `/ports/{id}/{node}/{port}/...` (any method, WebSockets too): the session's web
 //!   ports, a reverse proxy to `port` on `node`, see [`ports`]; the learner or the admin
+//! - The editor (see [`files`]), for the learner or the admin:
+//!   `GET /api/sessions/{id}/nodes/{node}/files?path=` → `{kind:"dir",path,real_path,
+//!   entries:[{name,kind,size}],truncated}` or `{kind:"file",path,real_path,content,
+//!   version,size}` (no `path`: the lesson's editor root); `PUT` the same with
+//!   `{content,version}` (`version` as opened, `null` for a new file) → `{version,size}`,
+//!   `409 changed_on_disk` when the file changed since; `PUT .../files/upload?path=`
+//!   (the body is the file) → `201`; `GET .../files/download?path=` (the bytes). A text
+//!   file over 1 MiB is `413 file_too_large`, a binary one `415 binary_file`, a path
+//!   out of a restricted root `403 outside_root`, a missing file `404 file_not_found`
 //! - `GET /ports/{id}/`: the traffic selector, a form per node asking for a port;
 //!   `?node=&port=` → `303` to the `.../ports/{node}/{port}?path=/` route above
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
@@ -59,6 +68,7 @@ mod classes;
 mod error;
 mod events;
 mod extract;
+mod files;
 mod lessons;
 mod origin;
 mod ports;
@@ -73,7 +83,7 @@ use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::sse::Sse;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use futures::{Stream, StreamExt};
 use runner::TermSize;
 use serde::{Deserialize, Serialize};
@@ -110,6 +120,21 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/reset", post(reset))
         .route("/sessions/{id}/terminals/{node}", get(terminal))
         .route("/sessions/{id}/ports/{node}/{port}", get(ports::open))
+        .route(
+            "/sessions/{id}/nodes/{node}/files",
+            get(files::open).put(files::save),
+        )
+        .route(
+            "/sessions/{id}/nodes/{node}/files/download",
+            get(files::download),
+        )
+        .route(
+            "/sessions/{id}/nodes/{node}/files/upload",
+            // The body is the file; the runner refuses more than this anyway.
+            put(files::upload).layer(axum::extract::DefaultBodyLimit::max(
+                runner::files::TRANSFER_LIMIT as usize,
+            )),
+        )
         .route("/classes", get(classes::list).post(classes::create))
         .route("/classes/join", post(classes::join))
         .route("/classes/mine", get(classes::mine))

@@ -96,9 +96,17 @@ pub struct LessonDetail<'a> {
     /// How the page arranges the tools: `terminal`, `editor-terminal` or `ide`, the
     /// names lesson files use.
     layout: &'static str,
+    /// Where each node's editor tab opens, and whether it may leave that folder.
+    editor: EditorDetail<'a>,
     steps: Vec<StepDetail<'a>>,
     intro_html: Option<String>,
     finish_html: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EditorDetail<'a> {
+    root: &'a str,
+    restricted: bool,
 }
 
 #[derive(Serialize)]
@@ -157,6 +165,10 @@ impl<'a> LessonDetail<'a> {
             nodes: lesson.environment.node_names(),
             ports: lesson.ports.iter().map(PortDetail::of).collect(),
             layout: lesson.layout.as_str(),
+            editor: EditorDetail {
+                root: &lesson.editor.path,
+                restricted: lesson.editor.restricted,
+            },
             steps: lesson
                 .steps
                 .iter()
