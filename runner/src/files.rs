@@ -576,7 +576,8 @@ mod tests {
 
         // Inside, or unrestricted, the path goes to the node, absolute and normalized.
         files.open(Some("src/../x/./y")).await.ok();
-        let open = NodeFiles::new(&*backend, &session, "node01", &root("/root", false));
+        let home = root("/root", false);
+        let open = NodeFiles::new(&*backend, &session, "node01", &home);
         open.open(Some("../etc/passwd")).await.ok();
         assert_eq!(backend.execs().len(), 2);
     }
