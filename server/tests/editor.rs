@@ -8,17 +8,8 @@
 mod common;
 
 use common::*;
-use playlab::serve::Catalog;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-fn editor_catalog() -> Catalog {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/editor");
-    let (catalog, problems) =
-        Catalog::load(&dir, &scenarios::ImageMap::builtin(false)).expect("the fixture loads");
-    assert!(problems.is_empty(), "{problems:?}");
-    catalog
-}
 
 fn files(session: &str, action: &str, path: &str) -> String {
     let path: String = url_escape(path);
@@ -46,7 +37,7 @@ async fn on_node(server: &TestServer, session: &str, script: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_editor_opens_saves_and_refuses_what_it_must() {
     let server = TestServer::start(Options {
-        catalog: Some(editor_catalog()),
+        catalog: Some(fixture_catalog("editor")),
         ..Options::default()
     })
     .await;

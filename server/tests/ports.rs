@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use common::*;
 use futures::{SinkExt, StreamExt};
-use playlab::serve::Catalog;
 use playlab::serve::config::Limits;
 use reqwest::StatusCode;
 use reqwest::cookie::CookieStore;
@@ -18,14 +17,6 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-fn ports_catalog() -> Catalog {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ports");
-    let (catalog, problems) =
-        Catalog::load(&dir, &scenarios::ImageMap::builtin(false)).expect("the fixture loads");
-    assert!(problems.is_empty(), "{problems:?}");
-    catalog
-}
 
 /// The learner's cookies, as a browser would send them.
 fn cookies(client: &Client) -> String {
@@ -129,7 +120,7 @@ async fn wait_for_app(client: &Client, base: &str) {
 #[tokio::test]
 async fn a_learner_reaches_the_app_on_their_node_with_http_uploads_sse_and_websockets() {
     let server = TestServer::start(Options {
-        catalog: Some(ports_catalog()),
+        catalog: Some(fixture_catalog("ports")),
         ..Options::default()
     })
     .await;
@@ -332,7 +323,7 @@ async fn a_learner_reaches_the_app_on_their_node_with_http_uploads_sse_and_webso
 #[tokio::test]
 async fn the_proxy_reaches_only_the_named_node_of_a_session_its_caller_may_use() {
     let server = TestServer::start(Options {
-        catalog: Some(ports_catalog()),
+        catalog: Some(fixture_catalog("ports")),
         ..Options::default()
     })
     .await;
@@ -527,7 +518,7 @@ async fn the_proxy_reaches_only_the_named_node_of_a_session_its_caller_may_use()
 async fn an_upload_over_the_limit_is_refused_whether_its_length_is_said_or_not() {
     const LIMIT: usize = 1 << 20;
     let server = TestServer::start(Options {
-        catalog: Some(ports_catalog()),
+        catalog: Some(fixture_catalog("ports")),
         limits: Limits {
             port_upload_limit: LIMIT as u64,
             ..Limits::default()
@@ -607,7 +598,7 @@ fn browser_for(server: &TestServer, hosts: &[&str]) -> reqwest::Client {
 #[tokio::test]
 async fn host_mode_serves_a_port_at_the_root_of_its_own_host_to_its_learner_only() {
     let server = TestServer::start(Options {
-        catalog: Some(ports_catalog()),
+        catalog: Some(fixture_catalog("ports")),
         traffic_domain: Some("localhost".into()),
         ..Options::default()
     })

@@ -35,6 +35,18 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/content")
 }
 
+/// The lessons of the content directory `tests/fixtures/NAME`, which must load cleanly.
+pub fn fixture_catalog(name: &str) -> playlab::serve::Catalog {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let (catalog, problems) =
+        playlab::serve::Catalog::load(&dir, &scenarios::ImageMap::builtin(false))
+            .expect("the fixture loads");
+    assert!(problems.is_empty(), "{problems:?}");
+    catalog
+}
+
 /// The real Docker engine, or a failure that says what to install. Each call is a new
 /// owner, so a test server's start-up reconciliation removes only what that backend
 /// created, never the environments of other tests or processes on the same engine.
