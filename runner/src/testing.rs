@@ -5,7 +5,7 @@
 //! and the wall clock; the runner's own judging tests use it too. Exec results come
 //! from a rule the test sets; a terminal is a loopback (what is written to it comes
 //! back as its output); every start, destroy, exec and attach is recorded; a start can
-//! be made to fail or to wait until released; and the environments it holds are
+//! be made to fail or to wait until released, pings to fail; and the environments it holds are
 //! listed for re-adoption and reconciliation.
 //!
 //! It is as strict as the real backends where a caller could come to rely on leniency:
@@ -54,6 +54,7 @@ struct Record {
     execs: Vec<ExecCall>,
     attaches: Vec<(SessionId, String)>,
     fail_starts: bool,
+    fail_pings: bool,
 }
 
 /// The fake backend; see the module documentation.
@@ -113,6 +114,11 @@ impl FakeBackend {
     /// Starts from now on fail (`true`) or succeed (`false`).
     pub fn fail_starts(&self, fail: bool) {
         self.record().fail_starts = fail;
+    }
+
+    /// Makes pings fail (an engine that does not answer) until called with `false`.
+    pub fn fail_pings(&self, fail: bool) {
+        self.record().fail_pings = fail;
     }
 
     /// Starts from now on wait until [`FakeBackend::release_starts`].
@@ -195,6 +201,12 @@ impl Backend for FakeBackend {
     }
 
     async fn ping(&self) -> Result<(), RunnerError> {
+        if self.record().fail_pings {
+            return Err(RunnerError::Io {
+                context: "pinging the fake engine".to_owned(),
+                source: std::io::ErrorKind::ConnectionRefused.into(),
+            });
+        }
         Ok(())
     }
 

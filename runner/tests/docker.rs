@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use runner::docker::{
-    DockerBackend, DockerConfig, LABEL_OWNER, LABEL_SESSION, container_name, network_name,
+    DockerBackend, DockerConfig, EngineAddress, LABEL_OWNER, LABEL_SESSION, container_name,
+    network_name,
 };
 use runner::{
     Backend, EXEC_OUTPUT_LIMIT, ExecRequest, Progress, ProgressSender, RunnerError, SessionId,
@@ -764,7 +765,7 @@ async fn bad_lessons_are_refused_before_anything_is_created() {
 #[tokio::test]
 async fn an_unreachable_engine_says_what_to_do() {
     let config = DockerConfig {
-        socket: PathBuf::from("/nonexistent/docker.sock"),
+        engine: EngineAddress::Unix(PathBuf::from("/nonexistent/docker.sock")),
         ..Default::default()
     };
     let error = DockerBackend::connect(config)

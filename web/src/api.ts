@@ -74,11 +74,19 @@ export interface EditorSettings {
 export interface LessonDetail extends Omit<LessonSummary, "steps"> {
   nodes: string[];
   ports: WebPortDetail[];
+  /** Any port's addresses (`{session}`, `{node}`, `{port}`), for traffic links. */
+  traffic: PortTemplates;
   layout?: Layout;
   editor?: EditorSettings;
   steps: StepDetail[];
   intro_html: string | null;
   finish_html: string | null;
+}
+
+export interface PortTemplates {
+  open: string;
+  url: string;
+  selector: string;
 }
 
 export interface DirEntry {
@@ -168,7 +176,11 @@ export type SessionEvent =
   | { type: "expiry_warning"; expires_at: string; seconds_left: number }
   | { type: "extended"; expires_at: string }
   | { type: "ended"; reason: string }
-  | { type: "presence"; watchers: number; help: boolean };
+  | { type: "presence"; watchers: number; help: boolean }
+  | { type: "engine"; notice: EngineNotice };
+
+/** What happened to the engine the session's machines run on. */
+export type EngineNotice = "unreachable" | "nodes_restarted";
 
 /** Help mode: whether watching instructors may type, and every grant and revocation. */
 export interface HelpState {
@@ -348,10 +360,6 @@ export function filesUrl(session: string, node: string, action: "" | "/upload" |
 }
 
 /** Where a link to `port` on `node` goes (the server picks path or host mode). */
-export function portOpenUrl(session: string, node: string, port: number, path = "/"): string {
-  return `/api/sessions/${session}/ports/${encodeURIComponent(node)}/${port}?path=${encodeURIComponent(path)}`;
-}
-
 /** A lesson's template (`{session}` for the session's id) for one session. */
 export function forSession(template: string, session: string): string {
   return template.replaceAll("{session}", session);

@@ -296,6 +296,8 @@ const en = {
   "class.join": "Join a class",
   "class.from": "Message from your instructor: ",
   "class.dismiss": "Dismiss",
+  "engine.unreachable": "The lab's container engine stopped answering. Your terminals and checks will work again when it is back; your files are kept.",
+  "engine.nodesRestarted": "The lab's container engine restarted, and so did your machines: your files are kept, but programs that were running were stopped. Your terminals are fresh shells; start again what you had running.",
 
   // the lesson page
   "lesson.pageTitle": "Lesson",
@@ -655,6 +657,8 @@ const zh: Translation = {
   "class.join": "加入班级",
   "class.from": "讲师消息：",
   "class.dismiss": "关闭",
+  "engine.unreachable": "实验环境的容器引擎没有响应。它恢复后，终端和检查会重新可用；你的文件会保留。",
+  "engine.nodesRestarted": "实验环境的容器引擎已重启，你的机器也随之重启：文件都保留了，但正在运行的程序已停止。终端是新的 shell，请重新启动之前运行的程序。",
 
   "lesson.pageTitle": "课程",
   "lesson.instructions": "说明",

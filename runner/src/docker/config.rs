@@ -1,6 +1,7 @@
 //! [`DockerConfig`]: what the operator decides about every node, whatever the lesson
 //! asks for.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,8 +10,8 @@ use crate::environment::DEFAULT_SETUP_TIMEOUT;
 /// What the operator decides about every node, whatever the lesson asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DockerConfig {
-    /// The Docker Engine's Unix socket.
-    pub socket: PathBuf,
+    /// Where the Docker Engine's API is.
+    pub engine: EngineAddress,
     /// Upper bound on a node's memory; a lesson asking for more gets this much.
     pub max_memory_bytes: u64,
     /// Upper bound on a node's CPUs.
@@ -37,7 +38,7 @@ pub struct DockerConfig {
 impl Default for DockerConfig {
     fn default() -> Self {
         DockerConfig {
-            socket: default_socket(),
+            engine: EngineAddress::from_env(),
             max_memory_bytes: 2 * 1024 * 1024 * 1024,
             max_cpus: 2.0,
             pids_limit: 1024,
@@ -74,10 +75,73 @@ impl SystemNodes {
     }
 }
 
-/// `DOCKER_HOST` when it names a Unix socket, else the standard socket path.
-fn default_socket() -> PathBuf {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .and_then(|host| host.strip_prefix("unix://").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("/var/run/docker.sock"))
+/// Where a Docker Engine's API is: its Unix socket, or `HOST:PORT` of a plain TCP
+/// endpoint (`dockerd -H tcp://...` on a private network: there is no TLS yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineAddress {
+    Unix(PathBuf),
+    Tcp(String),
+}
+
+impl EngineAddress {
+    /// The engine `DOCKER_HOST` names (`unix://PATH` or `tcp://HOST:PORT`), else the
+    /// standard socket.
+    pub fn from_env() -> EngineAddress {
+        std::env::var("DOCKER_HOST")
+            .ok()
+            .and_then(|host| EngineAddress::parse(&host))
+            .unwrap_or_else(|| EngineAddress::Unix(PathBuf::from("/var/run/docker.sock")))
+    }
+
+    /// `unix://PATH` or `tcp://HOST:PORT`, as `DOCKER_HOST` has them.
+    pub fn parse(text: &str) -> Option<EngineAddress> {
+        if let Some(path) = text.strip_prefix("unix://") {
+            return Some(EngineAddress::Unix(PathBuf::from(path)));
+        }
+        let authority = text.strip_prefix("tcp://")?.trim_end_matches('/');
+        let has_port = authority
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        has_port.then(|| EngineAddress::Tcp(authority.to_owned()))
+    }
+}
+
+impl fmt::Display for EngineAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineAddress::Unix(path) => write!(f, "unix://{}", path.display()),
+            EngineAddress::Tcp(authority) => write!(f, "tcp://{authority}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_is_a_unix_socket_or_a_tcp_host_and_port() {
+        let parsed = |text: &str| EngineAddress::parse(text).map(|e| e.to_string());
+        assert_eq!(
+            parsed("unix:///run/docker.sock").as_deref(),
+            Some("unix:///run/docker.sock")
+        );
+        assert_eq!(
+            parsed("tcp://10.0.0.5:2375/").as_deref(),
+            Some("tcp://10.0.0.5:2375")
+        );
+        assert_eq!(
+            parsed("tcp://[::1]:2375").as_deref(),
+            Some("tcp://[::1]:2375")
+        );
+        for bad in [
+            "tcp://10.0.0.5",
+            "tcp://:2375",
+            "ssh://host",
+            "/var/run/docker.sock",
+            "tcp://h:99999",
+        ] {
+            assert_eq!(parsed(bad), None, "{bad}");
+        }
+    }
 }

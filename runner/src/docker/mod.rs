@@ -48,7 +48,7 @@ use crate::session::SessionId;
 use engine::{all_removed, is_not_found};
 use labels::{environment_labels, label_filter, owned_labels, session_label};
 
-pub use config::{DockerConfig, SystemNodes};
+pub use config::{DockerConfig, EngineAddress, SystemNodes};
 pub use host::{HostSupport, Probe};
 pub use labels::{
     LABEL_LESSON, LABEL_NODE, LABEL_OWNER, LABEL_SESSION, container_name, network_name,
@@ -66,12 +66,20 @@ impl DockerBackend {
     /// Connects to the engine and settles on an API version it speaks (bollard
     /// defaults to a newer one than Debian's Docker 20.10 knows).
     pub async fn connect(config: DockerConfig) -> Result<DockerBackend, RunnerError> {
-        let socket = config.socket.to_string_lossy().into_owned();
         let unreachable = |e: bollard::errors::Error| RunnerError::EngineUnreachable {
-            socket: socket.clone(),
+            socket: config.engine.to_string(),
             source: e.into(),
         };
-        let docker = Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
+        let version = bollard::API_DEFAULT_VERSION;
+        let docker = match &config.engine {
+            EngineAddress::Unix(path) => {
+                Docker::connect_with_unix(&path.to_string_lossy(), 120, version)
+            }
+            EngineAddress::Tcp(authority) => {
+                Docker::connect_with_http(&format!("http://{authority}"), 120, version)
+            }
+        };
+        let docker = docker
             .map_err(unreachable)?
             .negotiate_version()
             .await
@@ -296,7 +304,7 @@ impl Backend for DockerBackend {
         size: TermSize,
     ) -> Result<Terminal, RunnerError> {
         let container = self.node_container(session, node)?;
-        match terminal::attach(&self.docker, &self.config.socket, &container, size).await {
+        match terminal::attach(&self.docker, &self.config.engine, &container, size).await {
             Err(RunnerError::Docker(e)) if is_not_found(&e) => {
                 Err(self.missing_node(session, node).await)
             }

@@ -8,13 +8,18 @@
 //! with what a kind node needs; `system: true` nodes (where the operator allows them)
 //! get the system profile and start through `system-node-init.sh`, which makes their
 //! cgroups writable below the limits before the node's own command runs.
+//!
+//! Every node restarts with its engine (`unless-stopped`): a Docker daemon that
+//! restarts stops all containers, and the node must come back with its files rather
+//! than leave the session with nothing to talk to (the server tells the learner).
 
 use bollard::Docker;
 use std::collections::HashMap;
 
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, HostConfigCgroupnsModeEnum,
-    HostConfigLogConfig, Mount, MountType, MountVolumeOptions, NetworkingConfig,
+    HostConfigLogConfig, Mount, MountType, MountVolumeOptions, NetworkingConfig, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{CreateContainerOptions, UploadToContainerOptions};
 use scenarios::{Lesson, NodeSpec};
@@ -107,6 +112,10 @@ fn container_body(
             ),
         }),
         cap_add: Some(spec.capabilities.clone()),
+        restart_policy: Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+            maximum_retry_count: None,
+        }),
         ..Default::default()
     };
     // `start` refuses a lesson with system nodes where the operator does not allow

@@ -17,7 +17,6 @@
 //! their environment, and when the terminal is dropped they get what a closed terminal
 //! sends, SIGHUP, then SIGKILL for whatever ignored it.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,9 +27,11 @@ use bytes::Bytes;
 use futures::StreamExt;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
-use tokio::net::UnixStream;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
 use tokio_util::io::ReaderStream;
 
+use super::EngineAddress;
 use super::exec;
 use crate::backend::{ExecRequest, TermSize, Terminal, TerminalControl};
 use crate::error::{BoxError, RunnerError};
@@ -59,7 +60,7 @@ const OUTPUT_CHUNK: usize = 16 * 1024;
 
 pub(super) async fn attach(
     docker: &Docker,
-    socket: &Path,
+    engine: &EngineAddress,
     container: &str,
     size: TermSize,
 ) -> Result<Terminal, RunnerError> {
@@ -89,7 +90,7 @@ pub(super) async fn attach(
             },
         )
         .await?;
-    let connection = start_raw(docker, socket, &exec.id).await?;
+    let connection = start_raw(docker, engine, &exec.id).await?;
     let hangup = Arc::new(HangUp {
         docker: docker.clone(),
         container: container.to_owned(),
@@ -122,19 +123,31 @@ pub(super) async fn attach(
 /// Starts an exec on its own connection and returns the upgraded, raw connection.
 async fn start_raw(
     docker: &Docker,
-    socket: &Path,
+    engine: &EngineAddress,
     exec_id: &str,
 ) -> Result<TokioIo<hyper::upgrade::Upgraded>, RunnerError> {
     let failed = |e: BoxError| RunnerError::Terminal {
         action: "starting",
-        place: format!("(exec {exec_id} on {})", socket.display()),
+        place: format!("(exec {exec_id} on {engine})"),
         source: e,
     };
     // Mid-session the engine answered a moment ago, so a failed connect is this
     // terminal's failure, not a missing engine (`DockerBackend::connect` says that).
-    let stream = UnixStream::connect(socket)
-        .await
-        .map_err(|e| failed(e.into()))?;
+    let stream: Box<dyn Connection> = match engine {
+        EngineAddress::Unix(path) => Box::new(
+            UnixStream::connect(path)
+                .await
+                .map_err(|e| failed(e.into()))?,
+        ),
+        EngineAddress::Tcp(authority) => {
+            let tcp = TcpStream::connect(authority)
+                .await
+                .map_err(|e| failed(e.into()))?;
+            // Keystrokes and their echo are small writes: none may wait for an ACK.
+            let _ = tcp.set_nodelay(true);
+            Box::new(tcp)
+        }
+    };
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| failed(e.into()))?;
@@ -170,6 +183,10 @@ async fn start_raw(
         .map_err(|e| failed(e.into()))?;
     Ok(TokioIo::new(upgraded))
 }
+
+/// A connection to the engine, whichever its address.
+trait Connection: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Connection for T {}
 
 struct ExecControl {
     docker: Docker,

@@ -3,8 +3,9 @@
 //! Every event is one SSE `message` whose data is a JSON object with a `type`:
 //! `progress` (image pull/build, node and setup output while the environment starts),
 //! `status` (`starting`/`ready`/`failed` with `error`/`ended`), `step` (a check passed),
-//! `expiry_warning`, `extended`, `ended` and `presence` (how many instructors watch, and
-//! whether the learner lets them type). A browser that connects late first gets
+//! `expiry_warning`, `extended`, `ended`, `presence` (how many instructors watch, and
+//! whether the learner lets them type) and `engine` (the engine stopped answering, or
+//! came back with the nodes restarted). A browser that connects late first gets
 //! the progress so far (bounded) and the current status, so nothing depends on timing.
 //! A class's stream carries `broadcast` (the instructor's message to its members); a
 //! late subscriber first gets the latest one.
@@ -55,6 +56,21 @@ pub enum Event {
         /// RFC 3339.
         at: String,
     },
+    /// What happened to the engine the session's environment runs on.
+    Engine {
+        notice: EngineNotice,
+    },
+}
+
+/// What a session's browsers are told about its engine (see `sessions::engine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineNotice {
+    /// The engine stopped answering: terminals and checks wait for it.
+    Unreachable,
+    /// The engine is back and so are the session's nodes, restarted: files kept,
+    /// programs stopped, fresh shells.
+    NodesRestarted,
 }
 
 /// Progress events kept for late subscribers; a big image pull is summarised by its

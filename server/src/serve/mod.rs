@@ -182,6 +182,7 @@ pub async fn run(
     }
     state.sessions.refill_pool();
     tokio::spawn(tick(state.clone()));
+    tokio::spawn(state.sessions.clone().watch_engine(state.shutdown.clone()));
     tokio::spawn(
         state
             .recorder

@@ -6,6 +6,7 @@ use anyhow::Context;
 use runner::Backend;
 use tokio_util::sync::CancellationToken;
 
+use super::api::NodeConnections;
 use super::auth::Auth;
 use super::classes::ClassBook;
 use super::config::Config;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub metrics: Arc<Metrics>,
     pub recorder: Arc<Recorder>,
+    /// The web ports' kept-alive connections to nodes.
+    pub node_connections: Arc<NodeConnections>,
     /// Cancelled when the server stops; long-lived streams (terminals, events) end.
     pub shutdown: CancellationToken,
 }
@@ -64,6 +67,7 @@ impl AppState {
             recorder.clone(),
             port_urls,
         )?;
+        let node_connections = Arc::new(NodeConnections::new(config.limits.port_upload_limit));
         Ok(AppState {
             config: Arc::new(config),
             catalog,
@@ -72,6 +76,7 @@ impl AppState {
             auth: Arc::new(auth),
             metrics,
             recorder,
+            node_connections,
             shutdown: CancellationToken::new(),
         })
     }

@@ -6,7 +6,7 @@
 // (the server keeps one per learner and lesson), so a reload resumes where it was.
 
 import type { Terminal } from "@xterm/xterm";
-import { api, ApiError, errorText, forSession, portOpenUrl, withLang, type CheckOutcome, type LessonDetail, type Progress, type Session, type SessionEvent, type StepDetail } from "../api";
+import { api, ApiError, errorText, forSession, withLang, type CheckOutcome, type LessonDetail, type Progress, type Session, type SessionEvent, type StepDetail } from "../api";
 import { copyText, h, icon, replace, toast, type Props } from "../dom";
 import { formatClock, formatDuration, formatPercent, t, tCode, uiLocale } from "../i18n";
 import { frame, notice, pageTitle } from "../layout";
@@ -74,6 +74,11 @@ class LessonPage {
   private readonly tabMode = tabModeSwitch(TAB_MODE_ID);
   /** The instructor's broadcast, for a class member. */
   private readonly banner = broadcastBanner();
+  /** What happened to the lab's engine, until the learner dismisses it. */
+  private readonly engineText = h("span", { class: "broadcast-text" });
+  private readonly engineNotice = h("div", { class: "broadcast engine-notice", role: "alert", "data-testid": "engine-notice", hidden: true },
+    this.engineText,
+    h("button", { type: "button", class: "btn btn-ghost btn-icon", "aria-label": t("class.dismiss"), onclick: () => (this.engineNotice.hidden = true) }, icon("x")));
 
   constructor(root: HTMLElement, private readonly lessonId: string) {
     pageTitle(t("lesson.pageTitle"));
@@ -82,7 +87,7 @@ class LessonPage {
       actions: [this.actions],
       pageClass: "lesson-main",
     });
-    root.prepend(this.banner.element);
+    root.prepend(this.banner.element, this.engineNotice);
     this.main.append(h("div", { class: "loading", "aria-busy": "true" }, t("lesson.starting")));
     window.playlab = {
       screen: (node) => this.terminals.get(node)?.screenText() ?? "",
@@ -139,6 +144,7 @@ class LessonPage {
     for (const e of this.editors) e.dispose();
     this.tabMode.dispose();
     this.banner.dispose();
+    this.engineNotice.remove();
     delete window.playlab;
   }
 
@@ -319,6 +325,11 @@ class LessonPage {
       case "presence":
         this.presence = { watchers: event.watchers, help: event.help };
         this.renderPresence();
+        break;
+      case "engine":
+        this.engineText.textContent = t(event.notice === "unreachable" ? "engine.unreachable" : "engine.nodesRestarted");
+        this.engineNotice.dataset.notice = event.notice;
+        this.engineNotice.hidden = false;
         break;
     }
   }
@@ -561,18 +572,21 @@ class LessonPage {
    *  node; `{{TRAFFIC_SELECTOR}}`: a page to pick a node and a port) made to point at
    *  this session's ports. A bare marker shows the address itself, as on Killercoda. */
   private trafficLink(link: HTMLAnchorElement): void {
+    const traffic = this.lesson.traffic;
     const session = this.session.id;
     link.target = "_blank";
     link.rel = "noopener";
     if (link.hasAttribute("data-traffic-selector")) {
-      link.href = `/ports/${session}/`;
+      link.href = forSession(traffic.selector, session);
       return;
     }
     const node = this.lesson.nodes[Number(link.dataset.trafficHost) - 1];
-    const port = Number(link.dataset.trafficPort);
     if (!node) return link.replaceWith(link.textContent ?? "");
-    link.href = portOpenUrl(session, node, port);
-    if (link.hasAttribute("data-traffic-bare")) link.textContent = `${location.origin}/ports/${session}/${node}/${port}/`;
+    const fill = (template: string) => forSession(template, session)
+      .replace("{node}", encodeURIComponent(node))
+      .replace("{port}", String(Number(link.dataset.trafficPort)));
+    link.href = fill(traffic.open);
+    if (link.hasAttribute("data-traffic-bare")) link.textContent = location.origin + fill(traffic.url);
   }
 
   private enhance(block: HTMLElement): void {

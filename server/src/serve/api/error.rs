@@ -13,6 +13,10 @@ use serde::Serialize;
 use crate::serve::classes::ClassError;
 use crate::serve::sessions::SessionError;
 
+/// How long a client refused while the lab's engine does not answer should wait: an
+/// engine restarts in seconds.
+const ENGINE_RETRY: Duration = Duration::from_secs(5);
+
 /// An API error: a status and the `{error, message}` body.
 #[derive(Debug)]
 pub struct ApiError {
@@ -69,6 +73,14 @@ impl From<SessionError> for ApiError {
             SessionError::NotFound(_) => (StatusCode::NOT_FOUND, "session_not_found"),
             SessionError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             SessionError::AtCapacity(_) => (StatusCode::SERVICE_UNAVAILABLE, "at_capacity"),
+            SessionError::EngineUnreachable(_) => {
+                let error = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "engine_unreachable",
+                    e.to_string(),
+                );
+                return error.retry_after(ENGINE_RETRY);
+            }
             SessionError::NotReady(_) => (StatusCode::CONFLICT, "not_ready"),
             SessionError::NoNode(_) => (StatusCode::NOT_FOUND, "node_not_found"),
             SessionError::Answers(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_answers"),

@@ -7,7 +7,7 @@
 use scenarios::{Lesson, Localized, QuizItem, Step, WebPort};
 use serde::Serialize;
 
-use super::ports::{open_template, url_template};
+use super::ports::{PortTemplates, open_template, url_template};
 use crate::serve::config::Unavailable;
 use crate::serve::content::render_page;
 
@@ -93,6 +93,8 @@ pub struct LessonDetail<'a> {
     nodes: Vec<String>,
     /// The web ports the lesson declares, each a tab beside the terminals.
     ports: Vec<PortDetail<'a>>,
+    /// Any port's addresses, for the Markdown's traffic links.
+    traffic: PortTemplates,
     /// How the page arranges the tools: `terminal`, `editor-terminal` or `ide`, the
     /// names lesson files use.
     layout: &'static str,
@@ -164,6 +166,7 @@ impl<'a> LessonDetail<'a> {
             header: LessonHeader::of(localized, unavailable),
             nodes: lesson.environment.node_names(),
             ports: lesson.ports.iter().map(PortDetail::of).collect(),
+            traffic: PortTemplates::default(),
             layout: lesson.layout.as_str(),
             editor: EditorDetail {
                 root: &lesson.editor.path,

@@ -12,12 +12,14 @@
 //!   and the address comes from the backend ([`runner::Backend::port_address`]), which
 //!   only ever gives an address of that node. The rest of the path, `..`, `@`, encoded
 //!   slashes and all, is only the request line the node's app sees.
-//! - **Nothing buffers a body.** Each request gets its own HTTP/1.1 connection to the
-//!   node (`hyper::client::conn`), the request body is handed to it as the browser
-//!   sends it and the response body back as the node sends it, so uploads, long
-//!   downloads and event streams flow at the pace of the slower side and a slow reader
-//!   holds only the sockets' buffers. A WebSocket (any `Upgrade`) is passed through:
-//!   both sides are upgraded and the bytes copied both ways.
+//! - **Nothing buffers a body.** The request body is handed to the node as the
+//!   browser sends it and the response body back as the node sends it, so uploads,
+//!   long downloads and event streams flow at the pace of the slower side and a slow
+//!   reader holds only the sockets' buffers. A WebSocket (any `Upgrade`) is passed
+//!   through: both sides are upgraded and the bytes copied both ways.
+//! - **Connections to nodes are kept alive and reused** ([`NodeConnections`]): a page
+//!   of many small requests would otherwise pay a TCP handshake (and the app's new
+//!   connection) for each. They are pooled per session, never shared between two.
 //! - **What belongs to playlab stays here.** Hop-by-hop headers are dropped, playlab's
 //!   cookies and any `Authorization` (the admin token) never reach the node, and a
 //!   node cannot set playlab's cookies. Request headers are capped, and so is a
@@ -40,6 +42,7 @@
 //! comes with `Content-Security-Policy: sandbox` (an opaque origin: no same-origin
 //! reads of playlab's API, and `SameSite` keeps playlab's cookies off its requests).
 
+use std::fmt::Display;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU16;
 use std::time::{Duration, SystemTime};
@@ -47,13 +50,15 @@ use std::time::{Duration, SystemTime};
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use http_body_util::{LengthLimitError, Limited};
-use hyper_util::rt::TokioIo;
-use runner::RunnerError;
-use serde::Deserialize;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use runner::{RunnerError, SessionId};
+use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{AuthorizedSession, ClientIp};
@@ -72,6 +77,11 @@ pub const MAX_REQUEST_HEADERS: usize = 32 * 1024;
 /// How long connecting to a node may take before the "not listening" page.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a connection to a node is kept for the next request, and how many are
+/// kept per session and address (a browser opens about six at once).
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+const IDLE_CONNECTIONS: usize = 8;
+
 /// What the admin's pages from a learner's node run under: scripts, forms and popups
 /// still work, but in an origin of their own.
 const WATCHER_SANDBOX: &str =
@@ -82,16 +92,39 @@ const RETRY_SECONDS: u64 = 2;
 
 /// The path-mode URL of a port's `path`, with `{session}` for the session's id:
 /// what the lesson API tells the web UI (and Markdown may link to).
-pub fn url_template(node: &str, port: u16, path: &str) -> String {
+pub fn url_template(node: &str, port: impl Display, path: &str) -> String {
     format!("{PREFIX}/{{session}}/{node}/{port}{path}")
 }
 
 /// Where a tab opens a port's `path` in either mode ([`open`]), with `{session}`.
-pub fn open_template(node: &str, port: u16, path: &str) -> String {
+pub fn open_template(node: &str, port: impl Display, path: &str) -> String {
     format!(
         "/api/sessions/{{session}}/ports/{node}/{port}?path={}",
         query_escape(path)
     )
+}
+
+/// Any port's addresses, with `{session}`, `{node}` and `{port}` for the web UI to
+/// fill in: Markdown's traffic links name a node and a port the lesson does not
+/// declare, and the page is the same for every session.
+#[derive(Debug, Serialize)]
+pub struct PortTemplates {
+    /// Where a tab opens the port's `/` ([`open_template`]).
+    open: String,
+    /// The port's `/` in path mode ([`url_template`]).
+    url: String,
+    /// The traffic selector ([`selector`]).
+    selector: String,
+}
+
+impl Default for PortTemplates {
+    fn default() -> PortTemplates {
+        PortTemplates {
+            open: open_template("{node}", "{port}", "/"),
+            url: url_template("{node}", "{port}", "/"),
+            selector: format!("{PREFIX}/{{session}}/"),
+        }
+    }
 }
 
 /// Where a path-mode request goes: the node, the port, and what follows them.
@@ -356,7 +389,9 @@ async fn serve(
         })?;
     let rest = without_admin_token(rest, |t| state.auth.is_admin_token(t));
     let watcher = authorized.role() == Role::Watcher;
-    forward(request, address, &rest, prefix, client, upload_limit)
+    state
+        .node_connections
+        .forward(request, &session.id, address, &rest, prefix, client)
         .await
         .map(|mut response| {
             if watcher {
@@ -471,12 +506,22 @@ async fn host_request(
     }
     // Outside playlab's own routes: who asks is read here, and nobody new is made.
     let (_, caller) = state.auth.identity(&request);
-    let ClientIp(client) = ClientIp::of(request.extensions());
-    let authorized = AuthorizedSession::resolve(target.session.clone(), caller, &state.sessions)?;
     let rest = request
         .uri()
         .path_and_query()
         .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    if caller.learner.is_none() && !caller.admin && request.method() == Method::GET {
+        // A link to the port followed from elsewhere (a URL a script printed in the
+        // terminal): the browser has playlab's cookies on playlab's origin only, so it
+        // goes there to be signed in on this host, as a tab does.
+        if let Some(public) = &state.config.public_url {
+            let open = open_template(&target.node, target.port.get(), &rest)
+                .replace("{session}", &target.session);
+            return Ok(Redirect::to(&format!("{}{open}", public.origin())).into_response());
+        }
+    }
+    let ClientIp(client) = ClientIp::of(request.extensions());
+    let authorized = AuthorizedSession::resolve(target.session.clone(), caller, &state.sessions)?;
     let port = NodePort {
         node: &target.node,
         port: target.port,
@@ -617,13 +662,16 @@ enum Failure {
     BadPath,
     /// The request body went over the upload limit before the node answered.
     TooLarge,
-    Upstream(hyper::Error),
+    Upstream(hyper_util::client::legacy::Error),
 }
 
-impl From<hyper::Error> for Failure {
-    /// The body's cap shows as the cause of the request's error: the one the client
-    /// connection got from [`Limited`] while sending the body.
-    fn from(e: hyper::Error) -> Failure {
+impl From<hyper_util::client::legacy::Error> for Failure {
+    /// The body's cap shows as a cause of the request's error: the one the connection
+    /// got from [`Limited`] while sending the body.
+    fn from(e: hyper_util::client::legacy::Error) -> Failure {
+        if e.is_connect() {
+            return Failure::NotListening;
+        }
         let mut cause = std::error::Error::source(&e);
         while let Some(c) = cause {
             if c.is::<LengthLimitError>() {
@@ -635,84 +683,103 @@ impl From<hyper::Error> for Failure {
     }
 }
 
-/// Sends the request to `address` on a connection of its own and streams the answer
-/// back, the request body cut off after `upload_limit` bytes; an upgrade is joined end
-/// to end in a task of its own.
-async fn forward(
-    mut request: Request,
-    address: SocketAddr,
-    path: &str,
-    prefix: Option<&str>,
-    client: IpAddr,
+/// The proxy's HTTP/1.1 connections to nodes, kept alive between requests.
+///
+/// The pool is hyper's, keyed by a URI's authority; the session's id goes in as the
+/// authority's user (`http://SESSION@ADDRESS`, never sent: requests go out in origin
+/// form with their own `Host`), so a connection is only ever reused for the session
+/// that opened it, even where a finished session's address is given to a new one.
+pub struct NodeConnections {
+    client: Client<HttpConnector, Limited<Body>>,
+    /// The most bytes of a request body passed on (`--port-upload-limit`).
     upload_limit: u64,
-) -> Result<Response, Failure> {
-    let stream = match tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        tokio::net::TcpStream::connect(address),
-    )
-    .await
-    {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(_)) | Err(_) => return Err(Failure::NotListening),
-    };
-    // Small answers go out at once, as from the browser's side (see `serve::run`).
-    let _ = stream.set_nodelay(true);
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.with_upgrades().await {
-            tracing::debug!(error = %e, "web port connection ended");
+}
+
+impl NodeConnections {
+    pub fn new(upload_limit: u64) -> NodeConnections {
+        let mut connector = HttpConnector::new();
+        // Small answers go out at once, as from the browser's side (see `serve::run`).
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
+            .pool_max_idle_per_host(IDLE_CONNECTIONS)
+            .set_host(false)
+            .build(connector);
+        NodeConnections {
+            client,
+            upload_limit,
         }
-    });
-
-    let browser_upgrade = hyper::upgrade::on(&mut request);
-    let (parts, body) = request.into_parts();
-    let mut headers = request_headers(&parts.headers);
-    if let Some(host) = parts.headers.get(header::HOST) {
-        headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
     }
-    headers.insert(
-        header::HOST,
-        HeaderValue::from_str(&address.to_string()).expect("an address is a header value"),
-    );
-    if let Some(prefix) = prefix {
+
+    /// Sends the request to `address` (a node of `session`) and streams the answer
+    /// back, the request body cut off at the upload limit; an upgrade is joined end to
+    /// end in a task of its own.
+    async fn forward(
+        &self,
+        mut request: Request,
+        session: &SessionId,
+        address: SocketAddr,
+        path: &str,
+        prefix: Option<&str>,
+        client: IpAddr,
+    ) -> Result<Response, Failure> {
+        let browser_upgrade = hyper::upgrade::on(&mut request);
+        let (parts, body) = request.into_parts();
+        let mut headers = request_headers(&parts.headers);
+        if let Some(host) = parts.headers.get(header::HOST) {
+            headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
+        }
         headers.insert(
-            HeaderName::from_static("x-forwarded-prefix"),
-            HeaderValue::from_str(prefix).expect("the prefix is checked ASCII"),
+            header::HOST,
+            HeaderValue::from_str(&address.to_string()).expect("an address is a header value"),
         );
-    }
-    headers.insert(
-        HeaderName::from_static("x-forwarded-for"),
-        HeaderValue::from_str(&client.to_string()).expect("an address is a header value"),
-    );
-    let body = Limited::new(body, usize::try_from(upload_limit).unwrap_or(usize::MAX));
-    let mut upstream = hyper::Request::builder()
-        .method(parts.method)
-        .uri(path)
-        .body(body)
-        .map_err(|_| Failure::BadPath)?;
-    *upstream.headers_mut() = headers;
+        if let Some(prefix) = prefix {
+            headers.insert(
+                HeaderName::from_static("x-forwarded-prefix"),
+                HeaderValue::from_str(prefix).expect("the prefix is checked ASCII"),
+            );
+        }
+        headers.insert(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_str(&client.to_string()).expect("an address is a header value"),
+        );
+        let limit = usize::try_from(self.upload_limit).unwrap_or(usize::MAX);
+        let uri = Uri::builder()
+            .scheme("http")
+            .authority(format!("{}@{address}", session.as_str()))
+            .path_and_query(path)
+            .build()
+            .map_err(|_| Failure::BadPath)?;
+        let mut upstream = hyper::Request::builder()
+            .method(parts.method)
+            .uri(uri)
+            .body(Limited::new(body, limit))
+            .map_err(|_| Failure::BadPath)?;
+        *upstream.headers_mut() = headers;
 
-    let mut response = sender.send_request(upstream).await?;
-    let status = response.status();
-    if status == StatusCode::SWITCHING_PROTOCOLS {
-        let node_upgrade = hyper::upgrade::on(&mut response);
-        tokio::spawn(async move {
-            let (browser, node) = match tokio::try_join!(browser_upgrade, node_upgrade) {
-                Ok(both) => both,
-                Err(e) => return tracing::debug!(error = %e, "web port upgrade failed"),
-            };
-            let (mut browser, mut node) = (TokioIo::new(browser), TokioIo::new(node));
-            if let Err(e) = tokio::io::copy_bidirectional(&mut browser, &mut node).await {
-                tracing::debug!(error = %e, "web port upgraded connection ended");
-            }
-        });
+        let mut response = self.client.request(upstream).await?;
+        let status = response.status();
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            let node_upgrade = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                let (browser, node) = match tokio::try_join!(browser_upgrade, node_upgrade) {
+                    Ok(both) => both,
+                    Err(e) => return tracing::debug!(error = %e, "web port upgrade failed"),
+                };
+                let (mut browser, mut node) = (TokioIo::new(browser), TokioIo::new(node));
+                if let Err(e) = tokio::io::copy_bidirectional(&mut browser, &mut node).await {
+                    tracing::debug!(error = %e, "web port upgraded connection ended");
+                }
+            });
+        }
+        let (parts, body) = response.into_parts();
+        let mut answer = Response::new(Body::new(body));
+        *answer.status_mut() = status;
+        *answer.headers_mut() = response_headers(status, &parts.headers);
+        Ok(answer)
     }
-    let (parts, body) = response.into_parts();
-    let mut answer = Response::new(Body::new(body));
-    *answer.status_mut() = status;
-    *answer.headers_mut() = response_headers(status, &parts.headers);
-    Ok(answer)
 }
 
 #[derive(Deserialize)]

@@ -15,6 +15,8 @@ pub enum SessionError {
     Forbidden,
     #[error("the lab is full ({0} sessions running); try again in a minute")]
     AtCapacity(usize),
+    #[error("the lab's {0} engine does not answer; try again in a few seconds")]
+    EngineUnreachable(&'static str),
     #[error("the session is {0:?}, not ready")]
     NotReady(Status),
     #[error("the lesson has no node {0:?}")]

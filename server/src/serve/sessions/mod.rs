@@ -12,6 +12,8 @@
 //! - `pool`: the warm pool of environments started before anyone asks;
 //! - `steps`: page scripts, the transcript, check and advance;
 //! - `adopt`: re-adoption of the live sessions on start-up;
+//! - `engine`: whether the backend's engine answers (new sessions wait while it does not),
+//!   and the sessions' nodes are checked when it is back;
 //! - `shared`: what every room works with (backend, store, limits, recorder, clock);
 //! - `clock`: "now" for deadlines: the wall clock, which the browser and the
 //!   database share; tests swap in tokio's paused clock;
@@ -19,6 +21,7 @@
 
 mod adopt;
 mod clock;
+mod engine;
 mod error;
 mod pool;
 mod session;
@@ -44,13 +47,14 @@ pub use self::steps::CheckResponse;
 pub use crate::serve::status::{EndReason, Status};
 
 use self::clock::Clock;
+use self::engine::EngineWatch;
 use self::pool::Pool;
 use self::session::rfc3339;
 use self::shared::Shared;
 use self::steps::StepRunner;
 use super::config::Limits;
 use super::content::SharedCatalog;
-use super::events::Event;
+use super::events::{EngineNotice, Event};
 use super::language::Wanted;
 use super::metrics::Metrics;
 use super::public_url::PortUrls;
@@ -106,6 +110,7 @@ impl SessionManager {
             recorder,
             clock: Clock::Wall,
             port_urls,
+            engine: EngineWatch::default(),
         })
     }
 
@@ -130,6 +135,7 @@ impl SessionManager {
             recorder,
             clock,
             port_urls: None,
+            engine: EngineWatch::default(),
         })
     }
 
@@ -210,10 +216,15 @@ impl SessionManager {
     }
 
     pub fn live_count(&self) -> usize {
+        self.live_sessions().len()
+    }
+
+    fn live_sessions(&self) -> Vec<Arc<Session>> {
         self.sessions()
             .values()
             .filter(|s| s.status().is_live())
-            .count()
+            .cloned()
+            .collect()
     }
 
     /// The sessions the manager holds that members of `class` started.
@@ -256,6 +267,9 @@ impl SessionManager {
             let live = sessions.values().filter(|s| s.status().is_live()).count();
             if live >= self.shared.limits.max_sessions {
                 return Err(SessionError::AtCapacity(live));
+            }
+            if !self.shared.engine.answering() {
+                return Err(SessionError::EngineUnreachable(self.shared.backend.name()));
             }
             let shared = &self.shared;
             let (session, pooled) = match self.pool.take(&lesson.id) {
@@ -378,22 +392,35 @@ impl SessionManager {
         status: Status,
         error: Option<String>,
     ) {
+        if status != Status::Ready {
+            return self.failed(session, error.unwrap_or_default()).await;
+        }
+        self.shared.save(session);
+        let elapsed = began.elapsed();
+        self.shared
+            .metrics
+            .session_start_seconds
+            .observe(elapsed.as_secs_f64());
+        tracing::info!(session = %session.id, ?elapsed, "session ready");
+        session.events.send(Event::Status { status, error });
+        self.steps.became_ready(session);
+    }
+
+    /// A session whose environment failed (to start, or to come back after its engine
+    /// restarted) and whose status says so: it gives the environment back and stays
+    /// visible, with `error`, a while.
+    async fn failed(&self, session: &Arc<Session>, error: String) {
         let metrics = &self.shared.metrics;
         self.shared.save(session);
-        if status == Status::Ready {
-            let elapsed = began.elapsed();
-            metrics.session_start_seconds.observe(elapsed.as_secs_f64());
-            tracing::info!(session = %session.id, ?elapsed, "session ready");
-        } else {
-            metrics.sessions_failed.inc();
-            metrics.sessions_live.dec();
-            tracing::warn!(session = %session.id, error = error.as_deref().unwrap_or(""), "session failed to start");
-            self.shared.destroy(&session.id).await;
-        }
-        session.events.send(Event::Status { status, error });
-        if status == Status::Ready {
-            self.steps.became_ready(session);
-        }
+        metrics.sessions_failed.inc();
+        metrics.sessions_live.dec();
+        tracing::warn!(session = %session.id, error, "session failed");
+        session.terminals.close_all().await;
+        self.shared.destroy(&session.id).await;
+        session.events.send(Event::Status {
+            status: Status::Failed,
+            error: Some(error),
+        });
     }
 
     /// Ends a session: closes its terminals, destroys its environment, records why.
@@ -508,6 +535,61 @@ impl SessionManager {
         }
         let live: HashSet<SessionId> = self.sessions().keys().cloned().collect();
         Ok(adopt::remove_orphans(&self.shared, &live).await)
+    }
+
+    /// Follows whether the backend's engine answers until `stop` (see [`engine`]):
+    /// every live session hears when it stops answering; when it answers again, each
+    /// ready session's nodes are checked, in a task of its own (one whose nodes take
+    /// the whole minute must not hold up the others' news).
+    pub async fn watch_engine(self: Arc<Self>, stop: CancellationToken) {
+        let mut interval = tokio::time::interval(engine::POLL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = interval.tick() => {}
+            }
+            let ping = engine::ping(&*self.shared.backend).await;
+            let backend = self.shared.backend.name();
+            match (self.shared.engine.record(ping.is_ok()), ping) {
+                (Some(false), Err(error)) => {
+                    tracing::warn!(backend, error, "the engine does not answer");
+                    for session in self.live_sessions() {
+                        session.events.send(Event::Engine {
+                            notice: EngineNotice::Unreachable,
+                        });
+                    }
+                }
+                (Some(true), _) => {
+                    tracing::info!(backend, "the engine answers again; checking the nodes");
+                    for session in self.live_sessions() {
+                        if session.status() == Status::Ready {
+                            self.starts.spawn(self.clone().recover(session));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// After the engine came back: the session's nodes answer (its terminals start
+    /// afresh, and the learner is told why), or it fails with the node that did not.
+    async fn recover(self: Arc<Self>, session: Arc<Session>) {
+        match engine::nodes_answer(&*self.shared.backend, &session, &self.stopping).await {
+            Ok(()) => {
+                session.terminals.close_all().await;
+                tracing::info!(session = %session.id, "nodes back after the engine came back");
+                session.events.send(Event::Engine {
+                    notice: EngineNotice::NodesRestarted,
+                });
+            }
+            Err(error) => {
+                if session.lost(error.clone()) {
+                    self.failed(&session, error).await;
+                }
+            }
+        }
     }
 
     /// Starts environments until every lesson has its warm pool.

@@ -286,6 +286,19 @@ impl Session {
         Some((st.status, st.error.clone()))
     }
 
+    /// A ready session's environment is lost (see `engine`): it is failed with `error`,
+    /// shown from now on; `false` if it was not ready (ended, or being reset).
+    pub(super) fn lost(&self, error: String) -> bool {
+        let mut st = self.lock();
+        if st.status != Status::Ready {
+            return false;
+        }
+        st.status = Status::Failed;
+        st.error = Some(error);
+        st.last_active = Instant::now();
+        true
+    }
+
     /// Takes a ready session back to starting at `step` (a reset: its environment is
     /// about to be made afresh), not completed; any other status is the error.
     pub(super) fn begin_reset(&self, step: usize) -> Result<(), Status> {

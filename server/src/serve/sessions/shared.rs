@@ -10,6 +10,7 @@ use runner::{Backend, SessionId};
 use scenarios::Lesson;
 
 use super::clock::Clock;
+use super::engine::EngineWatch;
 use super::session::Session;
 use crate::serve::config::Limits;
 use crate::serve::content::SharedCatalog;
@@ -30,6 +31,8 @@ pub(super) struct Shared {
     pub clock: Clock,
     /// Where sessions' web ports are, when the server knows its public URL.
     pub port_urls: Option<PortUrls>,
+    /// Whether the backend's engine answers.
+    pub engine: EngineWatch,
 }
 
 impl Shared {

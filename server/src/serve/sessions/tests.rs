@@ -11,7 +11,9 @@ use runner::{ProgressSender, SessionId};
 use scenarios::ImageMap;
 use tempfile::TempDir;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
+use super::engine::NODES_BACK;
 use super::*;
 use crate::catalog::Catalog;
 use crate::serve::language::Wanted;
@@ -756,4 +758,53 @@ async fn the_roster_follows_a_members_session() {
     let ann = roster().await.unwrap().learners.remove(0);
     assert_eq!(ann.stuck, Some(Stuck::NoProgress));
     assert_eq!(ann.time_on_step_seconds, Some(630));
+}
+
+#[tokio::test(start_paused = true)]
+async fn while_the_engine_is_down_nobody_starts_and_when_it_is_back_each_session_hears_of_its_nodes()
+ {
+    let lab = lab(Limits::default());
+    let ann = lab.ready_session("ann").await;
+    let bob = lab.ready_session("bob").await;
+    let (_, mut ann_events) = ann.events.subscribe();
+    let (_, mut bob_events) = bob.events.subscribe();
+    let stop = CancellationToken::new();
+    tokio::spawn(lab.manager.clone().watch_engine(stop.clone()));
+
+    lab.backend.fail_pings(true);
+    until("the engine counts as down", || {
+        !lab.manager.shared.engine.answering()
+    })
+    .await;
+    let refused = lab.manager.create("cat", "demo", None).err();
+    assert!(
+        matches!(refused, Some(SessionError::EngineUnreachable("fake"))),
+        "{refused:?}"
+    );
+    assert_eq!(drain(&mut ann_events)[0]["notice"], "unreachable");
+
+    // Ann's node comes back with the engine; Bob's does not.
+    lab.backend.destroy(&bob.id).await.unwrap();
+    lab.backend.fail_pings(false);
+    for _ in 0..(NODES_BACK.as_secs() * 2) {
+        if bob.status() == Status::Failed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(ann.status(), Status::Ready);
+    let ann_heard = drain(&mut ann_events);
+    assert_eq!(
+        ann_heard.last().unwrap()["notice"],
+        "nodes_restarted",
+        "{ann_heard:?}"
+    );
+    assert_eq!(bob.status(), Status::Failed);
+    let bob_heard = drain(&mut bob_events);
+    let failed = bob_heard.last().unwrap();
+    assert_eq!(failed["status"], "failed", "{bob_heard:?}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("node node01 did not come back"), "{error}");
+    assert!(lab.manager.create("cat", "demo", None).is_ok());
+    stop.cancel();
 }
