@@ -45,7 +45,7 @@ test("a port tab shows the node's page, and the editor's save is what the check 
       const link = page.locator(".prose a.traffic-link");
       const href = await link.getAttribute("href");
       const session = await page.evaluate(() => window.playlab.session);
-      assert.equal(href, `/api/sessions/${session}/ports/web/8080?path=%2F`);
+      assert.equal(href, `/api/sessions/${session}/ports/web/8080?path=/`);
       const answer = await page.evaluate((u) => fetch(u).then(async (r) => ({ status: r.status, body: await r.text() })), href);
       assert.equal(answer.status, 200);
       assert.match(answer.body, /served by web/);

@@ -75,8 +75,8 @@ class LessonPage {
   /** The instructor's broadcast, for a class member. */
   private readonly banner = broadcastBanner();
   /** What happened to the lab's engine, until the learner dismisses it. */
-  private readonly engineText = h("span", { class: "broadcast-text" });
-  private readonly engineNotice = h("div", { class: "broadcast engine-notice", role: "alert", "data-testid": "engine-notice", hidden: true },
+  private readonly engineText = h("span");
+  private readonly engineNotice = h("div", { class: "engine-notice", role: "alert", "data-testid": "engine-notice", hidden: true },
     this.engineText,
     h("button", { type: "button", class: "btn btn-ghost btn-icon", "aria-label": t("class.dismiss"), onclick: () => (this.engineNotice.hidden = true) }, icon("x")));
 
