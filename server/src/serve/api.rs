@@ -94,7 +94,7 @@ use self::error::{ApiResult, Json};
 use self::events::{event_stream, live};
 use self::extract::{AuthorizedSession, SessionRequest};
 use self::lessons::{LessonDetail, LessonSummary};
-pub use self::ports::{NodeConnections, host_mode};
+pub use self::ports::host_mode;
 use super::auth::{self, Identity};
 use super::config::AuthMode;
 use super::events::Event;

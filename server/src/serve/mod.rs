@@ -23,6 +23,7 @@ pub mod events;
 pub mod foreground;
 pub mod language;
 pub mod metrics;
+pub mod node_connections;
 pub mod public_url;
 pub mod recordings;
 pub mod sessions;

@@ -6,12 +6,12 @@ use anyhow::Context;
 use runner::Backend;
 use tokio_util::sync::CancellationToken;
 
-use super::api::NodeConnections;
 use super::auth::Auth;
 use super::classes::ClassBook;
 use super::config::Config;
 use super::content::SharedCatalog;
 use super::metrics::Metrics;
+use super::node_connections::NodeConnections;
 use super::public_url::PortUrls;
 use super::recordings::Recorder;
 use super::sessions::SessionManager;

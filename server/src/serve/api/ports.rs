@@ -17,7 +17,8 @@
 //!   long downloads and event streams flow at the pace of the slower side and a slow
 //!   reader holds only the sockets' buffers. A WebSocket (any `Upgrade`) is passed
 //!   through: both sides are upgraded and the bytes copied both ways.
-//! - **Connections to nodes are kept alive and reused** ([`NodeConnections`]): a page
+//! - **Connections to nodes are kept alive and reused** ([`NodeConnections`], in the
+//!   state: `state.rs` may not import the routes): a page
 //!   of many small requests would otherwise pay a TCP handshake (and the app's new
 //!   connection) for each. They are pooled per session, never shared between two.
 //! - **What belongs to playlab stays here.** Hop-by-hop headers are dropped, playlab's
@@ -45,7 +46,7 @@
 use std::fmt::Display;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU16;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
@@ -53,16 +54,15 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use http_body_util::{LengthLimitError, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use http_body_util::LengthLimitError;
+use hyper_util::rt::TokioIo;
 use runner::{RunnerError, SessionId};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{AuthorizedSession, ClientIp};
 use crate::serve::auth::{Identity, is_playlab_cookie};
+use crate::serve::node_connections::NodeConnections;
 use crate::serve::sessions::SessionError;
 use crate::serve::state::AppState;
 use crate::serve::status::Status;
@@ -73,14 +73,6 @@ pub const PREFIX: &str = "/ports";
 
 /// The most request header bytes (names and values) passed on to a node.
 pub const MAX_REQUEST_HEADERS: usize = 32 * 1024;
-
-/// How long connecting to a node may take before the "not listening" page.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How long a connection to a node is kept for the next request, and how many are
-/// kept per session and address (a browser opens about six at once).
-const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
-const IDLE_CONNECTIONS: usize = 8;
 
 /// What the admin's pages from a learner's node run under: scripts, forms and popups
 /// still work, but in an origin of their own.
@@ -389,37 +381,43 @@ async fn serve(
         })?;
     let rest = without_admin_token(rest, |t| state.auth.is_admin_token(t));
     let watcher = authorized.role() == Role::Watcher;
-    state
-        .node_connections
-        .forward(request, &session.id, address, &rest, prefix, client)
-        .await
-        .map(|mut response| {
-            if watcher {
-                response.headers_mut().insert(
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(WATCHER_SANDBOX),
-                );
-            }
-            response
-        })
-        .or_else(|failure| match failure {
-            Failure::NotListening => Ok(not_listening(
-                node,
-                port,
-                "Nothing is listening on this port yet.",
-            )),
-            Failure::BadPath => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_path",
-                "that path cannot be passed on to the node",
-            )),
-            Failure::TooLarge => Err(upload_too_large(upload_limit)),
-            Failure::Upstream(e) => Err(ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "port_failed",
-                format!("port {port} of node {node}: {e}"),
-            )),
-        })
+    forward(
+        &state.node_connections,
+        request,
+        &session.id,
+        address,
+        &rest,
+        prefix,
+        client,
+    )
+    .await
+    .map(|mut response| {
+        if watcher {
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(WATCHER_SANDBOX),
+            );
+        }
+        response
+    })
+    .or_else(|failure| match failure {
+        Failure::NotListening => Ok(not_listening(
+            node,
+            port,
+            "Nothing is listening on this port yet.",
+        )),
+        Failure::BadPath => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_path",
+            "that path cannot be passed on to the node",
+        )),
+        Failure::TooLarge => Err(upload_too_large(upload_limit)),
+        Failure::Upstream(e) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "port_failed",
+            format!("port {port} of node {node}: {e}"),
+        )),
+    })
 }
 
 /// Where host mode signs a browser in on a port's host: `?ticket=&path=`.
@@ -667,7 +665,7 @@ enum Failure {
 
 impl From<hyper_util::client::legacy::Error> for Failure {
     /// The body's cap shows as a cause of the request's error: the one the connection
-    /// got from [`Limited`] while sending the body.
+    /// got from the upload limit while sending the body ([`NodeConnections::send`]).
     fn from(e: hyper_util::client::legacy::Error) -> Failure {
         if e.is_connect() {
             return Failure::NotListening;
@@ -683,103 +681,65 @@ impl From<hyper_util::client::legacy::Error> for Failure {
     }
 }
 
-/// The proxy's HTTP/1.1 connections to nodes, kept alive between requests.
-///
-/// The pool is hyper's, keyed by a URI's authority; the session's id goes in as the
-/// authority's user (`http://SESSION@ADDRESS`, never sent: requests go out in origin
-/// form with their own `Host`), so a connection is only ever reused for the session
-/// that opened it, even where a finished session's address is given to a new one.
-pub struct NodeConnections {
-    client: Client<HttpConnector, Limited<Body>>,
-    /// The most bytes of a request body passed on (`--port-upload-limit`).
-    upload_limit: u64,
-}
-
-impl NodeConnections {
-    pub fn new(upload_limit: u64) -> NodeConnections {
-        let mut connector = HttpConnector::new();
-        // Small answers go out at once, as from the browser's side (see `serve::run`).
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
-            .pool_max_idle_per_host(IDLE_CONNECTIONS)
-            .set_host(false)
-            .build(connector);
-        NodeConnections {
-            client,
-            upload_limit,
-        }
+/// Sends the request to `address` (a node of `session`) on one of `connections` and
+/// streams the answer back; an upgrade is joined end to end in a task of its own.
+async fn forward(
+    connections: &NodeConnections,
+    mut request: Request,
+    session: &SessionId,
+    address: SocketAddr,
+    path: &str,
+    prefix: Option<&str>,
+    client: IpAddr,
+) -> Result<Response, Failure> {
+    let browser_upgrade = hyper::upgrade::on(&mut request);
+    let (parts, body) = request.into_parts();
+    let mut headers = request_headers(&parts.headers);
+    if let Some(host) = parts.headers.get(header::HOST) {
+        headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
     }
-
-    /// Sends the request to `address` (a node of `session`) and streams the answer
-    /// back, the request body cut off at the upload limit; an upgrade is joined end to
-    /// end in a task of its own.
-    async fn forward(
-        &self,
-        mut request: Request,
-        session: &SessionId,
-        address: SocketAddr,
-        path: &str,
-        prefix: Option<&str>,
-        client: IpAddr,
-    ) -> Result<Response, Failure> {
-        let browser_upgrade = hyper::upgrade::on(&mut request);
-        let (parts, body) = request.into_parts();
-        let mut headers = request_headers(&parts.headers);
-        if let Some(host) = parts.headers.get(header::HOST) {
-            headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
-        }
+    headers.insert(
+        header::HOST,
+        HeaderValue::from_str(&address.to_string()).expect("an address is a header value"),
+    );
+    if let Some(prefix) = prefix {
         headers.insert(
-            header::HOST,
-            HeaderValue::from_str(&address.to_string()).expect("an address is a header value"),
+            HeaderName::from_static("x-forwarded-prefix"),
+            HeaderValue::from_str(prefix).expect("the prefix is checked ASCII"),
         );
-        if let Some(prefix) = prefix {
-            headers.insert(
-                HeaderName::from_static("x-forwarded-prefix"),
-                HeaderValue::from_str(prefix).expect("the prefix is checked ASCII"),
-            );
-        }
-        headers.insert(
-            HeaderName::from_static("x-forwarded-for"),
-            HeaderValue::from_str(&client.to_string()).expect("an address is a header value"),
-        );
-        let limit = usize::try_from(self.upload_limit).unwrap_or(usize::MAX);
-        let uri = Uri::builder()
-            .scheme("http")
-            .authority(format!("{}@{address}", session.as_str()))
-            .path_and_query(path)
-            .build()
-            .map_err(|_| Failure::BadPath)?;
-        let mut upstream = hyper::Request::builder()
-            .method(parts.method)
-            .uri(uri)
-            .body(Limited::new(body, limit))
-            .map_err(|_| Failure::BadPath)?;
-        *upstream.headers_mut() = headers;
-
-        let mut response = self.client.request(upstream).await?;
-        let status = response.status();
-        if status == StatusCode::SWITCHING_PROTOCOLS {
-            let node_upgrade = hyper::upgrade::on(&mut response);
-            tokio::spawn(async move {
-                let (browser, node) = match tokio::try_join!(browser_upgrade, node_upgrade) {
-                    Ok(both) => both,
-                    Err(e) => return tracing::debug!(error = %e, "web port upgrade failed"),
-                };
-                let (mut browser, mut node) = (TokioIo::new(browser), TokioIo::new(node));
-                if let Err(e) = tokio::io::copy_bidirectional(&mut browser, &mut node).await {
-                    tracing::debug!(error = %e, "web port upgraded connection ended");
-                }
-            });
-        }
-        let (parts, body) = response.into_parts();
-        let mut answer = Response::new(Body::new(body));
-        *answer.status_mut() = status;
-        *answer.headers_mut() = response_headers(status, &parts.headers);
-        Ok(answer)
     }
+    headers.insert(
+        HeaderName::from_static("x-forwarded-for"),
+        HeaderValue::from_str(&client.to_string()).expect("an address is a header value"),
+    );
+    let uri = NodeConnections::uri(session, address, path).ok_or(Failure::BadPath)?;
+    let mut upstream = hyper::Request::builder()
+        .method(parts.method)
+        .uri(uri)
+        .body(body)
+        .map_err(|_| Failure::BadPath)?;
+    *upstream.headers_mut() = headers;
+
+    let mut response = connections.send(upstream).await?;
+    let status = response.status();
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        let node_upgrade = hyper::upgrade::on(&mut response);
+        tokio::spawn(async move {
+            let (browser, node) = match tokio::try_join!(browser_upgrade, node_upgrade) {
+                Ok(both) => both,
+                Err(e) => return tracing::debug!(error = %e, "web port upgrade failed"),
+            };
+            let (mut browser, mut node) = (TokioIo::new(browser), TokioIo::new(node));
+            if let Err(e) = tokio::io::copy_bidirectional(&mut browser, &mut node).await {
+                tracing::debug!(error = %e, "web port upgraded connection ended");
+            }
+        });
+    }
+    let (parts, body) = response.into_parts();
+    let mut answer = Response::new(Body::new(body));
+    *answer.status_mut() = status;
+    *answer.headers_mut() = response_headers(status, &parts.headers);
+    Ok(answer)
 }
 
 #[derive(Deserialize)]
