@@ -124,6 +124,21 @@ pub enum RunnerError {
         #[source]
         source: tokio::task::JoinError,
     },
+    #[error(
+        "node {node} needs systemd or the system profile, which the swarm backend does not give \
+         (a Swarm service cannot ask for a private cgroup namespace or unconfined seccomp); \
+         run this lesson on the docker backend"
+    )]
+    NotOnSwarm { node: String },
+    #[error("the engine at {engine} is not a manager of an active swarm: run `docker swarm init` there, or point DOCKER_HOST at a manager")]
+    NotAManager { engine: String },
+    /// No host of the pool has the memory a node reserves.
+    #[error("no host of the pool can take node {node} now: {reason}")]
+    PoolFull { node: String, reason: String },
+    #[error("the swarm still has network {0} in use after its services were deleted")]
+    NetworkInUse(String),
+    #[error("node {node} did not start on the swarm: {reason}")]
+    TaskFailed { node: String, reason: String },
     #[error("docker: {0}")]
     Docker(#[from] bollard::errors::Error),
     #[error("{context}: {source}")]

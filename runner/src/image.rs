@@ -189,7 +189,7 @@ impl ImageStore {
 
 /// `name[:tag]` split for the pull API, which pulls *every* tag when given none: a
 /// reference without tag or digest means `latest`.
-fn split_reference(reference: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_reference(reference: &str) -> (&str, Option<&str>) {
     if reference.contains('@') {
         return (reference, None);
     }

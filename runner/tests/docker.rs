@@ -492,38 +492,6 @@ async fn exec_output_is_bounded() {
     assert_eq!(out.stderr, "e\ne\ne\ne\ne\n");
 }
 
-/// Reads the terminal until `needle` appears; returns everything read.
-async fn read_until(terminal: &mut Terminal, needle: &[u8]) -> Vec<u8> {
-    let mut seen = Vec::new();
-    let found = tokio::time::timeout(TIMEOUT, async {
-        while let Some(chunk) = terminal.output.next().await {
-            // Search only where the needle can newly appear: reads can be megabytes.
-            let from = seen.len().saturating_sub(needle.len());
-            seen.extend_from_slice(&chunk.unwrap());
-            if seen[from..].windows(needle.len()).any(|w| w == needle) {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    let tail = &seen[seen.len().saturating_sub(400)..];
-    assert_eq!(
-        found,
-        Ok(true),
-        "waiting for {:?}; the terminal's last output: {:?}",
-        String::from_utf8_lossy(needle),
-        String::from_utf8_lossy(tail)
-    );
-    seen
-}
-
-async fn type_line(terminal: &mut Terminal, line: &str) {
-    terminal.input.write_all(line.as_bytes()).await.unwrap();
-    terminal.input.write_all(b"\n").await.unwrap();
-    terminal.input.flush().await.unwrap();
-}
-
 /// A started one-node environment (`node01` on `image`).
 async fn one_node(backend: &DockerBackend, image: &NodeImage) -> Session {
     let session = Session::new();

@@ -24,6 +24,7 @@ mod labels;
 mod liveness;
 mod network;
 mod node;
+mod swarm;
 mod terminal;
 mod volume;
 
@@ -54,6 +55,7 @@ pub use labels::{
     LABEL_LESSON, LABEL_NODE, LABEL_OWNER, LABEL_SESSION, container_name, network_name,
 };
 pub use liveness::{LABEL_LIVENESS, Liveness, Orphan};
+pub use swarm::{Host, SwarmBackend, SwarmOptions};
 
 /// Environments as Docker containers on a private network per session.
 pub struct DockerBackend {
@@ -66,24 +68,7 @@ impl DockerBackend {
     /// Connects to the engine and settles on an API version it speaks (bollard
     /// defaults to a newer one than Debian's Docker 20.10 knows).
     pub async fn connect(config: DockerConfig) -> Result<DockerBackend, RunnerError> {
-        let unreachable = |e: bollard::errors::Error| RunnerError::EngineUnreachable {
-            socket: config.engine.to_string(),
-            source: e.into(),
-        };
-        let version = bollard::API_DEFAULT_VERSION;
-        let docker = match &config.engine {
-            EngineAddress::Unix(path) => {
-                Docker::connect_with_unix(&path.to_string_lossy(), 120, version)
-            }
-            EngineAddress::Tcp(authority) => {
-                Docker::connect_with_http(&format!("http://{authority}"), 120, version)
-            }
-        };
-        let docker = docker
-            .map_err(unreachable)?
-            .negotiate_version()
-            .await
-            .map_err(unreachable)?;
+        let docker = engine_client(&config.engine).await?;
         let images = ImageStore::new(docker.clone());
         Ok(DockerBackend {
             docker,
@@ -125,38 +110,6 @@ impl DockerBackend {
         self.images.ensure(image, progress).await
     }
 
-    /// Every node's image, each distinct image once and concurrently, in node order.
-    async fn ensure_lesson_images(
-        &self,
-        lesson: &Lesson,
-        progress: &ProgressSender,
-    ) -> Result<Vec<String>, RunnerError> {
-        let distinct: Vec<&NodeImage> = {
-            let mut seen = HashSet::new();
-            lesson
-                .environment
-                .nodes
-                .iter()
-                .map(|n| &n.image)
-                .filter(|i| seen.insert(*i))
-                .collect()
-        };
-        let resolved =
-            try_join_all(distinct.iter().map(|i| self.ensure_image(i, progress))).await?;
-        Ok(lesson
-            .environment
-            .nodes
-            .iter()
-            .map(|n| {
-                let at = distinct
-                    .iter()
-                    .position(|i| **i == n.image)
-                    .expect("seen above");
-                resolved[at].clone()
-            })
-            .collect())
-    }
-
     /// The error for a container that does not exist: the node is unknown if the
     /// session still has its network, else the whole environment is gone.
     async fn missing_node(&self, session: &SessionId, node: &str) -> RunnerError {
@@ -195,6 +148,59 @@ impl DockerBackend {
     }
 }
 
+/// A client of the engine at `engine`, settled on an API version it speaks (bollard
+/// defaults to a newer one than Debian's Docker 20.10 knows).
+pub(crate) async fn engine_client(engine: &EngineAddress) -> Result<Docker, RunnerError> {
+    let unreachable = |e: bollard::errors::Error| RunnerError::EngineUnreachable {
+        socket: engine.to_string(),
+        source: e.into(),
+    };
+    let version = bollard::API_DEFAULT_VERSION;
+    let docker = match engine {
+        EngineAddress::Unix(path) => Docker::connect_with_unix(&path.to_string_lossy(), 120, version),
+        EngineAddress::Tcp(authority) => {
+            Docker::connect_with_http(&format!("http://{authority}"), 120, version)
+        }
+    };
+    docker
+        .map_err(unreachable)?
+        .negotiate_version()
+        .await
+        .map_err(unreachable)
+}
+
+/// Every node's image of `lesson` made available in `images`, each distinct image once
+/// and concurrently; the references to run, in node order.
+pub(crate) async fn lesson_images(
+    images: &ImageStore,
+    lesson: &Lesson,
+    progress: &ProgressSender,
+) -> Result<Vec<String>, RunnerError> {
+    let distinct: Vec<&NodeImage> = {
+        let mut seen = HashSet::new();
+        lesson
+            .environment
+            .nodes
+            .iter()
+            .map(|n| &n.image)
+            .filter(|i| seen.insert(*i))
+            .collect()
+    };
+    let resolved = try_join_all(distinct.iter().map(|i| images.ensure(i, progress))).await?;
+    Ok(lesson
+        .environment
+        .nodes
+        .iter()
+        .map(|n| {
+            let at = distinct
+                .iter()
+                .position(|i| **i == n.image)
+                .expect("seen above");
+            resolved[at].clone()
+        })
+        .collect())
+}
+
 #[async_trait]
 impl Provision for DockerBackend {
     /// Each node's image reference, in node order.
@@ -219,7 +225,7 @@ impl Provision for DockerBackend {
         {
             return Err(RunnerError::AlreadyStarted(session.clone()));
         }
-        self.ensure_lesson_images(plan.lesson(), progress).await
+        lesson_images(&self.images, plan.lesson(), progress).await
     }
 
     async fn create_nodes(
@@ -235,6 +241,7 @@ impl Provision for DockerBackend {
             session,
             lesson,
             environment_labels(&self.config, session, &lesson.id),
+            network::NetworkKind::Bridge,
         )
         .await?;
         try_join_all(plan.nodes().iter().zip(&images).map(|(spec, image)| {

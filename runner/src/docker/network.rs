@@ -3,6 +3,9 @@
 //!
 //! Unless the lesson sets `internet: true` the bridge is `internal`: Docker gives its
 //! containers no default route and no NAT, so there is no way out of the network.
+//! On a swarm the session network is an overlay instead (one segment across hosts,
+//! Swarm's DNS resolving node names on it), `internal` by the same rule, and
+//! attachable so that a plain container can join it if a check ever needs to.
 
 use bollard::Docker;
 use bollard::models::{Network, NetworkCreateRequest};
@@ -17,18 +20,33 @@ use super::labels::{label_filter, network_name, session_label};
 use crate::error::RunnerError;
 use crate::session::SessionId;
 
+/// Where a session network spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NetworkKind {
+    /// A bridge on one engine.
+    Bridge,
+    /// A Swarm overlay across the pool's hosts.
+    Overlay,
+}
+
 /// Creates the session's network; returns its name.
 pub(super) async fn create(
     docker: &Docker,
     session: &SessionId,
     lesson: &Lesson,
     labels: HashMap<String, String>,
+    kind: NetworkKind,
 ) -> Result<String, RunnerError> {
     let name = network_name(session);
+    let (driver, attachable) = match kind {
+        NetworkKind::Bridge => ("bridge", None),
+        NetworkKind::Overlay => ("overlay", Some(true)),
+    };
     docker
         .create_network(NetworkCreateRequest {
             name: name.clone(),
-            driver: Some("bridge".to_owned()),
+            driver: Some(driver.to_owned()),
+            attachable,
             internal: Some(!lesson.environment.internet),
             labels: Some(labels),
             ..Default::default()

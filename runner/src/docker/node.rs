@@ -84,32 +84,24 @@ fn container_body(
     image: &str,
     network: &str,
 ) -> ContainerCreateBody {
-    let memory = spec.memory_bytes.min(config.max_memory_bytes) as i64;
-    let cpus = spec.cpus.min(config.max_cpus);
-    let mut env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let labels = {
-        let mut labels = environment_labels(config, session, &lesson.id);
-        labels.insert(LABEL_NODE.to_owned(), spec.name.clone());
-        labels
-    };
+    let NodeBasics {
+        labels,
+        mut env,
+        memory,
+        nano_cpus,
+    } = NodeBasics::new(config, session, lesson, spec);
     let mut host = HostConfig {
         memory: Some(memory),
         // Equal to memory: no swap on top, so the limit is the limit.
         memory_swap: Some(memory),
-        nano_cpus: Some((cpus * 1e9) as i64),
+        nano_cpus: Some(nano_cpus),
         pids_limit: Some(config.pids_limit),
         oom_kill_disable: Some(false),
         privileged: Some(false),
         network_mode: Some(network.to_owned()),
         log_config: Some(HostConfigLogConfig {
             typ: Some("json-file".to_owned()),
-            config: Some(
-                [
-                    ("max-size".to_owned(), config.log_max_size.clone()),
-                    ("max-file".to_owned(), "1".to_owned()),
-                ]
-                .into(),
-            ),
+            config: Some(log_options(config)),
         }),
         cap_add: Some(spec.capabilities.clone()),
         restart_policy: Some(RestartPolicy {
@@ -132,7 +124,7 @@ fn container_body(
         vec!["/sbin/init".to_owned()]
     } else {
         host.init = Some(true);
-        vec!["sleep".to_owned(), "infinity".to_owned()]
+        plain_node_command()
     };
     if system {
         cmd.splice(0..0, system_node_init());
@@ -161,6 +153,49 @@ fn container_body(
         }),
         ..Default::default()
     }
+}
+
+/// What every node gets, whatever runs it (a container here, a Swarm task in
+/// `swarm`): its labels, its environment, and the operator's ceilings on the lesson's
+/// memory and CPUs.
+pub(super) struct NodeBasics {
+    pub labels: HashMap<String, String>,
+    pub env: Vec<String>,
+    pub memory: i64,
+    pub nano_cpus: i64,
+}
+
+impl NodeBasics {
+    pub fn new(
+        config: &DockerConfig,
+        session: &SessionId,
+        lesson: &Lesson,
+        spec: &NodeSpec,
+    ) -> NodeBasics {
+        let mut labels = environment_labels(config, session, &lesson.id);
+        labels.insert(LABEL_NODE.to_owned(), spec.name.clone());
+        NodeBasics {
+            labels,
+            env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            memory: spec.memory_bytes.min(config.max_memory_bytes) as i64,
+            nano_cpus: (spec.cpus.min(config.max_cpus) * 1e9) as i64,
+        }
+    }
+}
+
+/// What an ordinary node runs (under an init that reaps orphans): nothing, until the
+/// learner does.
+pub(super) fn plain_node_command() -> Vec<String> {
+    vec!["sleep".to_owned(), "infinity".to_owned()]
+}
+
+/// The `json-file` log driver's options: one capped file.
+pub(super) fn log_options(config: &DockerConfig) -> HashMap<String, String> {
+    [
+        ("max-size".to_owned(), config.log_max_size.clone()),
+        ("max-file".to_owned(), "1".to_owned()),
+    ]
+    .into()
 }
 
 /// The first process of a system node, before the node's own command (see the

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use runner::docker::{DockerBackend, DockerConfig, LABEL_SESSION};
-use runner::{Backend, ExecOutput, ExecRequest, ProgressSender, SessionId};
+use futures::StreamExt;
+use runner::{Backend, ExecOutput, ExecRequest, ProgressSender, SessionId, Terminal};
+use tokio::io::AsyncWriteExt;
 use scenarios::{Environment, Lesson, NodeImage, NodeSpec, Script};
 use tokio::sync::OnceCell;
 
@@ -144,7 +146,7 @@ pub async fn labelled(backend: &DockerBackend, session: &SessionId) -> Vec<Strin
 }
 
 pub async fn sh(
-    backend: &DockerBackend,
+    backend: &impl Backend,
     session: &SessionId,
     node: &str,
     script: &str,
@@ -153,4 +155,36 @@ pub async fn sh(
         .exec(session, node, ExecRequest::new(script, TIMEOUT))
         .await
         .unwrap_or_else(|e| panic!("exec {script:?} on {node}: {e}"))
+}
+
+/// Reads the terminal until `needle` appears; returns everything read.
+pub async fn read_until(terminal: &mut Terminal, needle: &[u8]) -> Vec<u8> {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(TIMEOUT, async {
+        while let Some(chunk) = terminal.output.next().await {
+            // Search only where the needle can newly appear: reads can be megabytes.
+            let from = seen.len().saturating_sub(needle.len());
+            seen.extend_from_slice(&chunk.unwrap());
+            if seen[from..].windows(needle.len()).any(|w| w == needle) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    let tail = &seen[seen.len().saturating_sub(400)..];
+    assert_eq!(
+        found,
+        Ok(true),
+        "waiting for {:?}; the terminal's last output: {:?}",
+        String::from_utf8_lossy(needle),
+        String::from_utf8_lossy(tail)
+    );
+    seen
+}
+
+pub async fn type_line(terminal: &mut Terminal, line: &str) {
+    terminal.input.write_all(line.as_bytes()).await.unwrap();
+    terminal.input.write_all(b"\n").await.unwrap();
+    terminal.input.flush().await.unwrap();
 }

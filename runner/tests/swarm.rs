@@ -1,0 +1,319 @@
+//! The swarm backend against a real swarm: three Docker engines in containers on this
+//! machine, joined into one pool, with a Distribution registry beside them
+//! (`tests/support/swarm-pool.sh`). The pool is made at the start and removed at the
+//! end, pass or fail; the test checks that no service, network or container of its
+//! sessions is left on any host.
+//!
+//! One test function, because the pool takes seconds to make and every part of the
+//! test needs all of it; each part is its own async function.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::{ListContainersOptions, ListServicesOptions};
+use futures::future::join_all;
+use runner::docker::{
+    DockerConfig, EngineAddress, LABEL_SESSION, SwarmBackend, SwarmOptions,
+};
+use runner::{Backend, ProgressSender, SessionId, TermSize};
+use scenarios::killercoda::DOCKER_NODE_IMAGE;
+
+mod common;
+use common::*;
+
+/// A running pool; removed when dropped.
+struct Pool {
+    name: String,
+    env: HashMap<String, String>,
+}
+
+fn pool_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/swarm-pool.sh")
+}
+
+impl Pool {
+    async fn up() -> Pool {
+        // The hosts are playlab's Docker node image, built here as lessons build it.
+        backend()
+            .await
+            .images()
+            .build_tagged(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/images/docker-node"),
+                DOCKER_NODE_IMAGE,
+                &ProgressSender::discard(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("building {DOCKER_NODE_IMAGE} for the pool's hosts: {e}"));
+        let name = format!("plswarm{}", &SessionId::random().to_string()[..8]);
+        // From here on the pool exists (or half of it does): the guard removes it.
+        let mut pool = Pool {
+            name,
+            env: HashMap::new(),
+        };
+        let out = Command::new(pool_script())
+            .args(["up", &pool.name])
+            .output()
+            .expect("running swarm-pool.sh");
+        assert!(
+            out.status.success(),
+            "swarm-pool.sh up failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pool.env = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        pool
+    }
+
+    fn get(&self, key: &str) -> &str {
+        self.env
+            .get(key)
+            .unwrap_or_else(|| panic!("swarm-pool.sh printed no {key}: {:?}", self.env))
+    }
+
+    /// Copies an image of the outer engine into the manager's, as an operator's build
+    /// host would have it; the backend pushes it to the registry from there.
+    fn load_into_manager(&self, image: &str) {
+        let status = Command::new("sh")
+            .args([
+                "-c",
+                r#"docker save "$1" | docker -H "$2" load -q"#,
+                "load",
+                image,
+                self.get("SWARM_MANAGER_API"),
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "loading {image} into the manager");
+    }
+
+    async fn backend(&self, owner: &str, keep_together: bool) -> SwarmBackend {
+        let config = DockerConfig {
+            engine: EngineAddress::parse(self.get("SWARM_MANAGER_API")).unwrap(),
+            owner: Some(owner.to_owned()),
+            // Small nodes: 20 sessions reserve their memory on hosts that each see
+            // this whole machine.
+            max_memory_bytes: 128 * 1024 * 1024,
+            ..DockerConfig::default()
+        };
+        let options = SwarmOptions {
+            registry: Some(self.get("SWARM_REGISTRY").to_owned()),
+            keep_together,
+            ..SwarmOptions::default()
+        };
+        SwarmBackend::connect(config, options)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the pool's manager: {e}"))
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let out = Command::new(pool_script())
+            .args(["down", &self.name])
+            .output()
+            .expect("running swarm-pool.sh down");
+        if !out.status.success() && !std::thread::panicking() {
+            panic!(
+                "swarm-pool.sh down left things behind: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() {
+    let pool = Pool::up().await;
+    let image = node_image().await;
+    let reference = backend()
+        .await
+        .ensure_image(&image, &ProgressSender::discard())
+        .await
+        .unwrap();
+    pool.load_into_manager(&reference);
+    let owner = format!("swarmtest{}", &SessionId::random().to_string()[..8]);
+    let swarm = pool.backend(&owner, false).await;
+
+    let split = two_nodes_on_two_hosts_work_as_on_one(&swarm, &image).await;
+    twenty_sessions_spread_over_the_three_hosts(&swarm, &image).await;
+    keep_together_puts_a_sessions_nodes_on_one_host(&pool.backend(&owner, true).await, &image)
+        .await;
+    let removed = swarm
+        .reconcile(&Default::default())
+        .await
+        .expect("reconcile");
+    assert_eq!(removed, Vec::<SessionId>::new(), "every part destroyed its own");
+    nothing_left(&swarm, &split).await;
+}
+
+/// A two-node lesson whose nodes Swarm spreads over two hosts: names resolve across
+/// the overlay, ping and files work, setup scripts ran, a check fails then passes, a
+/// terminal round-trips and resizes; destroying it leaves nothing on any host.
+async fn two_nodes_on_two_hosts_work_as_on_one(
+    swarm: &SwarmBackend,
+    image: &scenarios::NodeImage,
+) -> SessionId {
+    let session: SessionId = format!("plsw{}", SessionId::random()).parse().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("hello"), "from the lesson\n").unwrap();
+    let mut lesson = lesson(vec![node("node01", image), node("node02", image)]);
+    lesson.assets = vec![scenarios::Asset {
+        node: "node02".to_owned(),
+        from: files.path().join("hello"),
+        to: "/root/hello".to_owned(),
+        mode: 0o644,
+    }];
+    lesson.setup = vec![script("node02", "hostname > /root/setup-ran")];
+    let started = Instant::now();
+    let info = swarm
+        .start(&session, &lesson, ProgressSender::discard())
+        .await
+        .unwrap_or_else(|e| panic!("starting on the swarm: {e}"));
+    eprintln!("two-node session ready on the swarm in {:?}", started.elapsed());
+    assert!(info.nodes.iter().all(|n| n.address.is_some()), "{info:?}");
+
+    let placement = swarm.placement(&session).await.unwrap();
+    let hosts: Vec<&str> = placement.iter().map(|(_, h)| h.name.as_str()).collect();
+    assert_eq!(placement.len(), 2, "{hosts:?}");
+    assert_ne!(hosts[0], hosts[1], "Swarm spreads a session's two nodes over two hosts");
+
+    let across = sh(swarm, &session, "node01", "getent hosts node02 && ping -c1 -W5 node02").await;
+    assert!(across.success(), "node01 reaches node02 by name: {across:?}");
+    let node02 = &info.nodes[1].address.clone().unwrap();
+    assert!(across.stdout.starts_with(node02.as_str()), "{across:?} vs {node02}");
+    let files = sh(swarm, &session, "node02", "cat /root/hello /root/setup-ran").await;
+    assert_eq!(files.stdout, "from the lesson\nnode02\n");
+
+    let check = "test -f /root/done";
+    assert!(!sh(swarm, &session, "node01", check).await.success(), "fails first");
+    sh(swarm, &session, "node01", "touch /root/done").await;
+    assert!(sh(swarm, &session, "node01", check).await.success(), "then passes");
+
+    let mut terminal = swarm
+        .attach(&session, "node02", TermSize::default())
+        .await
+        .unwrap();
+    type_line(&mut terminal, "echo on-$(hostname) size=$(stty size)").await;
+    read_until(&mut terminal, b"on-node02 size=24 80").await;
+    terminal
+        .control
+        .resize(TermSize { cols: 100, rows: 30 })
+        .await
+        .unwrap();
+    type_line(&mut terminal, "stty size").await;
+    read_until(&mut terminal, b"30 100").await;
+    drop(terminal);
+
+    assert!(swarm.environments().await.unwrap().contains(&session));
+    swarm.destroy(&session).await.unwrap();
+    assert!(
+        matches!(
+            swarm.exec(&session, "node01", runner::ExecRequest::new("true", TIMEOUT)).await,
+            Err(runner::RunnerError::NoEnvironment(_))
+        ),
+        "a destroyed environment is gone"
+    );
+    session
+}
+
+/// Twenty one-node sessions started at once land on all three hosts.
+async fn twenty_sessions_spread_over_the_three_hosts(
+    swarm: &SwarmBackend,
+    image: &scenarios::NodeImage,
+) {
+    let sessions: Vec<SessionId> = (0..20)
+        .map(|_| format!("plsw{}", SessionId::random()).parse().unwrap())
+        .collect();
+    let lesson = lesson(vec![node("node01", image)]);
+    let started = Instant::now();
+    let results = join_all(
+        sessions
+            .iter()
+            .map(|s| swarm.start(s, &lesson, ProgressSender::discard())),
+    )
+    .await;
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    let elapsed = started.elapsed();
+    let mut per_host: BTreeMap<String, usize> = BTreeMap::new();
+    for session in &sessions {
+        for (_, host) in swarm.placement(session).await.unwrap() {
+            *per_host.entry(host.name).or_default() += 1;
+        }
+    }
+    eprintln!("20 sessions on the swarm in {elapsed:?}: {per_host:?}, failures: {failures:?}");
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(per_host.values().sum::<usize>(), 20, "{per_host:?}");
+    assert_eq!(per_host.len(), 3, "every host takes some: {per_host:?}");
+    let destroyed = join_all(sessions.iter().map(|s| swarm.destroy(s))).await;
+    assert!(destroyed.iter().all(Result::is_ok), "{destroyed:?}");
+}
+
+/// With `keep_together`, both nodes of a session run on the host of the first.
+async fn keep_together_puts_a_sessions_nodes_on_one_host(
+    swarm: &SwarmBackend,
+    image: &scenarios::NodeImage,
+) {
+    let session: SessionId = format!("plsw{}", SessionId::random()).parse().unwrap();
+    let lesson = lesson(vec![node("node01", image), node("node02", image)]);
+    swarm
+        .start(&session, &lesson, ProgressSender::discard())
+        .await
+        .unwrap();
+    let placement = swarm.placement(&session).await.unwrap();
+    let result = sh(swarm, &session, "node02", "getent hosts node01").await;
+    swarm.destroy(&session).await.unwrap();
+    assert_eq!(placement.len(), 2);
+    assert_eq!(placement[0].1.name, placement[1].1.name, "together");
+    assert!(result.success(), "{result:?}");
+}
+
+/// No service or network of `session` on the manager, and no container of any
+/// playlab session on any host (Swarm removes a deleted service's containers
+/// asynchronously, so this waits a little for them).
+async fn nothing_left(swarm: &SwarmBackend, session: &SessionId) {
+    let services = swarm
+        .manager()
+        .list_services(Some(ListServicesOptions {
+            filters: Some([("label".to_owned(), vec![LABEL_SESSION.to_owned()])].into()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    assert!(services.is_empty(), "services left: {services:?}");
+    assert!(!swarm.environments().await.unwrap().contains(session));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for host in swarm.hosts().await.unwrap() {
+        loop {
+            let left = host
+                .docker
+                .list_containers(Some(ListContainersOptions {
+                    all: true,
+                    filters: Some(
+                        [("label".to_owned(), vec![LABEL_SESSION.to_owned()])].into(),
+                    ),
+                    ..Default::default()
+                }))
+                .await
+                .unwrap();
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "containers left on {}: {:?}",
+                host.name,
+                left.iter().map(|c| &c.names).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
