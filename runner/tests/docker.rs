@@ -24,7 +24,6 @@ use runner::{
     TermSize, Terminal,
 };
 use scenarios::{Asset, Lesson, NodeImage, Script};
-use tokio::io::AsyncWriteExt;
 
 mod common;
 use common::*;

@@ -79,17 +79,15 @@ impl Pool {
     /// Copies an image of the outer engine into the manager's, as an operator's build
     /// host would have it; the backend pushes it to the registry from there.
     fn load_into_manager(&self, image: &str) {
-        let status = Command::new("sh")
-            .args([
-                "-c",
-                r#"docker save "$1" | docker -H "$2" load -q"#,
-                "load",
-                image,
-                self.get("SWARM_MANAGER_API"),
-            ])
-            .status()
+        let out = Command::new(pool_script())
+            .args(["load", &self.name, image])
+            .output()
             .unwrap();
-        assert!(status.success(), "loading {image} into the manager");
+        assert!(
+            out.status.success(),
+            "loading {image} into the manager: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     async fn backend(&self, owner: &str, keep_together: bool) -> SwarmBackend {

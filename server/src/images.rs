@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use runner::ProgressSender;
-use runner::docker::DockerBackend;
+use runner::image::ImageStore;
 use scenarios::killercoda::{BASE_IMAGE, DOCKER_NODE_IMAGE};
 
 /// Each built-in image: its folder under `content/images/`, and its tag.
@@ -17,7 +17,7 @@ pub const BUILT_IN: [(&str, &str); 2] = [("base", BASE_IMAGE), ("docker-node", D
 /// one after the other (two builds at once would only compete for the same CPUs);
 /// `report` hears each outcome, as a line for the log.
 pub async fn build_built_in(
-    backend: &DockerBackend,
+    images: &ImageStore,
     images_dir: &Path,
     wanted: impl Fn(&str) -> bool,
     report: impl Fn(Result<String, String>),
@@ -29,7 +29,7 @@ pub async fn build_built_in(
         }
         let progress = ProgressSender::discard();
         report(
-            match backend.images().build_tagged(&dir, tag, &progress).await {
+            match images.build_tagged(&dir, tag, &progress).await {
                 Ok(image) => Ok(format!("image {image} ready (from {})", dir.display())),
                 Err(e) => Err(format!("building {}: {e}", dir.display())),
             },

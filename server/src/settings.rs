@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
-use runner::docker::{DockerConfig, SystemNodes};
+use runner::docker::{DockerConfig, SwarmOptions, SystemNodes};
 use scenarios::{Diagnostic, ImageMap};
 use serde::Deserialize;
 
@@ -26,21 +26,60 @@ pub enum BackendKind {
     Docker,
     /// A shell on this machine for each node, for authors without Docker.
     Local,
+    /// One Swarm service per node, spread over a pool of Docker hosts; `DOCKER_HOST`
+    /// names a manager.
+    Swarm,
 }
 
-/// `--backend`: where environments run.
+/// `--backend`: where environments run, and for `swarm`, the pool's settings.
 #[derive(Debug, Default, Clone, PartialEq, clap::Args, Deserialize)]
 pub struct BackendSettings {
-    /// Where environments run: `docker`, or `local` (no isolation; `serve` allows it
-    /// with a loopback `--listen` address only) [default: docker].
+    /// Where environments run: `docker`, `swarm` (a pool of Docker hosts; DOCKER_HOST
+    /// names a manager), or `local` (no isolation; `serve` allows it with a loopback
+    /// `--listen` address only) [default: docker].
     #[arg(long, env = "PLAYLAB_BACKEND", value_enum)]
     pub backend: Option<BackendKind>,
+    /// swarm: the registry every host pulls from, as HOST:PORT; lessons' images are
+    /// pushed there through the manager [default: none, every host has the images].
+    #[arg(long, env = "PLAYLAB_SWARM_REGISTRY")]
+    pub swarm_registry: Option<String>,
+    /// swarm: the port of each host's engine API, on the address the host advertises
+    /// in the swarm [default: 2375].
+    #[arg(long, env = "PLAYLAB_SWARM_ENGINE_PORT")]
+    pub swarm_engine_port: Option<u16>,
+    /// swarm: run all nodes of a session on one host (the first node's) instead of
+    /// wherever Swarm spreads them.
+    #[arg(long, env = "PLAYLAB_SWARM_KEEP_TOGETHER")]
+    #[serde(default)]
+    pub swarm_keep_together: bool,
 }
 
 impl BackendSettings {
     /// The backend chosen, or Docker.
     pub fn kind(&self) -> BackendKind {
         self.backend.unwrap_or(BackendKind::Docker)
+    }
+
+    /// The pool's settings; an error when they are given for another backend, where
+    /// they would do nothing.
+    pub fn swarm_options(&self) -> anyhow::Result<SwarmOptions> {
+        let given = self.swarm_registry.is_some()
+            || self.swarm_engine_port.is_some()
+            || self.swarm_keep_together;
+        if given && self.kind() != BackendKind::Swarm {
+            bail!("--swarm-registry, --swarm-engine-port and --swarm-keep-together need --backend swarm");
+        }
+        if let Some(registry) = &self.swarm_registry
+            && (registry.contains('/') || !registry.contains(':'))
+        {
+            bail!("--swarm-registry {registry:?}: expected HOST:PORT, e.g. 10.0.0.5:5000");
+        }
+        let defaults = SwarmOptions::default();
+        Ok(SwarmOptions {
+            registry: self.swarm_registry.clone(),
+            host_engine_port: self.swarm_engine_port.unwrap_or(defaults.host_engine_port),
+            keep_together: self.swarm_keep_together,
+        })
     }
 }
 

@@ -17,7 +17,7 @@ use playlab::catalog::Catalog;
 use playlab::images;
 use playlab::settings::{BackendKind, BackendSettings, LessonPaths, NodePolicy, NodeSettings};
 use runner::checks::{WasmChecker, WasmLimits};
-use runner::docker::{DockerBackend, Liveness, container_name};
+use runner::docker::{DockerBackend, Liveness, SwarmBackend, container_name};
 use runner::local::LocalBackend;
 use runner::selftest::{
     LessonReport, LessonResult, SelfTestOptions, render_header, render_report, test_lesson,
@@ -67,7 +67,7 @@ async fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let (lessons, load_errors) = load(&args.lessons, nodes.system_nodes.allowed())?;
     let kind = args.backend.kind();
     // Held to the end: the record says this run's environments have a live owner.
-    let (backend, _liveness) = connect(kind, &nodes, &lessons).await?;
+    let (backend, _liveness) = connect(&args.backend, &nodes, &lessons).await?;
     let wasm = WasmChecker::new(WasmLimits::default())?;
     let options = SelfTestOptions {
         keep: args.keep,
@@ -141,14 +141,25 @@ fn load(paths: &LessonPaths, system_nodes: bool) -> anyhow::Result<(Catalog, usi
     Ok((lessons, errors.len()))
 }
 
-/// The backend (and, for Docker, its liveness record); for Docker, after saying what the host supports (when a lesson has a
-/// system node) and building the built-in images the lessons name (from `content/images/`, as `serve` does).
+/// The backend (and, for Docker, its liveness record), after building the built-in
+/// images the lessons name (from `content/images/`, as `serve` does); for Docker, also
+/// after saying what the host supports when a lesson has a system node.
 async fn connect(
-    kind: BackendKind,
+    settings: &BackendSettings,
     nodes: &NodePolicy,
     lessons: &Catalog,
 ) -> anyhow::Result<(Box<dyn Backend>, Option<Liveness>)> {
-    Ok(match kind {
+        let named = |tag: &str| {
+            let reference = NodeImage::Reference(tag.to_owned());
+            lessons
+                .lessons()
+                .any(|l| l.environment.nodes.iter().any(|n| n.image == reference))
+        };
+        let report = |outcome: Result<String, String>| match outcome {
+            Ok(ready) => eprintln!("{ready}"),
+            Err(failed) => eprintln!("warning: {failed}"),
+        };
+    Ok(match settings.kind() {
         BackendKind::Docker => {
             // An owner of its own, with a liveness record for as long as the test runs:
             // a killed `playlab test` leaves environments that `playlab gc` finds.
@@ -172,18 +183,17 @@ async fn connect(
                     backend.host_support().await
                 );
             }
-            let named = |tag: &str| {
-                let reference = NodeImage::Reference(tag.to_owned());
-                lessons
-                    .lessons()
-                    .any(|l| l.environment.nodes.iter().any(|n| n.image == reference))
-            };
-            let report = |outcome: Result<String, String>| match outcome {
-                Ok(ready) => eprintln!("{ready}"),
-                Err(failed) => eprintln!("warning: {failed}"),
-            };
-            images::build_built_in(&backend, Path::new("content/images"), named, report).await;
+            images::build_built_in(backend.images(), Path::new("content/images"), named, report).await;
             (Box::new(backend), liveness)
+        }
+        BackendKind::Swarm => {
+            let owner = format!("test-{}", SessionId::random());
+            let backend =
+                SwarmBackend::connect(nodes.docker_config(Some(owner)), settings.swarm_options()?)
+                .await
+                .context("playlab test --backend swarm needs DOCKER_HOST to name a swarm manager's engine")?;
+            images::build_built_in(backend.images(), Path::new("content/images"), named, report).await;
+            (Box::new(backend), None)
         }
         BackendKind::Local => {
             eprintln!(

@@ -5,6 +5,10 @@
 #   swarm-pool.sh up NAME     start the pool, print its endpoints as KEY=VALUE lines
 #   swarm-pool.sh down NAME   remove everything labelled playlab.swarm-pool=NAME
 #   swarm-pool.sh env NAME    print the endpoints of a running pool again
+#   swarm-pool.sh load NAME IMAGE...
+#                             copy images (every tag of a repository named without
+#                             one) from the outer engine into the manager's, as an
+#                             operator's build host would have them
 #
 # What `up` makes, all labelled `playlab.swarm-pool=NAME`:
 # - a private bridge network NAME on the outer engine;
@@ -56,7 +60,7 @@ say() { echo "swarm-pool: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 usage() {
-  echo "usage: $0 up|down|env NAME" >&2
+  echo "usage: $0 up|down|env NAME, or $0 load NAME IMAGE..." >&2
   exit 2
 }
 
@@ -234,10 +238,17 @@ down() { # name
   say "pool $pool removed"
 }
 
-[ $# -eq 2 ] || usage
+load() { # name image...
+  local pool=$1
+  shift
+  docker save "$@" | docker -H "tcp://$(ip_of "$pool-host1" "$pool"):2375" load -q >&2
+}
+
+[ $# -ge 2 ] || usage
 case $1 in
   up) up "$2" ;;
   down) down "$2" ;;
   env) print_env "$2" ;;
+  load) shift; load "$@" ;;
   *) usage ;;
 esac

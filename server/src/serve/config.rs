@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{ArgMatches, FromArgMatches as _};
+use runner::docker::SwarmOptions;
 use scenarios::{ImageMap, Lesson};
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
@@ -295,6 +296,8 @@ pub struct Config {
     pub auth: AuthMode,
     pub join_code: Option<String>,
     pub backend: BackendKind,
+    /// The pool's settings, when `backend` is Swarm.
+    pub swarm: SwarmOptions,
     pub limits: Limits,
     pub on_shutdown: OnShutdown,
     pub tls: Option<Tls>,
@@ -454,6 +457,7 @@ impl Config {
             auth: AuthMode::Open,
             join_code: None,
             backend: BackendKind::Docker,
+            swarm: SwarmOptions::default(),
             limits: Limits::default(),
             on_shutdown: OnShutdown::Keep,
             tls: None,
@@ -485,6 +489,7 @@ impl Config {
             bail!("--auth code needs --join-code (the code learners enter)");
         }
         config.backend = s.backend.kind();
+        config.swarm = s.backend.swarm_options()?;
         if config.backend == BackendKind::Local && !config.listen.ip().is_loopback() {
             bail!(
                 "--backend local gives learners a shell on this machine with no isolation; \

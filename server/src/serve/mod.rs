@@ -136,6 +136,24 @@ async fn connect_backend(
             tokio::spawn(prepare_host(backend.clone(), config.content.join("images")));
             Ok((backend, liveness))
         }
+        BackendKind::Swarm => {
+            let docker_config = config
+                .nodes
+                .docker_config(Some(auth::instance_id(&config.data)?));
+            let backend = runner::docker::SwarmBackend::connect(docker_config, config.swarm.clone())
+                .await
+                .context("connecting to the swarm's manager (set DOCKER_HOST to a manager's engine, e.g. tcp://10.0.0.5:2375)")?;
+            let backend = Arc::new(backend);
+            let images_dir = config.content.join("images");
+            let building = backend.clone();
+            tokio::spawn(async move {
+                // System nodes do not run on a swarm: only the base image is wanted.
+                let wanted = |tag: &str| tag != scenarios::killercoda::DOCKER_NODE_IMAGE;
+                crate::images::build_built_in(building.images(), &images_dir, wanted, log_build)
+                    .await;
+            });
+            Ok((backend, None))
+        }
         BackendKind::Local => {
             tracing::warn!(
                 "the local backend gives NO isolation: every node is a shell on this machine, \
@@ -163,11 +181,14 @@ async fn prepare_host(backend: Arc<runner::docker::DockerBackend>, images_dir: P
     );
     let wanted =
         |tag: &str| tag != scenarios::killercoda::DOCKER_NODE_IMAGE || system_nodes.allowed();
-    crate::images::build_built_in(&backend, &images_dir, wanted, |outcome| match outcome {
+    crate::images::build_built_in(backend.images(), &images_dir, wanted, log_build).await;
+}
+
+fn log_build(outcome: Result<String, String>) {
+    match outcome {
         Ok(ready) => tracing::info!("{ready}"),
         Err(failed) => tracing::warn!("{failed}"),
-    })
-    .await;
+    }
 }
 
 /// Serves `listener` until `shutdown` resolves, then closes terminals and streams,

@@ -119,6 +119,12 @@ impl SwarmBackend {
         })
     }
 
+    /// Where `image:` references and `build:` folders become images on the manager,
+    /// before they are pushed to the registry.
+    pub fn images(&self) -> &ImageStore {
+        &self.images
+    }
+
     /// The manager's client, for callers that inspect what the backend created.
     pub fn manager(&self) -> &Docker {
         &self.manager
