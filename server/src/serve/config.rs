@@ -637,7 +637,7 @@ mod tests {
             ("auth = \"code\"", "--join-code"),
             (
                 "backend = \"k8s\"",
-                "backend = \"k8s\"\n  |           ^^^^^\nunknown variant `k8s`, expected `docker` or `local`",
+                "backend = \"k8s\"\n  |           ^^^^^\nunknown variant `k8s`, expected one of `docker`, `local`, `swarm`",
             ),
             (
                 "on_shutdown = \"later\"",
@@ -653,6 +653,11 @@ mod tests {
             ("tls_cert = \"x\"", "--tls-key"),
             ("tls = \"files\"", "--tls-key"),
             ("backend = \"local\"\nlisten = \"0.0.0.0:8080\"", "loopback"),
+            ("swarm_registry = \"10.0.0.5:5000\"", "need --backend swarm"),
+            (
+                "backend = \"swarm\"\nswarm_registry = \"http://10.0.0.5\"",
+                "expected HOST:PORT",
+            ),
             (
                 "max_node_memory = \"2GB\"",
                 "--max-node-memory \"2GB\": `2GB` is not a memory size (unknown unit `GB`)",
@@ -768,7 +773,7 @@ mod tests {
     #[test]
     fn every_file_key_is_read() {
         let keys = Settings::file_keys();
-        assert_eq!(keys.len(), 35, "{keys:?}");
+        assert_eq!(keys.len(), 38, "{keys:?}");
         for key in keys {
             assert!(
                 Settings::from_toml(&format!("{key} = [[1]]")).is_err(),
@@ -925,7 +930,7 @@ mod tests {
             );
             count += 1;
         }
-        assert_eq!(count, 36);
+        assert_eq!(count, 39);
     }
 
     #[test]
