@@ -207,6 +207,15 @@ pub trait Backend: Send + Sync + 'static {
         })
     }
 
+    /// Environments that lost a node while their engine kept answering, each with why
+    /// (a host of a swarm that went down, a node whose task stopped). The server asks
+    /// now and then and fails those sessions with the reason. A backend whose nodes
+    /// can only go with their engine (whose outage `ping` shows) has none, as this
+    /// default says.
+    async fn lost_environments(&self) -> Result<Vec<(SessionId, String)>, RunnerError> {
+        Ok(Vec::new())
+    }
+
     /// The sessions this backend holds environments for, live or orphaned.
     async fn environments(&self) -> Result<Vec<SessionId>, RunnerError>;
 

@@ -55,6 +55,8 @@ struct Record {
     attaches: Vec<(SessionId, String)>,
     fail_starts: bool,
     fail_pings: bool,
+    /// What `lost_environments` reports.
+    lost: Vec<(SessionId, String)>,
 }
 
 /// The fake backend; see the module documentation.
@@ -119,6 +121,12 @@ impl FakeBackend {
     /// Makes pings fail (an engine that does not answer) until called with `false`.
     pub fn fail_pings(&self, fail: bool) {
         self.record().fail_pings = fail;
+    }
+
+    /// From now on the session's environment reads as lost, for `reason` (its
+    /// environment stays: destroying it is the caller's answer).
+    pub fn lose(&self, session: &SessionId, reason: &str) {
+        self.record().lost.push((session.clone(), reason.to_owned()));
     }
 
     /// Starts from now on wait until [`FakeBackend::release_starts`].
@@ -198,6 +206,16 @@ impl TerminalControl for LoopbackControl {
 impl Backend for FakeBackend {
     fn name(&self) -> &'static str {
         "fake"
+    }
+
+    async fn lost_environments(&self) -> Result<Vec<(SessionId, String)>, RunnerError> {
+        let record = self.record();
+        Ok(record
+            .lost
+            .iter()
+            .filter(|(s, _)| record.environments.contains_key(s))
+            .cloned()
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), RunnerError> {

@@ -142,6 +142,11 @@ async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() 
     twenty_sessions_spread_over_the_three_hosts(&swarm, &image).await;
     keep_together_puts_a_sessions_nodes_on_one_host(&pool.backend(&owner, true).await, &image)
         .await;
+    a_restarted_server_finds_its_sessions_again(&swarm, &pool.backend(&owner, false).await, &image)
+        .await;
+    a_paused_host_takes_no_new_sessions_and_keeps_its_own(&pool, &swarm, &image).await;
+    a_drained_host_s_sessions_are_reported_lost(&pool, &swarm, &image).await;
+    a_host_whose_engine_stops_loses_only_its_sessions(&swarm, &image).await;
     let removed = swarm
         .reconcile(&Default::default())
         .await
@@ -272,6 +277,174 @@ async fn keep_together_puts_a_sessions_nodes_on_one_host(
     assert_eq!(placement.len(), 2);
     assert_eq!(placement[0].1.name, placement[1].1.name, "together");
     assert!(result.success(), "{result:?}");
+}
+
+fn new_session() -> SessionId {
+    format!("plsw{}", SessionId::random()).parse().unwrap()
+}
+
+/// Starts one-node sessions, all at once.
+async fn one_node_sessions(
+    swarm: &SwarmBackend,
+    image: &scenarios::NodeImage,
+    count: usize,
+) -> Vec<SessionId> {
+    let sessions: Vec<SessionId> = (0..count).map(|_| new_session()).collect();
+    let lesson = lesson(vec![node("node01", image)]);
+    for started in join_all(
+        sessions
+            .iter()
+            .map(|s| swarm.start(s, &lesson, ProgressSender::discard())),
+    )
+    .await
+    {
+        started.unwrap_or_else(|e| panic!("starting a one-node session: {e}"));
+    }
+    sessions
+}
+
+/// The host each one-node session runs on.
+async fn hosts_of(swarm: &SwarmBackend, sessions: &[SessionId]) -> Vec<String> {
+    let mut hosts = Vec::new();
+    for session in sessions {
+        let placement = swarm.placement(session).await.unwrap();
+        hosts.push(placement[0].1.name.clone());
+    }
+    hosts
+}
+
+async fn destroy_all(swarm: &SwarmBackend, sessions: &[SessionId]) {
+    for destroyed in join_all(sessions.iter().map(|s| swarm.destroy(s))).await {
+        destroyed.unwrap();
+    }
+}
+
+/// `docker node update --availability AVAILABILITY HOST` on the manager.
+fn set_availability(pool: &Pool, host: &str, availability: &str) {
+    let status = Command::new("docker")
+        .args(["-H", pool.get("SWARM_MANAGER_API"), "node", "update"])
+        .args(["--availability", availability, host])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "docker node update --availability {availability} {host}");
+}
+
+/// A second backend over the same swarm, as a restarted server makes (nothing cached),
+/// sees the session, reaches its nodes, and keeps it when it is live.
+async fn a_restarted_server_finds_its_sessions_again(
+    swarm: &SwarmBackend,
+    restarted: &SwarmBackend,
+    image: &scenarios::NodeImage,
+) {
+    let sessions = one_node_sessions(swarm, image, 1).await;
+    sh(swarm, &sessions[0], "node01", "echo kept > /root/kept").await;
+    assert!(restarted.environments().await.unwrap().contains(&sessions[0]));
+    let live = sessions.iter().cloned().collect();
+    assert_eq!(restarted.reconcile(&live).await.unwrap(), Vec::<SessionId>::new());
+    assert_eq!(sh(restarted, &sessions[0], "node01", "cat /root/kept").await.stdout, "kept\n");
+    destroy_all(swarm, &sessions).await;
+}
+
+/// `--availability pause`: Swarm places nothing new on the host and leaves what runs
+/// there alone, which is what an operator taking a host out of a training day wants.
+async fn a_paused_host_takes_no_new_sessions_and_keeps_its_own(
+    pool: &Pool,
+    swarm: &SwarmBackend,
+    image: &scenarios::NodeImage,
+) {
+    let before = one_node_sessions(swarm, image, 3).await;
+    let paused = hosts_of(swarm, &before).await[0].clone();
+    set_availability(pool, &paused, "pause");
+    let after = one_node_sessions(swarm, image, 4).await;
+    let hosts = hosts_of(swarm, &after).await;
+    set_availability(pool, &paused, "active");
+    assert!(!hosts.contains(&paused), "nothing new on {paused}: {hosts:?}");
+    assert_eq!(sh(swarm, &before[0], "node01", "hostname").await.stdout, "node01\n");
+    assert_eq!(swarm.lost_environments().await.unwrap(), []);
+    destroy_all(swarm, &[before, after].concat()).await;
+}
+
+/// `--availability drain`: Swarm stops every task of the host (and starts none
+/// elsewhere: nodes are never restarted); the backend reports exactly those sessions
+/// lost, and why.
+async fn a_drained_host_s_sessions_are_reported_lost(
+    pool: &Pool,
+    swarm: &SwarmBackend,
+    image: &scenarios::NodeImage,
+) {
+    let sessions = one_node_sessions(swarm, image, 3).await;
+    let hosts = hosts_of(swarm, &sessions).await;
+    let drained = hosts[1].clone();
+    set_availability(pool, &drained, "drain");
+    let on_drained: Vec<SessionId> = sessions
+        .iter()
+        .zip(&hosts)
+        .filter(|(_, h)| **h == drained)
+        .map(|(s, _)| s.clone())
+        .collect();
+    let lost = wait_for_lost(swarm, &on_drained).await;
+    set_availability(pool, &drained, "active");
+    assert!(lost.iter().all(|(_, why)| why.contains("was drained")), "{lost:?}");
+    destroy_all(swarm, &sessions).await;
+}
+
+/// Stopping a worker's engine takes down only the sessions on that host, and says so.
+async fn a_host_whose_engine_stops_loses_only_its_sessions(
+    swarm: &SwarmBackend,
+    image: &scenarios::NodeImage,
+) {
+    let sessions = one_node_sessions(swarm, image, 3).await;
+    let hosts = hosts_of(swarm, &sessions).await;
+    // A worker: stopping the manager's engine would stop the swarm's API.
+    let victim = hosts
+        .iter()
+        .find(|h| !h.ends_with("-host1"))
+        .expect("a session on a worker")
+        .clone();
+    let engine = |action: &str| {
+        let status = Command::new("docker")
+            .args(["exec", &victim, "systemctl", action, "docker.socket", "docker.service"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "systemctl {action} docker on {victim}");
+    };
+    engine("stop");
+    let on_victim: Vec<SessionId> = sessions
+        .iter()
+        .zip(&hosts)
+        .filter(|(_, h)| **h == victim)
+        .map(|(s, _)| s.clone())
+        .collect();
+    let lost = wait_for_lost(swarm, &on_victim).await;
+    let others: Vec<&SessionId> = sessions.iter().filter(|s| !on_victim.contains(s)).collect();
+    for other in &others {
+        assert!(sh(swarm, other, "node01", "true").await.success(), "{other} goes on");
+    }
+    engine("start");
+    eprintln!("lost with {victim}'s engine: {lost:?}");
+    destroy_all(swarm, &sessions).await;
+}
+
+/// Waits until the backend reports exactly `expected` lost; returns the reports.
+async fn wait_for_lost(swarm: &SwarmBackend, expected: &[SessionId]) -> Vec<(SessionId, String)> {
+    assert!(!expected.is_empty());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lost = swarm.lost_environments().await.unwrap();
+        let mut sessions: Vec<SessionId> = lost.iter().map(|(s, _)| s.clone()).collect();
+        sessions.sort();
+        let mut want = expected.to_vec();
+        want.sort();
+        if sessions == want {
+            return lost;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {want:?} lost, the backend reports {lost:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// No service or network of `session` on the manager, and no container of any

@@ -16,6 +16,7 @@
 //! cgroup namespace, unconfined seccomp or AppArmor), web ports (the overlay is not
 //! reachable from the server), TLS to the engines.
 
+mod health;
 mod registry;
 mod service;
 mod tasks;
@@ -448,6 +449,16 @@ impl Backend for SwarmBackend {
                 _ => tokio::time::sleep(Duration::from_millis(250)).await,
             }
         }
+    }
+
+    async fn lost_environments(&self) -> Result<Vec<(SessionId, String)>, RunnerError> {
+        let services = self.services(owned_labels(&self.config)).await?;
+        if services.is_empty() {
+            return Ok(Vec::new());
+        }
+        let nodes = self.manager.list_nodes(None).await?;
+        let tasks = self.manager.list_tasks(None).await?;
+        Ok(health::lost(&services, &nodes, &tasks))
     }
 
     async fn environments(&self) -> Result<Vec<SessionId>, RunnerError> {

@@ -544,11 +544,13 @@ impl SessionManager {
     pub async fn watch_engine(self: Arc<Self>, stop: CancellationToken) {
         let mut interval = tokio::time::interval(engine::POLL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u32 = 0;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = interval.tick() => {}
             }
+            ticks = ticks.wrapping_add(1);
             let ping = engine::ping(&*self.shared.backend).await;
             let backend = self.shared.backend.name();
             match (self.shared.engine.record(ping.is_ok()), ping) {
@@ -568,7 +570,30 @@ impl SessionManager {
                         }
                     }
                 }
+                (None, Ok(())) if ticks % engine::LOST_EVERY == 0 => self.fail_lost().await,
                 _ => {}
+            }
+        }
+    }
+
+    /// Fails each ready session whose environment lost a node while the engine kept
+    /// answering (a swarm host that went down), with the backend's reason: its learner
+    /// reads why, and can start the lesson again.
+    async fn fail_lost(&self) {
+        let lost = match self.shared.backend.lost_environments().await {
+            Ok(lost) => lost,
+            Err(e) => {
+                tracing::warn!(error = %e, "asking the backend for lost environments");
+                return;
+            }
+        };
+        for (id, reason) in lost {
+            let session = self.sessions().get(&id).cloned();
+            if let Some(session) = session {
+                let error = format!("{reason}; start the lesson again");
+                if session.lost(error.clone()) {
+                    self.failed(&session, error).await;
+                }
             }
         }
     }

@@ -13,7 +13,7 @@ use tempfile::TempDir;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::engine::NODES_BACK;
+use super::engine::{LOST_EVERY, NODES_BACK, POLL};
 use super::*;
 use crate::catalog::Catalog;
 use crate::serve::language::Wanted;
@@ -806,5 +806,37 @@ async fn while_the_engine_is_down_nobody_starts_and_when_it_is_back_each_session
     let error = failed["error"].as_str().unwrap();
     assert!(error.contains("node node01 did not come back"), "{error}");
     assert!(lab.manager.create("cat", "demo", None).is_ok());
+    stop.cancel();
+}
+
+/// A node lost while the engine answers (a swarm host that went down) fails only its
+/// own session, and the learner reads why.
+#[tokio::test(start_paused = true)]
+async fn a_session_that_lost_a_node_fails_with_the_reason_and_others_go_on() {
+    let lab = lab(Limits::default());
+    let ann = lab.ready_session("ann").await;
+    let bob = lab.ready_session("bob").await;
+    let (_, mut bob_events) = bob.events.subscribe();
+    let stop = CancellationToken::new();
+    tokio::spawn(lab.manager.clone().watch_engine(stop.clone()));
+
+    lab.backend
+        .lose(&bob.id, "the lab host pool-host3 that ran node node01 stopped answering");
+    for _ in 0..(LOST_EVERY * 2) {
+        if bob.status() == Status::Failed {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    assert_eq!(bob.status(), Status::Failed);
+    let heard = drain(&mut bob_events);
+    let failed = heard.last().unwrap();
+    assert_eq!(failed["status"], "failed", "{heard:?}");
+    assert_eq!(
+        failed["error"],
+        "the lab host pool-host3 that ran node node01 stopped answering; start the lesson again"
+    );
+    assert!(lab.backend.destroys().contains(&bob.id), "its environment goes");
+    assert_eq!(ann.status(), Status::Ready);
     stop.cancel();
 }
