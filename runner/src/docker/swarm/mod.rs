@@ -217,14 +217,17 @@ impl SwarmBackend {
     /// Creates one node's service and waits for its task to run.
     async fn create_node(
         &self,
-        session: &SessionId,
-        lesson: &Lesson,
+        start: &Start<'_>,
         spec: &NodeSpec,
         image: &str,
-        network: &str,
         placement: &Placement,
-        progress: &ProgressSender,
     ) -> Result<(NodeInfo, Located), RunnerError> {
+        let Start {
+            session,
+            lesson,
+            network,
+            progress,
+        } = *start;
         let name = container_name(session, &spec.name);
         self.manager
             .create_service(
@@ -259,20 +262,26 @@ impl SwarmBackend {
     /// Creates `nodes` concurrently, all under one placement.
     async fn create_placed(
         &self,
-        session: &SessionId,
-        lesson: &Lesson,
+        start: &Start<'_>,
         nodes: &[(&NodeSpec, &String)],
-        network: &str,
         placement: Placement,
-        progress: &ProgressSender,
     ) -> Result<Vec<NodeInfo>, RunnerError> {
         try_join_all(nodes.iter().map(|(spec, image)| async {
-            self.create_node(session, lesson, spec, image, network, &placement, progress)
+            self.create_node(start, spec, image, &placement)
                 .await
                 .map(|(info, _)| info)
         }))
         .await
     }
+}
+
+/// What every node of one environment's start shares.
+#[derive(Clone, Copy)]
+struct Start<'a> {
+    session: &'a SessionId,
+    lesson: &'a Lesson,
+    network: &'a str,
+    progress: &'a ProgressSender,
 }
 
 struct Service {
@@ -337,29 +346,23 @@ impl Provision for SwarmBackend {
             NetworkKind::Overlay,
         )
         .await?;
+        let start = Start {
+            session,
+            lesson,
+            network: &network,
+            progress,
+        };
         let nodes: Vec<(&NodeSpec, &String)> = plan.nodes().iter().zip(&images).collect();
         if !self.options.keep_together {
-            return self
-                .create_placed(session, lesson, &nodes, &network, Placement::Anywhere, progress)
-                .await;
+            return self.create_placed(&start, &nodes, Placement::Anywhere).await;
         }
         // Together: the first node where Swarm puts it, the others on its host.
         let ((spec, image), rest) = nodes.split_first().expect("a plan has nodes");
         let (info, located) = self
-            .create_node(
-                session,
-                lesson,
-                spec,
-                image,
-                &network,
-                &Placement::Anywhere,
-                progress,
-            )
+            .create_node(&start, spec, image, &Placement::Anywhere)
             .await?;
         let beside = Placement::On(located.host.id.clone());
-        let others = self
-            .create_placed(session, lesson, rest, &network, beside, progress)
-            .await?;
+        let others = self.create_placed(&start, rest, beside).await?;
         Ok(std::iter::once(info).chain(others).collect())
     }
 

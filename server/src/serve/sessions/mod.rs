@@ -570,7 +570,7 @@ impl SessionManager {
                         }
                     }
                 }
-                (None, Ok(())) if ticks % engine::LOST_EVERY == 0 => self.fail_lost().await,
+                (None, Ok(())) if ticks.is_multiple_of(engine::LOST_EVERY) => self.fail_lost().await,
                 _ => {}
             }
         }

@@ -193,7 +193,7 @@ impl Pool {
         // A reservation that ended while this one started wants it no more.
         let want = lanes.want(&pooled.lesson.id, self.shared.limits.warm_pool);
         let full = lanes.ready.get(&pooled.lesson.id).map_or(0, Vec::len) >= want;
-        if !(started && current && !full && !self.stopping.is_cancelled()) {
+        if !started || !current || full || self.stopping.is_cancelled() {
             return Some(pooled);
         }
         let lane = lanes.ready.entry(pooled.lesson.id.clone()).or_default();
