@@ -7,123 +7,22 @@
 //! One test function, because the pool takes seconds to make and every part of the
 //! test needs all of it; each part is its own async function.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{ListContainersOptions, ListServicesOptions};
 use futures::future::join_all;
-use runner::docker::{
-    DockerConfig, EngineAddress, LABEL_SESSION, SwarmBackend, SwarmOptions,
-};
+use runner::docker::{LABEL_SESSION, SwarmBackend};
 use runner::{Backend, ProgressSender, SessionId, TermSize};
-use scenarios::killercoda::DOCKER_NODE_IMAGE;
 
 mod common;
 use common::*;
 
-/// A running pool; removed when dropped.
-struct Pool {
-    name: String,
-    env: HashMap<String, String>,
+mod support {
+    pub mod pool;
 }
-
-fn pool_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/swarm-pool.sh")
-}
-
-impl Pool {
-    async fn up() -> Pool {
-        // The hosts are playlab's Docker node image, built here as lessons build it.
-        backend()
-            .await
-            .images()
-            .build_tagged(
-                &Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/images/docker-node"),
-                DOCKER_NODE_IMAGE,
-                &ProgressSender::discard(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("building {DOCKER_NODE_IMAGE} for the pool's hosts: {e}"));
-        let name = format!("plswarm{}", &SessionId::random().to_string()[..8]);
-        // From here on the pool exists (or half of it does): the guard removes it.
-        let mut pool = Pool {
-            name,
-            env: HashMap::new(),
-        };
-        let out = Command::new(pool_script())
-            .args(["up", &pool.name])
-            .output()
-            .expect("running swarm-pool.sh");
-        assert!(
-            out.status.success(),
-            "swarm-pool.sh up failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        pool.env = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        pool
-    }
-
-    fn get(&self, key: &str) -> &str {
-        self.env
-            .get(key)
-            .unwrap_or_else(|| panic!("swarm-pool.sh printed no {key}: {:?}", self.env))
-    }
-
-    /// Copies an image of the outer engine into the manager's, as an operator's build
-    /// host would have it; the backend pushes it to the registry from there.
-    fn load_into_manager(&self, image: &str) {
-        let out = Command::new(pool_script())
-            .args(["load", &self.name, image])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "loading {image} into the manager: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    async fn backend(&self, owner: &str, keep_together: bool) -> SwarmBackend {
-        let config = DockerConfig {
-            engine: EngineAddress::parse(self.get("SWARM_MANAGER_API")).unwrap(),
-            owner: Some(owner.to_owned()),
-            // Small nodes: 20 sessions reserve their memory on hosts that each see
-            // this whole machine.
-            max_memory_bytes: 128 * 1024 * 1024,
-            ..DockerConfig::default()
-        };
-        let options = SwarmOptions {
-            registry: Some(self.get("SWARM_REGISTRY").to_owned()),
-            keep_together,
-            ..SwarmOptions::default()
-        };
-        SwarmBackend::connect(config, options)
-            .await
-            .unwrap_or_else(|e| panic!("connecting to the pool's manager: {e}"))
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        let out = Command::new(pool_script())
-            .args(["down", &self.name])
-            .output()
-            .expect("running swarm-pool.sh down");
-        if !out.status.success() && !std::thread::panicking() {
-            panic!(
-                "swarm-pool.sh down left things behind: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-}
+use support::pool::Pool;
 
 #[tokio::test]
 async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() {

@@ -8,7 +8,8 @@
 #   swarm-pool.sh load NAME IMAGE...
 #                             copy images (every tag of a repository named without
 #                             one) from the outer engine into the manager's, as an
-#                             operator's build host would have them
+#                             operator's build host would have them (into hostN's
+#                             instead with SWARM_POOL_LOAD_INTO=hostN)
 #
 # What `up` makes, all labelled `playlab.swarm-pool=NAME`:
 # - a private bridge network NAME on the outer engine;
@@ -241,7 +242,8 @@ down() { # name
 load() { # name image...
   local pool=$1
   shift
-  docker save "$@" | docker -H "tcp://$(ip_of "$pool-host1" "$pool"):2375" load -q >&2
+  docker save "$@" \
+    | docker -H "tcp://$(ip_of "$pool-${SWARM_POOL_LOAD_INTO:-host1}" "$pool"):2375" load -q >&2
 }
 
 [ $# -ge 2 ] || usage

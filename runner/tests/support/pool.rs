@@ -1,0 +1,122 @@
+//! A real swarm for the swarm backend's test and bench: `swarm-pool.sh` beside this
+//! file makes it; [`Pool`] holds it and removes it when dropped, pass or fail.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use runner::docker::{DockerBackend, DockerConfig, EngineAddress, SwarmBackend, SwarmOptions};
+use runner::{ProgressSender, SessionId};
+use scenarios::killercoda::DOCKER_NODE_IMAGE;
+
+/// A running pool; removed when dropped.
+pub struct Pool {
+    name: String,
+    env: HashMap<String, String>,
+}
+
+fn pool_script() -> PathBuf {
+    // From the workspace root: this file is compiled into runner's and server's tests.
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../runner/tests/support/swarm-pool.sh")
+}
+
+impl Pool {
+    pub async fn up() -> Pool {
+        // The hosts are playlab's Docker node image, built here as lessons build it.
+        DockerBackend::connect(DockerConfig::default())
+            .await
+            .unwrap_or_else(|e| panic!("Docker is unreachable, the swarm pool needs the real engine: start dockerd; see .ci/setup-machine ({e})"))
+            .images()
+            .build_tagged(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/images/docker-node"),
+                DOCKER_NODE_IMAGE,
+                &ProgressSender::discard(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("building {DOCKER_NODE_IMAGE} for the pool's hosts: {e}"));
+        let name = format!("plswarm{}", &SessionId::random().to_string()[..8]);
+        // From here on the pool exists (or half of it does): the guard removes it.
+        let mut pool = Pool {
+            name,
+            env: HashMap::new(),
+        };
+        let out = Command::new(pool_script())
+            .args(["up", &pool.name])
+            .output()
+            .expect("running swarm-pool.sh");
+        assert!(
+            out.status.success(),
+            "swarm-pool.sh up failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pool.env = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        pool
+    }
+
+    pub fn get(&self, key: &str) -> &str {
+        self.env
+            .get(key)
+            .unwrap_or_else(|| panic!("swarm-pool.sh printed no {key}: {:?}", self.env))
+    }
+
+    /// Copies an image of the outer engine into the manager's, as an operator's build
+    /// host would have it; the backend pushes it to the registry from there.
+    pub fn load_into_manager(&self, image: &str) {
+        self.load_into("host1", image);
+    }
+
+    /// Copies an image of the outer engine into the engine of `host` (`host2`, ...).
+    pub fn load_into(&self, host: &str, image: &str) {
+        let out = Command::new(pool_script())
+            .args(["load", &self.name, image])
+            .env("SWARM_POOL_LOAD_INTO", host)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "loading {image} into {host}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub async fn backend(&self, owner: &str, keep_together: bool) -> SwarmBackend {
+        let config = DockerConfig {
+            engine: EngineAddress::parse(self.get("SWARM_MANAGER_API")).unwrap(),
+            owner: Some(owner.to_owned()),
+            // Small nodes: 20 sessions reserve their memory on hosts that each see
+            // this whole machine.
+            max_memory_bytes: 128 * 1024 * 1024,
+            ..DockerConfig::default()
+        };
+        let options = SwarmOptions {
+            registry: Some(self.get("SWARM_REGISTRY").to_owned()),
+            keep_together,
+            ..SwarmOptions::default()
+        };
+        SwarmBackend::connect(config, options)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the pool's manager: {e}"))
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let out = Command::new(pool_script()).args(["down", &self.name]).output();
+        let failure = match out {
+            Ok(out) if out.status.success() => return,
+            Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
+            Err(e) => format!("running swarm-pool.sh: {e}"),
+        };
+        // A second panic while a failed test unwinds would abort the whole binary.
+        if std::thread::panicking() {
+            eprintln!("swarm-pool.sh down {}: {failure}", self.name);
+        } else {
+            panic!("swarm-pool.sh down {} left things behind: {failure}", self.name);
+        }
+    }
+}
