@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{ListContainersOptions, ListServicesOptions};
 use futures::future::join_all;
-use runner::docker::{LABEL_SESSION, SwarmBackend};
+use runner::docker::{
+    ClientFiles, DockerBackend, DockerConfig, EngineAddress, LABEL_SESSION, PoolCertificates,
+    SwarmBackend,
+};
 use runner::{Backend, ProgressSender, SessionId, TermSize};
 
 mod common;
@@ -26,7 +29,7 @@ use support::pool::Pool;
 
 #[tokio::test]
 async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() {
-    let pool = Pool::up().await;
+    let mut pool = Pool::up().await;
     let image = node_image().await;
     let reference = backend()
         .await
@@ -34,6 +37,9 @@ async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() 
         .await
         .unwrap();
     pool.load_into_manager(&reference);
+    // Everything below talks TLS with client certificates to every engine.
+    let files = pool.secure();
+    only_the_pools_clients_reach_an_engine(&pool, &files).await;
     let owner = format!("swarmtest{}", &SessionId::random().to_string()[..8]);
     let swarm = pool.backend(&owner, false).await;
 
@@ -178,6 +184,30 @@ async fn keep_together_puts_a_sessions_nodes_on_one_host(
     assert!(result.success(), "{result:?}");
 }
 
+/// The engines accept playlab's certificate, and refuse a client without one or with
+/// a certificate of another CA.
+async fn only_the_pools_clients_reach_an_engine(pool: &Pool, files: &ClientFiles) {
+    let secure = EngineAddress::parse(&pool.manager_api()).unwrap();
+    let ping = |engine: EngineAddress| async move {
+        let config = DockerConfig {
+            engine,
+            ..DockerConfig::default()
+        };
+        DockerBackend::connect(config).await.map(|_| ())
+    };
+    assert!(ping(secure.clone().with_tls(files.clone())).await.is_ok());
+    assert!(ping(secure.clone()).await.is_err(), "plain HTTP to the TLS port");
+    let strangers = tempfile::tempdir().unwrap();
+    PoolCertificates::issue(&pool.hosts())
+        .unwrap()
+        .write(strangers.path())
+        .unwrap();
+    let stranger = ping(secure.with_tls(ClientFiles(strangers.path().to_owned()))).await;
+    assert!(stranger.is_err(), "a certificate of another CA");
+    let plain = EngineAddress::parse(pool.get("SWARM_MANAGER_API")).unwrap();
+    assert!(ping(plain).await.is_err(), "no plain TCP port left");
+}
+
 fn new_session() -> SessionId {
     format!("plsw{}", SessionId::random()).parse().unwrap()
 }
@@ -220,8 +250,9 @@ async fn destroy_all(swarm: &SwarmBackend, sessions: &[SessionId]) {
 
 /// `docker node update --availability AVAILABILITY HOST` on the manager.
 fn set_availability(pool: &Pool, host: &str, availability: &str) {
+    // Through the manager's own socket: its TCP port speaks TLS by now.
     let status = Command::new("docker")
-        .args(["-H", pool.get("SWARM_MANAGER_API"), "node", "update"])
+        .args(["exec", pool.get("SWARM_HOST1_NAME"), "docker", "node", "update"])
         .args(["--availability", availability, host])
         .stdout(std::process::Stdio::null())
         .status()

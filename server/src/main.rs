@@ -3,6 +3,7 @@
 
 mod gc_cmd;
 mod lint_cmd;
+mod swarm_cmd;
 mod test_cmd;
 
 use playlab::serve;
@@ -33,6 +34,8 @@ enum Command {
     /// Remove the environments no live server stands for (a killed server's, whose
     /// data directory is gone); lists them first, removes them with `--yes`.
     Gc(gc_cmd::GcArgs),
+    /// The Docker Swarm pool's set-up (`certs`: TLS for every host's engine).
+    Swarm(swarm_cmd::SwarmArgs),
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
@@ -48,5 +51,6 @@ fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Lint(args) => lint_cmd::main(args),
         Command::Test(args) => test_cmd::main(args),
         Command::Gc(args) => gc_cmd::main(args),
+        Command::Swarm(args) => swarm_cmd::main(args),
     }
 }

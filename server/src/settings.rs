@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
-use runner::docker::{DockerConfig, SwarmOptions, SystemNodes};
+use runner::docker::{ClientFiles, DockerConfig, SwarmOptions, SystemNodes};
 use scenarios::{Diagnostic, ImageMap};
 use serde::Deserialize;
 
@@ -47,6 +47,11 @@ pub struct BackendSettings {
     /// in the swarm [default: 2375].
     #[arg(long, env = "PLAYLAB_SWARM_ENGINE_PORT")]
     pub swarm_engine_port: Option<u16>,
+    /// swarm: a folder of TLS client files (`ca.pem`, `cert.pem`, `key.pem`, as
+    /// `playlab swarm certs` writes them) for every engine of the pool, the manager's
+    /// included [default: plain TCP].
+    #[arg(long, env = "PLAYLAB_SWARM_TLS", value_name = "DIR")]
+    pub swarm_tls: Option<PathBuf>,
     /// swarm: run all nodes of a session on one host (the first node's) instead of
     /// wherever Swarm spreads them.
     #[arg(long, env = "PLAYLAB_SWARM_KEEP_TOGETHER")]
@@ -65,9 +70,24 @@ impl BackendSettings {
     pub fn swarm_options(&self) -> anyhow::Result<SwarmOptions> {
         let given = self.swarm_registry.is_some()
             || self.swarm_engine_port.is_some()
+            || self.swarm_tls.is_some()
             || self.swarm_keep_together;
         if given && self.kind() != BackendKind::Swarm {
-            bail!("--swarm-registry, --swarm-engine-port and --swarm-keep-together need --backend swarm");
+            bail!(
+                "--swarm-registry, --swarm-engine-port, --swarm-tls and --swarm-keep-together need --backend swarm"
+            );
+        }
+        let tls = self.swarm_tls.clone().map(ClientFiles);
+        if let Some(files) = &tls {
+            for file in [files.ca(), files.cert(), files.key()] {
+                if !file.is_file() {
+                    bail!(
+                        "--swarm-tls {}: there is no {} (write the folder with `playlab swarm certs`)",
+                        files.0.display(),
+                        file.display()
+                    );
+                }
+            }
         }
         if let Some(registry) = &self.swarm_registry
             && (registry.contains('/') || !registry.contains(':'))
@@ -78,6 +98,7 @@ impl BackendSettings {
         Ok(SwarmOptions {
             registry: self.swarm_registry.clone(),
             host_engine_port: self.swarm_engine_port.unwrap_or(defaults.host_engine_port),
+            tls,
             keep_together: self.swarm_keep_together,
         })
     }

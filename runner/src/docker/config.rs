@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::tls::ClientFiles;
 use crate::environment::DEFAULT_SETUP_TIMEOUT;
 
 /// What the operator decides about every node, whatever the lesson asks for.
@@ -75,22 +76,30 @@ impl SystemNodes {
     }
 }
 
-/// Where a Docker Engine's API is: its Unix socket, or `HOST:PORT` of a plain TCP
-/// endpoint (`dockerd -H tcp://...` on a private network: there is no TLS yet).
+/// Where a Docker Engine's API is: its Unix socket, `HOST:PORT` of a plain TCP
+/// endpoint (`dockerd -H tcp://...` on a private network), or `HOST:PORT` over TLS
+/// with a client certificate (`dockerd --tlsverify`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineAddress {
     Unix(PathBuf),
     Tcp(String),
+    Tls { authority: String, files: ClientFiles },
 }
 
 impl EngineAddress {
-    /// The engine `DOCKER_HOST` names (`unix://PATH` or `tcp://HOST:PORT`), else the
-    /// standard socket.
+    /// The engine `DOCKER_HOST` names (`unix://PATH` or `tcp://HOST:PORT`; over TLS
+    /// with the files in `DOCKER_CERT_PATH` when `DOCKER_TLS_VERIFY` is set, as the
+    /// Docker CLI does), else the standard socket.
     pub fn from_env() -> EngineAddress {
-        std::env::var("DOCKER_HOST")
+        let address = std::env::var("DOCKER_HOST")
             .ok()
             .and_then(|host| EngineAddress::parse(&host))
-            .unwrap_or_else(|| EngineAddress::Unix(PathBuf::from("/var/run/docker.sock")))
+            .unwrap_or_else(|| EngineAddress::Unix(PathBuf::from("/var/run/docker.sock")));
+        let verify = std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty());
+        match std::env::var_os("DOCKER_CERT_PATH") {
+            Some(dir) if verify => address.with_tls(ClientFiles(PathBuf::from(dir))),
+            _ => address,
+        }
     }
 
     /// `unix://PATH` or `tcp://HOST:PORT`, as `DOCKER_HOST` has them.
@@ -104,6 +113,16 @@ impl EngineAddress {
             .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
         has_port.then(|| EngineAddress::Tcp(authority.to_owned()))
     }
+
+    /// The same TCP endpoint over TLS with `files` (a Unix socket stays as it is).
+    pub fn with_tls(self, files: ClientFiles) -> EngineAddress {
+        match self {
+            EngineAddress::Tcp(authority) | EngineAddress::Tls { authority, .. } => {
+                EngineAddress::Tls { authority, files }
+            }
+            unix => unix,
+        }
+    }
 }
 
 impl fmt::Display for EngineAddress {
@@ -111,6 +130,7 @@ impl fmt::Display for EngineAddress {
         match self {
             EngineAddress::Unix(path) => write!(f, "unix://{}", path.display()),
             EngineAddress::Tcp(authority) => write!(f, "tcp://{authority}"),
+            EngineAddress::Tls { authority, .. } => write!(f, "tcp://{authority} (TLS)"),
         }
     }
 }

@@ -26,6 +26,7 @@ mod network;
 mod node;
 mod swarm;
 mod terminal;
+mod tls;
 mod volume;
 
 use std::collections::{BTreeSet, HashSet};
@@ -56,6 +57,7 @@ pub use labels::{
 };
 pub use liveness::{LABEL_LIVENESS, Liveness, Orphan};
 pub use swarm::{Host, SwarmBackend, SwarmOptions};
+pub use tls::{CertError, ClientFiles, PoolCertificates, PoolHost, host_folder};
 
 /// Environments as Docker containers on a private network per session.
 pub struct DockerBackend {
@@ -161,6 +163,14 @@ pub(crate) async fn engine_client(engine: &EngineAddress) -> Result<Docker, Runn
         EngineAddress::Tcp(authority) => {
             Docker::connect_with_http(&format!("http://{authority}"), 120, version)
         }
+        EngineAddress::Tls { authority, files } => Docker::connect_with_ssl(
+            authority,
+            &files.key(),
+            &files.cert(),
+            &files.ca(),
+            120,
+            version,
+        ),
     };
     docker
         .map_err(unreachable)?

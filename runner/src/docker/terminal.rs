@@ -147,6 +147,21 @@ async fn start_raw(
             let _ = tcp.set_nodelay(true);
             Box::new(tcp)
         }
+        EngineAddress::Tls { authority, files } => {
+            let tcp = TcpStream::connect(authority)
+                .await
+                .map_err(|e| failed(e.into()))?;
+            let _ = tcp.set_nodelay(true);
+            let host = authority
+                .rsplit_once(':')
+                .map_or(authority.as_str(), |(host, _)| host)
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+                .map_err(|e| failed(e.into()))?;
+            let connector = tokio_rustls::TlsConnector::from(files.client_config()?);
+            Box::new(connector.connect(name, tcp).await.map_err(|e| failed(e.into()))?)
+        }
     };
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await

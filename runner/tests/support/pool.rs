@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use runner::docker::{DockerBackend, DockerConfig, EngineAddress, SwarmBackend, SwarmOptions};
+use runner::docker::{
+    ClientFiles, DockerBackend, DockerConfig, EngineAddress, PoolCertificates, PoolHost,
+    SwarmBackend, SwarmOptions,
+};
 use runner::{ProgressSender, SessionId};
 use scenarios::killercoda::DOCKER_NODE_IMAGE;
 
@@ -13,6 +16,8 @@ use scenarios::killercoda::DOCKER_NODE_IMAGE;
 pub struct Pool {
     name: String,
     env: HashMap<String, String>,
+    /// The client files, once [`Pool::secure`] switched the engines to TLS.
+    tls: Option<(tempfile::TempDir, ClientFiles)>,
 }
 
 fn pool_script() -> PathBuf {
@@ -39,6 +44,7 @@ impl Pool {
         let mut pool = Pool {
             name,
             env: HashMap::new(),
+            tls: None,
         };
         let out = Command::new(pool_script())
             .args(["up", &pool.name])
@@ -84,9 +90,57 @@ impl Pool {
         );
     }
 
+    /// The hosts as `PoolCertificates` names them: name and the address the swarm
+    /// advertises.
+    pub fn hosts(&self) -> Vec<PoolHost> {
+        (1..)
+            .map_while(|n| {
+                let name = self.env.get(&format!("SWARM_HOST{n}_NAME"))?;
+                let api = &self.env[&format!("SWARM_HOST{n}_API")];
+                let ip = api.trim_start_matches("tcp://").rsplit_once(':')?.0;
+                Some(PoolHost {
+                    name: name.clone(),
+                    addresses: vec![ip.parse().expect("an IP address")],
+                })
+            })
+            .collect()
+    }
+
+    /// Issues the pool's certificates and switches every engine to TLS on 2376, as an
+    /// operator would with `playlab swarm certs`; backends made after this use them.
+    pub fn secure(&mut self) -> ClientFiles {
+        let dir = tempfile::tempdir().unwrap();
+        PoolCertificates::issue(&self.hosts())
+            .unwrap()
+            .write(dir.path())
+            .unwrap();
+        let out = Command::new(pool_script())
+            .args(["tls", &self.name])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "swarm-pool.sh tls: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let files = ClientFiles(dir.path().to_owned());
+        self.tls = Some((dir, files.clone()));
+        files
+    }
+
+    /// `tcp://IP:PORT` of the manager's engine: 2375, or 2376 once secured.
+    pub fn manager_api(&self) -> String {
+        let plain = self.get("SWARM_MANAGER_API");
+        match self.tls {
+            Some(_) => plain.replace(":2375", ":2376"),
+            None => plain.to_owned(),
+        }
+    }
+
     pub async fn backend(&self, owner: &str, keep_together: bool) -> SwarmBackend {
         let config = DockerConfig {
-            engine: EngineAddress::parse(self.get("SWARM_MANAGER_API")).unwrap(),
+            engine: EngineAddress::parse(&self.manager_api()).unwrap(),
             owner: Some(owner.to_owned()),
             // Small nodes: 20 sessions reserve their memory on hosts that each see
             // this whole machine.
@@ -96,7 +150,8 @@ impl Pool {
         let options = SwarmOptions {
             registry: Some(self.get("SWARM_REGISTRY").to_owned()),
             keep_together,
-            ..SwarmOptions::default()
+            host_engine_port: if self.tls.is_some() { 2376 } else { 2375 },
+            tls: self.tls.as_ref().map(|(_, files)| files.clone()),
         };
         SwarmBackend::connect(config, options)
             .await

@@ -5,6 +5,11 @@
 #   swarm-pool.sh up NAME     start the pool, print its endpoints as KEY=VALUE lines
 #   swarm-pool.sh down NAME   remove everything labelled playlab.swarm-pool=NAME
 #   swarm-pool.sh env NAME    print the endpoints of a running pool again
+#   swarm-pool.sh tls NAME DIR
+#                             switch every host's engine API to TLS on port 2376
+#                             (--tlsverify: clients need a certificate of the CA), with
+#                             the files `playlab swarm certs` (runner's
+#                             PoolCertificates) wrote for each host in DIR/hosts/HOST/
 #   swarm-pool.sh load NAME IMAGE...
 #                             copy images (every tag of a repository named without
 #                             one) from the outer engine into the manager's, as an
@@ -61,7 +66,7 @@ say() { echo "swarm-pool: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 usage() {
-  echo "usage: $0 up|down|env NAME, or $0 load NAME IMAGE..." >&2
+  echo "usage: $0 up|down|env NAME, $0 tls NAME DIR, or $0 load NAME IMAGE..." >&2
   exit 2
 }
 
@@ -246,11 +251,33 @@ load() { # name image...
     | docker -H "tcp://$(ip_of "$pool-${SWARM_POOL_LOAD_INTO:-host1}" "$pool"):2375" load -q >&2
 }
 
+tls() { # name dir
+  local pool=$1 dir=$2 ctr tls_dir=/etc/docker/playlab-tls start
+  for host in "${hosts[@]}"; do
+    ctr="$pool-$host"
+    [ -r "$dir/hosts/$ctr/server-key.pem" ] || die "no TLS files for $ctr in $dir/hosts/$ctr"
+    docker exec "$ctr" mkdir -p "$tls_dir"
+    for f in ca.pem server-cert.pem server-key.pem; do
+      docker cp -q "$dir/hosts/$ctr/$f" "$ctr:$tls_dir/$f"
+    done
+    docker exec "$ctr" sh -c "echo 'DOCKER_OPTS=\"-H tcp://0.0.0.0:2376 --tlsverify \
+      --tlscacert=$tls_dir/ca.pem --tlscert=$tls_dir/server-cert.pem \
+      --tlskey=$tls_dir/server-key.pem\"' > /etc/default/docker && systemctl restart docker"
+  done
+  for host in "${hosts[@]}"; do wait_engine "$pool-$host"; done
+  start=$(date +%s)
+  until [ "$(docker exec "$pool-host1" docker node ls --format '{{.Status}}' 2>/dev/null | grep -c '^Ready$')" = "${#hosts[@]}" ]; do
+    [ $(( $(date +%s) - start )) -ge 60 ] && die "not every swarm node is Ready after the switch to TLS"
+    sleep 0.5
+  done
+}
+
 [ $# -ge 2 ] || usage
 case $1 in
   up) up "$2" ;;
   down) down "$2" ;;
   env) print_env "$2" ;;
   load) shift; load "$@" ;;
+  tls) [ $# -eq 3 ] || usage; tls "$2" "$3" ;;
   *) usage ;;
 esac

@@ -773,7 +773,7 @@ mod tests {
     #[test]
     fn every_file_key_is_read() {
         let keys = Settings::file_keys();
-        assert_eq!(keys.len(), 38, "{keys:?}");
+        assert_eq!(keys.len(), 39, "{keys:?}");
         for key in keys {
             assert!(
                 Settings::from_toml(&format!("{key} = [[1]]")).is_err(),
@@ -930,7 +930,7 @@ mod tests {
             );
             count += 1;
         }
-        assert_eq!(count, 39);
+        assert_eq!(count, 40);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //!
 //! Not on Swarm (yet): systemd and system nodes (a service cannot ask for a private
 //! cgroup namespace, unconfined seccomp or AppArmor), web ports (the overlay is not
-//! reachable from the server), TLS to the engines.
+//! reachable from the server).
 
 mod health;
 mod registry;
@@ -31,6 +31,7 @@ use futures::future::{join_all, try_join_all};
 use scenarios::{Lesson, NodeSpec};
 
 use super::config::DockerConfig;
+use super::tls::ClientFiles;
 use super::engine::{all_removed, is_not_found};
 use super::labels::{
     LABEL_NODE, LABEL_SESSION, container_name, environment_labels, label_filter, network_name,
@@ -61,8 +62,11 @@ pub struct SwarmOptions {
     /// (or be able to pull) every image itself.
     pub registry: Option<String>,
     /// The port of each host's engine API, on the address the host advertises in the
-    /// swarm (plain TCP).
+    /// swarm.
     pub host_engine_port: u16,
+    /// Client certificate files for every engine of the pool, the manager's included
+    /// (see [`super::PoolCertificates`]); `None`: plain TCP.
+    pub tls: Option<ClientFiles>,
     /// Keep each session's nodes on one host (beside its first node) instead of
     /// wherever Swarm spreads them.
     pub keep_together: bool,
@@ -73,6 +77,7 @@ impl Default for SwarmOptions {
         SwarmOptions {
             registry: None,
             host_engine_port: 2375,
+            tls: None,
             keep_together: false,
         }
     }
@@ -92,9 +97,12 @@ impl SwarmBackend {
     /// Connects to the manager at `config.engine`, which must be a manager of an
     /// active swarm.
     pub async fn connect(
-        config: DockerConfig,
+        mut config: DockerConfig,
         options: SwarmOptions,
     ) -> Result<SwarmBackend, RunnerError> {
+        if let Some(files) = &options.tls {
+            config.engine = config.engine.with_tls(files.clone());
+        }
         let manager = engine_client(&config.engine).await?;
         let info = manager.info().await?;
         let is_manager = info
@@ -113,7 +121,7 @@ impl SwarmBackend {
                 .registry
                 .clone()
                 .map(|address| Registry::new(manager.clone(), address)),
-            tasks: Tasks::new(manager.clone(), options.host_engine_port),
+            tasks: Tasks::new(manager.clone(), options.host_engine_port, options.tls.clone()),
             manager,
             config,
             options,

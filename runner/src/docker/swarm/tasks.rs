@@ -16,6 +16,7 @@ use bollard::models::{Task, TaskState};
 use bollard::query_parameters::ListTasksOptions;
 
 use super::super::config::EngineAddress;
+use super::super::tls::ClientFiles;
 use super::super::engine_client;
 use crate::backend::{Progress, ProgressSender};
 use crate::error::RunnerError;
@@ -47,15 +48,18 @@ pub(super) struct Tasks {
     manager: Docker,
     /// The port every host's engine API listens on.
     host_engine_port: u16,
+    /// The client files for the hosts' engines, when they speak TLS.
+    tls: Option<ClientFiles>,
     hosts: Mutex<HashMap<String, Host>>,
     located: Mutex<HashMap<(SessionId, String), Located>>,
 }
 
 impl Tasks {
-    pub fn new(manager: Docker, host_engine_port: u16) -> Tasks {
+    pub fn new(manager: Docker, host_engine_port: u16, tls: Option<ClientFiles>) -> Tasks {
         Tasks {
             manager,
             host_engine_port,
+            tls,
             hosts: Mutex::new(HashMap::new()),
             located: Mutex::new(HashMap::new()),
         }
@@ -181,7 +185,10 @@ impl Tasks {
                 node: name.clone(),
                 reason: "the swarm node advertises no address".to_owned(),
             })?;
-        let engine = EngineAddress::Tcp(format!("{address}:{}", self.host_engine_port));
+        let mut engine = EngineAddress::Tcp(format!("{address}:{}", self.host_engine_port));
+        if let Some(files) = &self.tls {
+            engine = engine.with_tls(files.clone());
+        }
         let docker = engine_client(&engine).await?;
         let host = Host {
             id: id.to_owned(),
