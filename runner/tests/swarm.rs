@@ -52,6 +52,7 @@ async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() 
     a_paused_host_takes_no_new_sessions_and_keeps_its_own(&pool, &swarm, &image).await;
     a_drained_host_s_sessions_are_reported_lost(&pool, &swarm, &image).await;
     a_host_whose_engine_stops_loses_only_its_sessions(&swarm, &image).await;
+    orphans_are_the_sessions_no_live_server_stands_for(&pool, &image).await;
     let removed = swarm
         .reconcile(&Default::default())
         .await
@@ -354,6 +355,31 @@ async fn a_host_whose_engine_stops_loses_only_its_sessions(
     engine("start");
     eprintln!("lost with {victim}'s engine: {lost:?}");
     destroy_all(swarm, &sessions).await;
+}
+
+/// A server that holds its liveness record on the manager keeps its sessions out of
+/// `playlab gc`'s reach; a gone server's sessions (no record) are orphans.
+async fn orphans_are_the_sessions_no_live_server_stands_for(
+    pool: &Pool,
+    image: &scenarios::NodeImage,
+) {
+    let live = pool.backend(&format!("live{}", &SessionId::random().to_string()[..8]), false).await;
+    let gone = pool.backend(&format!("gone{}", &SessionId::random().to_string()[..8]), false).await;
+    let record = live.hold_liveness().await.unwrap().expect("an owner has a record");
+    let kept = one_node_sessions(&live, image, 1).await;
+    let orphaned = one_node_sessions(&gone, image, 1).await;
+    let orphans: Vec<SessionId> = live
+        .orphans(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.session)
+        .collect();
+    destroy_all(&live, &kept).await;
+    destroy_all(&gone, &orphaned).await;
+    drop(record);
+    assert!(orphans.contains(&orphaned[0]), "{orphans:?}");
+    assert!(!orphans.contains(&kept[0]), "a live server's session: {orphans:?}");
 }
 
 /// Waits until the backend reports exactly `expected` lost; returns the reports.

@@ -1,4 +1,4 @@
-//! `playlab gc`: finds the environments on the Docker engine that no live server
+//! `playlab gc`: finds the environments on the Docker engine (or the swarm) that no live server
 //! stands for (their owner holds no liveness record: the server was killed, its data
 //! directory deleted, or it never had an owner) and, with `--yes`, removes them.
 //!
@@ -11,8 +11,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use runner::Backend as _;
-use runner::docker::{DockerBackend, DockerConfig, Orphan};
+use playlab::settings::{BackendKind, BackendSettings};
+use runner::Backend;
+use runner::docker::{DockerBackend, DockerConfig, Orphan, SwarmBackend};
 
 #[derive(clap::Args)]
 pub struct GcArgs {
@@ -23,6 +24,10 @@ pub struct GcArgs {
     /// its data directory).
     #[arg(long, value_name = "ID")]
     pub owner: Option<String>,
+    /// Where the servers ran their environments: `docker` (DOCKER_HOST's engine) or
+    /// `swarm` (DOCKER_HOST names a manager; every host's services and networks).
+    #[command(flatten)]
+    pub backend: BackendSettings,
 }
 
 pub fn main(args: GcArgs) -> anyhow::Result<ExitCode> {
@@ -32,13 +37,28 @@ pub fn main(args: GcArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
-    let backend = DockerBackend::connect(DockerConfig::default())
-        .await
-        .context("playlab gc needs the Docker engine the servers used")?;
-    let orphans = backend
-        .orphans(args.owner.as_deref())
-        .await
-        .context("listing environments and liveness records")?;
+    let owner = args.owner.as_deref();
+    let (backend, orphans): (Box<dyn Backend>, _) = match args.backend.kind() {
+        BackendKind::Docker => {
+            let backend = DockerBackend::connect(DockerConfig::default())
+                .await
+                .context("playlab gc needs the Docker engine the servers used")?;
+            let orphans = backend.orphans(owner).await;
+            (Box::new(backend), orphans)
+        }
+        BackendKind::Swarm => {
+            let backend =
+                SwarmBackend::connect(DockerConfig::default(), args.backend.swarm_options()?)
+                    .await
+                    .context("playlab gc --backend swarm needs DOCKER_HOST to name the swarm's manager")?;
+            let orphans = backend.orphans(owner).await;
+            (Box::new(backend), orphans)
+        }
+        BackendKind::Local => {
+            anyhow::bail!("the local backend's environments end with their server: there is nothing to collect")
+        }
+    };
+    let orphans = orphans.context("listing environments and liveness records")?;
     for orphan in &orphans {
         println!("{}", describe(orphan));
     }

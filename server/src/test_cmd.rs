@@ -141,7 +141,7 @@ fn load(paths: &LessonPaths, system_nodes: bool) -> anyhow::Result<(Catalog, usi
     Ok((lessons, errors.len()))
 }
 
-/// The backend (and, for Docker, its liveness record), after building the built-in
+/// The backend (and, for Docker and Swarm, its liveness record), after building the built-in
 /// images the lessons name (from `content/images/`, as `serve` does); for Docker, also
 /// after saying what the host supports when a lesson has a system node.
 async fn connect(
@@ -192,8 +192,12 @@ async fn connect(
                 SwarmBackend::connect(nodes.docker_config(Some(owner)), settings.swarm_options()?)
                 .await
                 .context("playlab test --backend swarm needs DOCKER_HOST to name a swarm manager's engine")?;
+            let liveness = backend
+                .hold_liveness()
+                .await
+                .context("making the test's liveness record on the manager")?;
             images::build_built_in(backend.images(), Path::new("content/images"), named, report).await;
-            (Box::new(backend), None)
+            (Box::new(backend), liveness)
         }
         BackendKind::Local => {
             eprintln!(

@@ -13,7 +13,7 @@
 //! An engine restart ends the record with the connection; the holder makes a new one
 //! as soon as the engine answers again.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use bollard::Docker;
@@ -31,6 +31,7 @@ use super::engine::all_removed;
 use super::labels::{LABEL_OWNER, LABEL_SESSION, label_filter};
 use crate::backend::ProgressSender;
 use crate::error::RunnerError;
+use crate::image::ImageStore;
 use crate::session::SessionId;
 
 /// Label holding the owner id a liveness record stands for.
@@ -70,36 +71,44 @@ impl DockerBackend {
     /// the image cannot be had), so a server never runs without one; renewals after
     /// it ends are retried.
     pub async fn hold_liveness(&self) -> Result<Option<Liveness>, RunnerError> {
-        let Some(owner) = self.config.owner.clone() else {
-            return Ok(None);
-        };
-        self.ensure_image(
-            &NodeImage::Reference(IMAGE.to_owned()),
-            &ProgressSender::discard(),
-        )
+        hold(&self.docker, &self.images, self.config.owner.clone()).await
+    }
+}
+
+/// [`DockerBackend::hold_liveness`] on the engine `docker` (a swarm's manager holds
+/// the records of the servers that use the swarm).
+pub(super) async fn hold(
+    docker: &Docker,
+    images: &ImageStore,
+    owner: Option<String>,
+) -> Result<Option<Liveness>, RunnerError> {
+    let Some(owner) = owner else {
+        return Ok(None);
+    };
+    images
+        .ensure(&NodeImage::Reference(IMAGE.to_owned()), &ProgressSender::discard())
         .await?;
-        let docker = self.docker.clone();
-        let first = record(&docker, &owner).await?;
-        let holder = tokio::spawn(async move {
-            let mut attached = first;
+    let docker = docker.clone();
+    let first = record(&docker, &owner).await?;
+    let holder = tokio::spawn(async move {
+        let mut attached = first;
+        loop {
+            // The output stream ends when the connection does.
+            while attached.output.next().await.is_some() {}
+            tracing::warn!(
+                owner,
+                "the liveness record ended (engine restart?); renewing"
+            );
             loop {
-                // The output stream ends when the connection does.
-                while attached.output.next().await.is_some() {}
-                tracing::warn!(
-                    owner,
-                    "the liveness record ended (engine restart?); renewing"
-                );
-                loop {
-                    tokio::time::sleep(RENEW_AFTER).await;
-                    match record(&docker, &owner).await {
-                        Ok(again) => break attached = again,
-                        Err(e) => tracing::warn!(owner, "renewing the liveness record: {e}"),
-                    }
+                tokio::time::sleep(RENEW_AFTER).await;
+                match record(&docker, &owner).await {
+                    Ok(again) => break attached = again,
+                    Err(e) => tracing::warn!(owner, "renewing the liveness record: {e}"),
                 }
             }
-        });
-        Ok(Some(Liveness { holder }))
-    }
+        }
+    });
+    Ok(Some(Liveness { holder }))
 }
 
 /// Creates and starts the record, attached before it starts so that its stdin is
@@ -161,7 +170,7 @@ async fn record(
 }
 
 /// The owners whose records are running now.
-async fn live_owners(docker: &Docker) -> Result<HashSet<String>, RunnerError> {
+pub(super) async fn live_owners(docker: &Docker) -> Result<HashSet<String>, RunnerError> {
     let records = docker
         .list_containers(Some(ListContainersOptions {
             filters: Some(label_filter([LABEL_LIVENESS.to_owned()])),
@@ -194,24 +203,37 @@ fn orphans(
         .collect()
 }
 
+/// The label filter terms of every environment, or of `owner`'s only.
+pub(super) fn environment_terms(owner: Option<&str>) -> Vec<String> {
+    let mut terms = vec![LABEL_SESSION.to_owned()];
+    terms.extend(owner.map(|o| format!("{LABEL_OWNER}={o}")));
+    terms
+}
+
+/// The orphans among the environments whose objects carry `labelled` (each
+/// object's labels), against the records on `docker`. List the records first (`live`,
+/// from [`live_owners`]): an environment made after that has a live owner.
+pub(super) fn orphans_among(
+    live: &HashSet<String>,
+    labelled: Vec<HashMap<String, String>>,
+) -> Vec<Orphan> {
+    let environments = labelled
+        .into_iter()
+        .filter_map(|labels| {
+            let session = labels.get(LABEL_SESSION)?.parse().ok()?;
+            Some((session, labels.get(LABEL_OWNER).cloned()))
+        })
+        .collect();
+    orphans(environments, live)
+}
+
 impl DockerBackend {
     /// Every environment on this engine, whoever made it, whose owner holds no
     /// liveness record: what `playlab gc` removes. `owner` narrows it to one owner's.
     pub async fn orphans(&self, owner: Option<&str>) -> Result<Vec<Orphan>, RunnerError> {
-        // Records first: an environment made after this listing has a live owner.
         let live = live_owners(&self.docker).await?;
-        let mut terms = vec![LABEL_SESSION.to_owned()];
-        terms.extend(owner.map(|o| format!("{LABEL_OWNER}={o}")));
-        let environments = self
-            .labelled(terms)
-            .await?
-            .into_iter()
-            .filter_map(|labels| {
-                let session = labels.get(LABEL_SESSION)?.parse().ok()?;
-                Some((session, labels.get(LABEL_OWNER).cloned()))
-            })
-            .collect();
-        Ok(orphans(environments, &live))
+        let labelled = self.labelled(environment_terms(owner)).await?;
+        Ok(orphans_among(&live, labelled))
     }
 }
 

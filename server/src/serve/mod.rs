@@ -115,7 +115,7 @@ pub fn main(settings: Settings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The backend, and for Docker the server's liveness record, to hold for as long as
+/// The backend, and for Docker and Swarm the server's liveness record, to hold for as long as
 /// the server runs: while it exists, `playlab gc` leaves the server's sessions alone.
 async fn connect_backend(
     config: &Config,
@@ -143,6 +143,10 @@ async fn connect_backend(
             let backend = runner::docker::SwarmBackend::connect(docker_config, config.swarm.clone())
                 .await
                 .context("connecting to the swarm's manager (set DOCKER_HOST to a manager's engine, e.g. tcp://10.0.0.5:2375)")?;
+            let liveness = backend
+                .hold_liveness()
+                .await
+                .context("making the server's liveness record on the manager (see `playlab gc`)")?;
             let backend = Arc::new(backend);
             let images_dir = config.content.join("images");
             let building = backend.clone();
@@ -152,7 +156,7 @@ async fn connect_backend(
                 crate::images::build_built_in(building.images(), &images_dir, wanted, log_build)
                     .await;
             });
-            Ok((backend, None))
+            Ok((backend, liveness))
         }
         BackendKind::Local => {
             tracing::warn!(

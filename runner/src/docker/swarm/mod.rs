@@ -38,7 +38,7 @@ use super::labels::{
     owned_labels, session_label,
 };
 use super::network::{self, NetworkKind};
-use super::{engine_client, exec, lesson_images, node, terminal};
+use super::{engine_client, exec, lesson_images, liveness, node, terminal};
 use crate::backend::{
     Backend, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, ProgressSender, TermSize,
     Terminal,
@@ -132,6 +132,31 @@ impl SwarmBackend {
     /// before they are pushed to the registry.
     pub fn images(&self) -> &ImageStore {
         &self.images
+    }
+
+    /// The server's liveness record, on the manager (see [`super::Liveness`]).
+    pub async fn hold_liveness(&self) -> Result<Option<super::Liveness>, RunnerError> {
+        liveness::hold(&self.manager, &self.images, self.config.owner.clone()).await
+    }
+
+    /// Every environment on the swarm whose owner holds no liveness record on the
+    /// manager: what `playlab gc --backend swarm` removes.
+    pub async fn orphans(&self, owner: Option<&str>) -> Result<Vec<super::Orphan>, RunnerError> {
+        let live = liveness::live_owners(&self.manager).await?;
+        let labelled = self.labelled(liveness::environment_terms(owner)).await?;
+        Ok(liveness::orphans_among(&live, labelled))
+    }
+
+    /// The labels of every service and network that carries all `terms`: an
+    /// environment is whatever of it is left, a network without services included.
+    async fn labelled(&self, terms: Vec<String>) -> Result<Vec<HashMap<String, String>>, RunnerError> {
+        let services = self.services(terms.clone()).await?;
+        let networks = network::list(&self.manager, terms).await?;
+        Ok(services
+            .into_iter()
+            .map(|s| s.labels)
+            .chain(networks.into_iter().filter_map(|n| n.labels))
+            .collect())
     }
 
     /// The manager's client, for callers that inspect what the backend created.
@@ -473,13 +498,10 @@ impl Backend for SwarmBackend {
     }
 
     async fn environments(&self) -> Result<Vec<SessionId>, RunnerError> {
-        let terms = owned_labels(&self.config);
-        let services = self.services(terms.clone()).await?;
-        let networks = network::list(&self.manager, terms).await?;
-        let sessions: BTreeSet<SessionId> = services
+        let sessions: BTreeSet<SessionId> = self
+            .labelled(owned_labels(&self.config))
+            .await?
             .into_iter()
-            .map(|s| s.labels)
-            .chain(networks.into_iter().filter_map(|n| n.labels))
             .filter_map(|labels| labels.get(LABEL_SESSION)?.parse().ok())
             .collect();
         Ok(sessions.into_iter().collect())
