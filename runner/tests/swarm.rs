@@ -43,7 +43,7 @@ async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() 
     let owner = format!("swarmtest{}", &SessionId::random().to_string()[..8]);
     let swarm = pool.backend(&owner, false).await;
 
-    let split = two_nodes_on_two_hosts_work_as_on_one(&swarm, &image).await;
+    let split = two_nodes_on_two_hosts_work_as_on_one(&pool, &swarm, &image).await;
     twenty_sessions_spread_over_the_three_hosts(&swarm, &image).await;
     keep_together_puts_a_sessions_nodes_on_one_host(&pool.backend(&owner, true).await, &image)
         .await;
@@ -61,10 +61,11 @@ async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() 
     nothing_left(&swarm, &split).await;
 }
 
-/// A two-node lesson whose nodes Swarm spreads over two hosts: names resolve across
-/// the overlay, ping and files work, setup scripts ran, a check fails then passes, a
+/// A two-node lesson whose nodes Swarm spreads over two hosts: pull progress reaches
+/// the learner, names resolve across the overlay, ping and files work, setup scripts ran, a check fails then passes, a
 /// terminal round-trips and resizes; destroying it leaves nothing on any host.
 async fn two_nodes_on_two_hosts_work_as_on_one(
+    pool: &Pool,
     swarm: &SwarmBackend,
     image: &scenarios::NodeImage,
 ) -> SessionId {
@@ -80,11 +81,22 @@ async fn two_nodes_on_two_hosts_work_as_on_one(
     }];
     lesson.setup = vec![script("node02", "hostname > /root/setup-ran")];
     let started = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let info = swarm
-        .start(&session, &lesson, ProgressSender::discard())
+        .start(&session, &lesson, ProgressSender::new(tx))
         .await
         .unwrap_or_else(|e| panic!("starting on the swarm: {e}"));
     eprintln!("two-node session ready on the swarm in {:?}", started.elapsed());
+    // The first start on this pool: a worker pulls the image from the registry, and the
+    // learner sees its layers as on Docker.
+    let mut pulls = 0;
+    while let Ok(progress) = rx.try_recv() {
+        if let runner::Progress::Pull { image, .. } = progress {
+            assert!(image.starts_with(pool.get("SWARM_REGISTRY")), "{image}");
+            pulls += 1;
+        }
+    }
+    assert!(pulls > 0, "no pull progress from the hosts");
     assert!(info.nodes.iter().all(|n| n.address.is_some()), "{info:?}");
 
     let placement = swarm.placement(&session).await.unwrap();

@@ -12,9 +12,9 @@
 //! and networks carry the same labels and names (`playlab-<session>-<node>`,
 //! `playlab-<session>`), and the manager lists them.
 //!
-//! Not on Swarm (yet): systemd and system nodes (a service cannot ask for a private
-//! cgroup namespace, unconfined seccomp or AppArmor), web ports (the overlay is not
-//! reachable from the server).
+//! Not on Swarm: systemd and system nodes (a service cannot ask for a private cgroup
+//! namespace, unconfined seccomp or AppArmor), web ports (the overlay is not reachable
+//! from the server).
 
 mod health;
 mod registry;
@@ -270,7 +270,7 @@ impl SwarmBackend {
             .await?;
         let located = self
             .tasks
-            .wait_running(session, &spec.name, &name, progress)
+            .wait_running(session, &spec.name, &name, image, progress)
             .await?;
         let inspect = located
             .host

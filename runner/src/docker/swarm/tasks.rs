@@ -20,6 +20,7 @@ use super::super::tls::ClientFiles;
 use super::super::engine_client;
 use crate::backend::{Progress, ProgressSender};
 use crate::error::RunnerError;
+use crate::image::ImageStore;
 use crate::session::SessionId;
 
 /// One Docker host of the pool, as its engine is reached.
@@ -93,10 +94,12 @@ impl Tasks {
         session: &SessionId,
         node: &str,
         service: &str,
+        image: &str,
         progress: &ProgressSender,
     ) -> Result<Located, RunnerError> {
         let deadline = Instant::now() + TASK_START_LIMIT;
         let mut reported = None;
+        let mut pulled = false;
         loop {
             let task = self.newest_task(service).await?;
             let status = task.as_ref().and_then(|t| t.status.as_ref());
@@ -132,6 +135,21 @@ impl Tasks {
                         node: node.to_owned(),
                         reason: format!("{failed}: {reason}"),
                     });
+                }
+                // Assigned to a host that prepares it (pulls its image): pulling the
+                // image there too joins that pull, and its layers reach the learner
+                // as on Docker.
+                Some(TaskState::ASSIGNED | TaskState::ACCEPTED | TaskState::PREPARING)
+                    if !pulled && task.as_ref().is_some_and(|t| t.node_id.is_some()) =>
+                {
+                    pulled = true;
+                    let host_id = task.as_ref().and_then(|t| t.node_id.as_deref()).unwrap_or_default();
+                    let host = self.host(host_id).await?;
+                    let pull = ImageStore::new(host.docker).ensure_reference(image, progress).await;
+                    if let Err(e) = pull {
+                        // The task's own pull says what went wrong, as the task's error.
+                        tracing::debug!(node, error = %e, "pulling beside the task");
+                    }
                 }
                 other => {
                     if other != reported {
