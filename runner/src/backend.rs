@@ -207,6 +207,16 @@ pub trait Backend: Send + Sync + 'static {
         })
     }
 
+    /// Whether the backend can place `lesson`'s environment now; when it cannot,
+    /// [`RunnerError::PoolFull`] says why, so the server refuses the session at once
+    /// instead of accepting it and failing the start. A backend that does not place
+    /// by capacity (one engine, bounded by the operator's `--max-sessions`) always has
+    /// room, as this default says.
+    async fn room_for(&self, lesson: &Lesson) -> Result<(), RunnerError> {
+        let _ = lesson;
+        Ok(())
+    }
+
     /// Environments that lost a node while their engine kept answering, each with why
     /// (a host of a swarm that went down, a node whose task stopped). The server asks
     /// now and then and fails those sessions with the reason. A backend whose nodes

@@ -57,6 +57,8 @@ struct Record {
     fail_pings: bool,
     /// What `lost_environments` reports.
     lost: Vec<(SessionId, String)>,
+    /// `room_for` says the pool is full.
+    full: bool,
 }
 
 /// The fake backend; see the module documentation.
@@ -121,6 +123,11 @@ impl FakeBackend {
     /// Makes pings fail (an engine that does not answer) until called with `false`.
     pub fn fail_pings(&self, fail: bool) {
         self.record().fail_pings = fail;
+    }
+
+    /// From now on `room_for` says there is no room (`true`), or room again.
+    pub fn fill(&self, full: bool) {
+        self.record().full = full;
     }
 
     /// From now on the session's environment reads as lost, for `reason` (its
@@ -206,6 +213,16 @@ impl TerminalControl for LoopbackControl {
 impl Backend for FakeBackend {
     fn name(&self) -> &'static str {
         "fake"
+    }
+
+    async fn room_for(&self, lesson: &Lesson) -> Result<(), RunnerError> {
+        match self.record().full {
+            true => Err(RunnerError::PoolFull {
+                node: lesson.environment.nodes[0].name.clone(),
+                reason: "the fake pool was told it is full".to_owned(),
+            }),
+            false => Ok(()),
+        }
     }
 
     async fn lost_environments(&self) -> Result<Vec<(SessionId, String)>, RunnerError> {

@@ -53,6 +53,7 @@ async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() 
     a_drained_host_s_sessions_are_reported_lost(&pool, &swarm, &image).await;
     a_host_whose_engine_stops_loses_only_its_sessions(&swarm, &image).await;
     orphans_are_the_sessions_no_live_server_stands_for(&pool, &image).await;
+    a_node_bigger_than_any_host_finds_no_room(&pool, &owner, &image).await;
     let removed = swarm
         .reconcile(&Default::default())
         .await
@@ -392,6 +393,34 @@ async fn orphans_are_the_sessions_no_live_server_stands_for(
     drop(record);
     assert!(orphans.contains(&orphaned[0]), "{orphans:?}");
     assert!(!orphans.contains(&kept[0]), "a live server's session: {orphans:?}");
+}
+
+/// A node that reserves more memory than any host has free: the backend says so
+/// before anything starts, and a start anyway fails with Swarm's reason and leaves
+/// nothing; an ordinary lesson has room.
+async fn a_node_bigger_than_any_host_finds_no_room(
+    pool: &Pool,
+    owner: &str,
+    image: &scenarios::NodeImage,
+) {
+    let tebibyte = 1 << 40;
+    let swarm = pool.backend_with(owner, false, tebibyte).await;
+    let mut huge = node("node01", image);
+    huge.memory_bytes = tebibyte;
+    let lesson = lesson(vec![huge]);
+    let refused = swarm.room_for(&lesson).await;
+    assert!(
+        matches!(&refused, Err(runner::RunnerError::PoolFull { reason, .. }) if reason.contains("1048576 MiB")),
+        "{refused:?}"
+    );
+    let session = new_session();
+    let started = swarm.start(&session, &lesson, ProgressSender::discard()).await;
+    assert!(
+        matches!(&started, Err(runner::RunnerError::PoolFull { reason, .. }) if reason.contains("no suitable node")),
+        "{started:?}"
+    );
+    assert!(!swarm.environments().await.unwrap().contains(&session), "cleaned up");
+    assert!(swarm.room_for(&self::lesson(vec![node("node01", image)])).await.is_ok());
 }
 
 /// Waits until the backend reports exactly `expected` lost; returns the reports.

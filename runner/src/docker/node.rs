@@ -177,10 +177,15 @@ impl NodeBasics {
         NodeBasics {
             labels,
             env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-            memory: spec.memory_bytes.min(config.max_memory_bytes) as i64,
+            memory: node_memory(config, spec),
             nano_cpus: (spec.cpus.min(config.max_cpus) * 1e9) as i64,
         }
     }
+}
+
+/// A node's memory: the lesson's, capped by the operator's ceiling.
+pub(super) fn node_memory(config: &DockerConfig, spec: &NodeSpec) -> i64 {
+    spec.memory_bytes.min(config.max_memory_bytes) as i64
 }
 
 /// What an ordinary node runs (under an init that reaps orphans): nothing, until the

@@ -138,13 +138,22 @@ impl Pool {
         }
     }
 
+    /// A backend over the pool whose nodes get at most 128 MiB: 20 sessions reserve
+    /// their memory on hosts that each see this whole machine.
     pub async fn backend(&self, owner: &str, keep_together: bool) -> SwarmBackend {
+        self.backend_with(owner, keep_together, 128 * 1024 * 1024).await
+    }
+
+    pub async fn backend_with(
+        &self,
+        owner: &str,
+        keep_together: bool,
+        max_memory_bytes: u64,
+    ) -> SwarmBackend {
         let config = DockerConfig {
             engine: EngineAddress::parse(&self.manager_api()).unwrap(),
             owner: Some(owner.to_owned()),
-            // Small nodes: 20 sessions reserve their memory on hosts that each see
-            // this whole machine.
-            max_memory_bytes: 128 * 1024 * 1024,
+            max_memory_bytes,
             ..DockerConfig::default()
         };
         let options = SwarmOptions {

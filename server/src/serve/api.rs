@@ -359,6 +359,7 @@ async fn create_session(
 ) -> ApiResult<impl IntoResponse> {
     let learner = id.require_learner()?;
     let class = state.classes.class_for_session(learner, &body.lesson)?;
+    state.sessions.room_for(learner, &body.lesson).await?;
     let (session, created) = state
         .sessions
         .create(learner, &body.lesson, class.as_deref())?;

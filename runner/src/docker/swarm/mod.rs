@@ -16,6 +16,7 @@
 //! namespace, unconfined seccomp or AppArmor), web ports (the overlay is not reachable
 //! from the server).
 
+mod capacity;
 mod health;
 mod registry;
 mod service;
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bollard::Docker;
-use bollard::query_parameters::ListServicesOptions;
+use bollard::query_parameters::{ListServicesOptions, ListTasksOptions};
 use futures::future::{join_all, try_join_all};
 use scenarios::{Lesson, NodeSpec};
 
@@ -38,6 +39,7 @@ use super::labels::{
     owned_labels, session_label,
 };
 use super::network::{self, NetworkKind};
+use super::node::node_memory;
 use super::{engine_client, exec, lesson_images, liveness, node, terminal};
 use crate::backend::{
     Backend, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, ProgressSender, TermSize,
@@ -485,6 +487,24 @@ impl Backend for SwarmBackend {
                 _ => tokio::time::sleep(Duration::from_millis(250)).await,
             }
         }
+    }
+
+    async fn room_for(&self, lesson: &Lesson) -> Result<(), RunnerError> {
+        let hosts = self.manager.list_nodes(None).await?;
+        let running = self
+            .manager
+            .list_tasks(Some(ListTasksOptions {
+                filters: Some([("desired-state".to_owned(), vec!["running".to_owned()])].into()),
+            }))
+            .await?;
+        let needs: Vec<(String, i64)> = lesson
+            .environment
+            .nodes
+            .iter()
+            .map(|n| (n.name.clone(), node_memory(&self.config, n)))
+            .collect();
+        capacity::fits(&hosts, &running, &needs, self.options.keep_together)
+            .map_err(|(node, reason)| RunnerError::PoolFull { node, reason })
     }
 
     async fn lost_environments(&self) -> Result<Vec<(SessionId, String)>, RunnerError> {

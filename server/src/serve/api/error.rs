@@ -73,6 +73,7 @@ impl From<SessionError> for ApiError {
             SessionError::NotFound(_) => (StatusCode::NOT_FOUND, "session_not_found"),
             SessionError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             SessionError::AtCapacity(_) => (StatusCode::SERVICE_UNAVAILABLE, "at_capacity"),
+            SessionError::PoolFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "pool_full"),
             SessionError::EngineUnreachable(_) => {
                 let error = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -17,6 +17,9 @@ pub enum SessionError {
     AtCapacity(usize),
     #[error("the lab's {0} engine does not answer; try again in a few seconds")]
     EngineUnreachable(&'static str),
+    /// The backend has no room for the lesson's environment (a full swarm).
+    #[error("the lab has no room for this lesson now ({0}); try again in a minute")]
+    PoolFull(String),
     #[error("the session is {0:?}, not ready")]
     NotReady(Status),
     #[error("the lesson has no node {0:?}")]

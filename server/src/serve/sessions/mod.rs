@@ -244,6 +244,36 @@ impl SessionManager {
     /// Creates the learner's session for a lesson, or returns the live one they have
     /// (`false`: it already existed). `class` is the learner's class, recorded with a
     /// new session; whether they may start this lesson was decided by the caller.
+    /// Whether a new environment of the lesson would find room on the backend (a
+    /// swarm whose hosts have the memory its nodes reserve): asked before `create`,
+    /// which cannot wait on the backend. Nothing to ask when the learner's session of
+    /// the lesson is live already, or a warm one waits in the pool. Racing creates can
+    /// still overfill it: then the start fails with the same reason.
+    pub async fn room_for(&self, learner: &str, lesson_id: &str) -> Result<(), SessionError> {
+        let lesson = self.shared.catalog.get().get(lesson_id).cloned();
+        let Some(lesson) = lesson else {
+            return Ok(()); // `create` says there is no such lesson.
+        };
+        let has_one = self
+            .sessions()
+            .values()
+            .any(|s| s.learner == learner && s.lesson.id == lesson.id && s.status().is_live());
+        if has_one || self.pool.has_ready(&lesson.id) {
+            return Ok(());
+        }
+        match self.shared.backend.room_for(&lesson).await {
+            Err(runner::RunnerError::PoolFull { node, reason }) => {
+                Err(SessionError::PoolFull(format!("node {node}: {reason}")))
+            }
+            // Not knowing is no reason to refuse: the start says what went wrong.
+            Err(e) => {
+                tracing::warn!(error = %e, "asking the backend for room");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
     pub fn create(
         self: &Arc<Self>,
         learner: &str,

@@ -67,6 +67,11 @@ impl Pool {
     }
 
     /// A ready environment of the lesson, if one waits.
+    /// Whether a ready environment of the lesson waits.
+    pub fn has_ready(&self, lesson: &str) -> bool {
+        self.lanes().ready.get(lesson).is_some_and(|ready| !ready.is_empty())
+    }
+
     pub fn take(&self, lesson: &str) -> Option<Pooled> {
         let taken = self.lanes().ready.get_mut(lesson)?.pop();
         if taken.is_some() {

@@ -840,3 +840,20 @@ async fn a_session_that_lost_a_node_fails_with_the_reason_and_others_go_on() {
     assert_eq!(ann.status(), Status::Ready);
     stop.cancel();
 }
+
+/// A backend without room refuses a new environment before anything is created, but
+/// never a learner's own live session.
+#[tokio::test(start_paused = true)]
+async fn a_full_pool_refuses_new_environments_only() {
+    let lab = lab(Limits::default());
+    let ann = lab.ready_session("ann").await;
+    lab.backend.fill(true);
+    let refused = lab.manager.room_for("bob", "demo").await;
+    assert!(
+        matches!(&refused, Err(SessionError::PoolFull(why)) if why.contains("told it is full")),
+        "{refused:?}"
+    );
+    assert!(lab.manager.room_for("ann", &ann.lesson.id).await.is_ok());
+    lab.backend.fill(false);
+    assert!(lab.manager.room_for("bob", "demo").await.is_ok());
+}
