@@ -1,5 +1,7 @@
 //! A real swarm for the swarm backend's test and bench: `swarm-pool.sh` beside this
 //! file makes it; [`Pool`] holds it and removes it when dropped, pass or fail.
+// runner's test, server's test and the bench each use a part of it.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
