@@ -63,16 +63,23 @@ pub(super) async fn create_and_start(
         status: "started".to_owned(),
     });
     let inspect = docker.inspect_container(&name, None).await?;
-    let address = inspect
+    Ok(NodeInfo {
+        name: spec.name.clone(),
+        address: address_on(inspect, network),
+    })
+}
+
+/// A container's address on `network`, if it has one there.
+pub(super) fn address_on(
+    inspect: bollard::models::ContainerInspectResponse,
+    network: &str,
+) -> Option<String> {
+    inspect
         .network_settings
         .and_then(|s| s.networks)
         .and_then(|mut n| n.remove(network))
         .and_then(|e| e.ip_address)
-        .filter(|ip| !ip.is_empty());
-    Ok(NodeInfo {
-        name: spec.name.clone(),
-        address,
-    })
+        .filter(|ip| !ip.is_empty())
 }
 
 /// The container settings for one node.

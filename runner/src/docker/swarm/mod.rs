@@ -279,16 +279,10 @@ impl SwarmBackend {
             .docker
             .inspect_container(&located.container, None)
             .await?;
-        let address = inspect
-            .network_settings
-            .and_then(|s| s.networks)
-            .and_then(|mut n| n.remove(network))
-            .and_then(|e| e.ip_address)
-            .filter(|ip| !ip.is_empty());
         Ok((
             NodeInfo {
                 name: spec.name.clone(),
-                address,
+                address: node::address_on(inspect, network),
             },
             located,
         ))
