@@ -217,6 +217,13 @@ pub trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Which hosts run each environment's nodes (host names, sorted), for backends
+    /// that spread environments over several hosts (a swarm); one host's backends
+    /// have nothing to tell, as this default says.
+    async fn hosts_of_environments(&self) -> Result<Vec<(SessionId, Vec<String>)>, RunnerError> {
+        Ok(Vec::new())
+    }
+
     /// Environments that lost a node while their engine kept answering, each with why
     /// (a host of a swarm that went down, a node whose task stopped). The server asks
     /// now and then and fails those sessions with the reason. A backend whose nodes

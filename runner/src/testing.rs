@@ -59,6 +59,8 @@ struct Record {
     lost: Vec<(SessionId, String)>,
     /// `room_for` says the pool is full.
     full: bool,
+    /// What `hosts_of_environments` reports.
+    hosts: Vec<(SessionId, Vec<String>)>,
 }
 
 /// The fake backend; see the module documentation.
@@ -123,6 +125,12 @@ impl FakeBackend {
     /// Makes pings fail (an engine that does not answer) until called with `false`.
     pub fn fail_pings(&self, fail: bool) {
         self.record().fail_pings = fail;
+    }
+
+    /// From now on the session's environment reads as running on `hosts`.
+    pub fn place(&self, session: &SessionId, hosts: &[&str]) {
+        let hosts = hosts.iter().map(|h| (*h).to_owned()).collect();
+        self.record().hosts.push((session.clone(), hosts));
     }
 
     /// From now on `room_for` says there is no room (`true`), or room again.
@@ -223,6 +231,10 @@ impl Backend for FakeBackend {
             }),
             false => Ok(()),
         }
+    }
+
+    async fn hosts_of_environments(&self) -> Result<Vec<(SessionId, Vec<String>)>, RunnerError> {
+        Ok(self.record().hosts.clone())
     }
 
     async fn lost_environments(&self) -> Result<Vec<(SessionId, String)>, RunnerError> {

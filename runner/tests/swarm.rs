@@ -104,6 +104,10 @@ async fn two_nodes_on_two_hosts_work_as_on_one(
     let hosts: Vec<&str> = placement.iter().map(|(_, h)| h.name.as_str()).collect();
     assert_eq!(placement.len(), 2, "{hosts:?}");
     assert_ne!(hosts[0], hosts[1], "Swarm spreads a session's two nodes over two hosts");
+    let mut both: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+    both.sort();
+    let placed = swarm.hosts_of_environments().await.unwrap();
+    assert!(placed.contains(&(session.clone(), both)), "{placed:?}");
 
     let across = sh(swarm, &session, "node01", "getent hosts node02 && ping -c1 -W5 node02").await;
     assert!(across.success(), "node01 reaches node02 by name: {across:?}");

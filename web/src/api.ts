@@ -116,6 +116,8 @@ export interface Session {
   expires_at: string;
   /** Why an ended session ended: `finished`, `deleted`, `expired`, `idle`, `shutdown`, … */
   end_reason?: string;
+  /** The hosts its nodes run on, where the lab has several (a swarm). */
+  hosts?: string[];
 }
 
 export interface CheckOutcome {

@@ -16,6 +16,11 @@ pub struct ReasonLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HostLabel {
+    pub host: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabel {
     pub result: String,
 }
@@ -23,6 +28,8 @@ pub struct ResultLabel {
 pub struct Metrics {
     registry: Registry,
     pub sessions_live: Gauge,
+    /// Live sessions with a node on each host, where the backend has several.
+    pub sessions_per_host: Family<HostLabel, Gauge>,
     pub sessions_started: Counter,
     pub sessions_failed: Counter,
     pub sessions_ended: Family<ReasonLabel, Counter>,
@@ -39,6 +46,7 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("playlab");
         let m = Metrics {
             sessions_live: Gauge::default(),
+            sessions_per_host: Family::default(),
             sessions_started: Counter::default(),
             sessions_failed: Counter::default(),
             sessions_ended: Family::default(),
@@ -54,6 +62,11 @@ impl Default for Metrics {
             "sessions_live",
             "Sessions starting or ready",
             m.sessions_live.clone(),
+        );
+        registry.register(
+            "sessions_per_host",
+            "Live sessions with a node on the host (a swarm's hosts)",
+            m.sessions_per_host.clone(),
         );
         registry.register(
             "sessions_started",

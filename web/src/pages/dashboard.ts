@@ -77,7 +77,7 @@ export function dashboardPage(root: HTMLElement): Cleanup {
     const live = sessions.filter((s) => s.status !== "ended");
     summary.textContent = t("dashboard.summary", live.length, formatTimeOfDay(new Date()));
     if (sessions.length === 0) {
-      replace(table, h("tr", null, h("td", { colspan: "7", class: "empty" }, t("dashboard.empty"))));
+      replace(table, h("tr", null, h("td", { colspan: "8", class: "empty" }, t("dashboard.empty"))));
       return;
     }
     replace(table, sessions.map((s) =>
@@ -88,6 +88,7 @@ export function dashboardPage(root: HTMLElement): Cleanup {
         h("td", { title: formatDateTime(s.created_at) }, formatRelative(s.created_at)),
         h("td", { title: formatDateTime(s.expires_at) }, s.status === "ended" ? "–" : formatRelative(s.expires_at)),
         h("td", null, h("span", { class: `status status-${s.status}` }, t(`status.${s.status}`))),
+        h("td", { "data-testid": "session-hosts" }, s.hosts?.join(", ") ?? "–"),
         h("td", { class: "row-actions" },
           s.status === "ready"
             ? s.nodes.map((node) => h("button", {
@@ -133,7 +134,7 @@ export function dashboardPage(root: HTMLElement): Cleanup {
       h("section", { class: "hero hero-small" }, h("h1", null, t("dashboard.sessions")), summary),
       h("div", { class: "table-wrap" },
         h("table", { class: "sessions" },
-          tableHead(["common.learner", "common.lesson", "common.step", "common.started", "dashboard.expires", "common.status", null]),
+          tableHead(["common.learner", "common.lesson", "common.step", "common.started", "dashboard.expires", "common.status", "dashboard.hosts", null]),
           table)),
       watchHost, replayHost, past);
     refresh();

@@ -1,8 +1,9 @@
-//! Which sessions lost a node while the manager kept answering: a host that went down
-//! (its engine stopped, the machine died), a node whose task stopped (a worker's
-//! engine that restarted kills its tasks' containers, and Swarm does not restart
-//! them: a new task would be a new container without the learner's files), or a node
-//! that Swarm moved to another host.
+//! What the swarm says of each session's nodes: which hosts run them, and which
+//! sessions lost one while the manager kept answering: a host that went down (its
+//! engine stopped, the machine died), a node whose task stopped (a worker's engine
+//! that restarted kills its tasks' containers, and Swarm does not restart them: a new
+//! task would be a new container without the learner's files), or a node that Swarm
+//! moved to another host.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -45,6 +46,37 @@ pub(super) fn lost(services: &[Service], nodes: &[Node], tasks: &[Task]) -> Vec<
         }
     }
     lost.into_iter().collect()
+}
+
+/// Which hosts run each session's nodes (sorted names), from the running tasks.
+pub(super) fn hosts_of(
+    services: &[Service],
+    nodes: &[Node],
+    running: &[Task],
+) -> Vec<(SessionId, Vec<String>)> {
+    let names: HashMap<&str, &str> = nodes
+        .iter()
+        .filter_map(|n| {
+            let id = n.id.as_deref()?;
+            Some((id, n.description.as_ref()?.hostname.as_deref().unwrap_or(id)))
+        })
+        .collect();
+    let session_of: HashMap<&str, SessionId> = services
+        .iter()
+        .filter_map(|s| Some((s.id.as_str(), s.labels.get(LABEL_SESSION)?.parse().ok()?)))
+        .collect();
+    let mut hosts: BTreeMap<SessionId, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for task in running {
+        let session = task.service_id.as_deref().and_then(|id| session_of.get(id));
+        let host = task.node_id.as_deref().and_then(|id| names.get(id));
+        if let (Some(session), Some(host)) = (session, host) {
+            hosts.entry(session.clone()).or_default().insert((*host).to_owned());
+        }
+    }
+    hosts
+        .into_iter()
+        .map(|(session, hosts)| (session, hosts.into_iter().collect()))
+        .collect()
 }
 
 /// The hosts that are not ready, and those drained, by swarm node id, with their names.
@@ -158,6 +190,35 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn each_session_is_on_the_hosts_its_running_tasks_are_on() {
+        let services = [
+            service("s1", "split", "node01"),
+            service("s2", "split", "node02"),
+            service("s3", "alone", "node01"),
+        ];
+        let hosts = [
+            host("h1", "pool-host1", NodeState::READY),
+            host("h2", "pool-host2", NodeState::READY),
+        ];
+        let running = [
+            task("s1", "h2", 1, TaskState::RUNNING, ""),
+            task("s2", "h1", 2, TaskState::RUNNING, ""),
+            task("s3", "h2", 3, TaskState::RUNNING, ""),
+        ];
+        let placed: Vec<(String, Vec<String>)> = hosts_of(&services, &hosts, &running)
+            .into_iter()
+            .map(|(s, h)| (s.to_string(), h))
+            .collect();
+        assert_eq!(
+            placed,
+            [
+                ("alone".to_owned(), vec!["pool-host2".to_owned()]),
+                ("split".to_owned(), vec!["pool-host1".to_owned(), "pool-host2".to_owned()]),
+            ]
+        );
     }
 
     #[test]

@@ -501,6 +501,21 @@ impl Backend for SwarmBackend {
             .map_err(|(node, reason)| RunnerError::PoolFull { node, reason })
     }
 
+    async fn hosts_of_environments(&self) -> Result<Vec<(SessionId, Vec<String>)>, RunnerError> {
+        let services = self.services(owned_labels(&self.config)).await?;
+        if services.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hosts = self.manager.list_nodes(None).await?;
+        let running = self
+            .manager
+            .list_tasks(Some(ListTasksOptions {
+                filters: Some([("desired-state".to_owned(), vec!["running".to_owned()])].into()),
+            }))
+            .await?;
+        Ok(health::hosts_of(&services, &hosts, &running))
+    }
+
     async fn lost_environments(&self) -> Result<Vec<(SessionId, String)>, RunnerError> {
         let services = self.services(owned_labels(&self.config)).await?;
         if services.is_empty() {

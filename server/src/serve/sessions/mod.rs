@@ -56,7 +56,7 @@ use super::config::Limits;
 use super::content::SharedCatalog;
 use super::events::{EngineNotice, Event};
 use super::language::Wanted;
-use super::metrics::Metrics;
+use super::metrics::{HostLabel, Metrics};
 use super::public_url::PortUrls;
 use super::recordings::Recorder;
 use super::store::Store;
@@ -600,9 +600,36 @@ impl SessionManager {
                         }
                     }
                 }
-                (None, Ok(())) if ticks.is_multiple_of(engine::LOST_EVERY) => self.fail_lost().await,
+                (None, Ok(())) if ticks.is_multiple_of(engine::LOST_EVERY) => {
+                    self.fail_lost().await;
+                    self.note_hosts().await;
+                }
                 _ => {}
             }
+        }
+    }
+
+    /// Records which hosts run each live session's nodes (the dashboard shows them)
+    /// and how many sessions each host has (`playlab_sessions_per_host`).
+    async fn note_hosts(&self) {
+        let placed = match self.shared.backend.hosts_of_environments().await {
+            Ok(placed) => placed,
+            Err(e) => {
+                tracing::warn!(error = %e, "asking the backend where environments run");
+                return;
+            }
+        };
+        let mut placed: HashMap<SessionId, Vec<String>> = placed.into_iter().collect();
+        let per_host = &self.shared.metrics.sessions_per_host;
+        per_host.clear();
+        for session in self.live_sessions() {
+            let hosts = placed.remove(&session.id).unwrap_or_default();
+            for host in &hosts {
+                per_host
+                    .get_or_create(&HostLabel { host: host.clone() })
+                    .inc();
+            }
+            session.placed_on(hosts);
         }
     }
 

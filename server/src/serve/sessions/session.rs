@@ -44,6 +44,9 @@ pub struct SessionView {
     /// Why an ended session ended (see [`EndReason`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<EndReason>,
+    /// The hosts its nodes run on, where the backend has several (a swarm).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
 }
 
 impl SessionView {
@@ -64,6 +67,7 @@ impl SessionView {
             created_at: rfc3339(record.created_at),
             expires_at: rfc3339(record.expires_at),
             end_reason: record.end_reason,
+            hosts: Vec::new(),
         }
     }
 }
@@ -142,6 +146,8 @@ pub(super) struct SessionState {
     pub last_active: Instant,
     /// Whether the learner was warned of the current expiry.
     pub warned: bool,
+    /// The hosts the environment's nodes run on, as the backend last said.
+    pub hosts: Vec<String>,
 }
 
 impl Session {
@@ -175,6 +181,7 @@ impl Session {
                 end_reason: None,
                 last_active: Instant::now(),
                 warned: false,
+                hosts: Vec::new(),
             }),
             checking: tokio::sync::Mutex::new(()),
         })
@@ -208,7 +215,13 @@ impl Session {
             created_at: rfc3339(st.created_at),
             expires_at: rfc3339(st.expires_at),
             end_reason: st.end_reason.clone(),
+            hosts: st.hosts.clone(),
         }
+    }
+
+    /// Records which hosts the environment's nodes run on.
+    pub(super) fn placed_on(&self, hosts: Vec<String>) {
+        self.lock().hosts = hosts;
     }
 
     pub(super) fn record(&self) -> SessionRecord {

@@ -857,3 +857,28 @@ async fn a_full_pool_refuses_new_environments_only() {
     lab.backend.fill(false);
     assert!(lab.manager.room_for("bob", "demo").await.is_ok());
 }
+
+/// Where a backend has several hosts, each live session knows its hosts and the
+/// metrics count sessions per host.
+#[tokio::test(start_paused = true)]
+async fn sessions_know_their_hosts_and_the_metrics_count_them() {
+    let lab = lab(Limits::default());
+    let ann = lab.ready_session("ann").await;
+    let bob = lab.ready_session("bob").await;
+    lab.backend.place(&ann.id, &["pool-host1", "pool-host2"]);
+    lab.backend.place(&bob.id, &["pool-host2"]);
+    let stop = CancellationToken::new();
+    tokio::spawn(lab.manager.clone().watch_engine(stop.clone()));
+    for _ in 0..(LOST_EVERY * 2) {
+        if !bob.view().hosts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    stop.cancel();
+    assert_eq!(ann.view().hosts, ["pool-host1", "pool-host2"]);
+    assert_eq!(bob.view().hosts, ["pool-host2"]);
+    let metrics = lab.manager.shared.metrics.encode();
+    assert!(metrics.contains("playlab_sessions_per_host{host=\"pool-host2\"} 2"), "{metrics}");
+    assert!(metrics.contains("playlab_sessions_per_host{host=\"pool-host1\"} 1"), "{metrics}");
+}
