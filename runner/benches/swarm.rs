@@ -38,7 +38,12 @@ const CROWD: usize = 50;
 
 fn lesson(nodes: usize) -> Lesson {
     let nodes = (1..=nodes)
-        .map(|i| NodeSpec::new(format!("node{i:02}"), NodeImage::Reference(IMAGE.to_owned())))
+        .map(|i| {
+            NodeSpec::new(
+                format!("node{i:02}"),
+                NodeImage::Reference(IMAGE.to_owned()),
+            )
+        })
         .collect();
     Lesson::with_environment("bench", std::env::temp_dir(), Environment::new(nodes))
 }
@@ -76,7 +81,11 @@ async fn node_times(backend: &dyn Backend, session: &SessionId) -> NodeTimes {
     for _ in 0..EXEC_ROUNDS {
         let started = Instant::now();
         let out = backend
-            .exec(session, "node01", ExecRequest::new("true", Duration::from_secs(10)))
+            .exec(
+                session,
+                "node01",
+                ExecRequest::new("true", Duration::from_secs(10)),
+            )
             .await
             .expect("exec");
         execs.push(started.elapsed());
@@ -101,7 +110,8 @@ async fn node_times(backend: &dyn Backend, session: &SessionId) -> NodeTimes {
     terminal.input.write_all(&[0x15]).await.unwrap();
     echoes.sort();
     let p = |q: f64| echoes[((echoes.len() as f64 * q) as usize).min(echoes.len() - 1)];
-    let command = format!("head -c {OUTPUT_BYTES} /dev/zero | tr '\\0' x; echo; echo done-$((1+1))");
+    let command =
+        format!("head -c {OUTPUT_BYTES} /dev/zero | tr '\\0' x; echo; echo done-$((1+1))");
     type_line(&mut terminal, &command).await;
     let started = Instant::now();
     let seen = read_until(&mut terminal, b"done-2").await;
@@ -139,7 +149,12 @@ async fn read_until(terminal: &mut Terminal, needle: &[u8]) -> usize {
         false
     })
     .await;
-    assert_eq!(found, Ok(true), "waiting for {:?}", String::from_utf8_lossy(needle));
+    assert_eq!(
+        found,
+        Ok(true),
+        "waiting for {:?}",
+        String::from_utf8_lossy(needle)
+    );
     total
 }
 
@@ -173,7 +188,10 @@ async fn main() {
     // Warm: the first swarm start pushes the image and every host pulls it.
     let warm: Vec<SessionId> = (0..3).map(|_| session()).collect();
     for s in &warm {
-        swarm.start(s, &lesson(2), ProgressSender::discard()).await.expect("warm");
+        swarm
+            .start(s, &lesson(2), ProgressSender::discard())
+            .await
+            .expect("warm");
     }
     join_all(warm.iter().map(|s| swarm.destroy(s))).await;
     ready_time(&docker, 2).await;
@@ -195,7 +213,12 @@ async fn main() {
     let crowd: Vec<SessionId> = (0..CROWD).map(|_| session()).collect();
     let one = lesson(1);
     let started = Instant::now();
-    let results = join_all(crowd.iter().map(|s| swarm.start(s, &one, ProgressSender::discard()))).await;
+    let results = join_all(
+        crowd
+            .iter()
+            .map(|s| swarm.start(s, &one, ProgressSender::discard())),
+    )
+    .await;
     let crowd_time = started.elapsed();
     let failures = results.iter().filter(|r| r.is_err()).count();
     let mut per_host: BTreeMap<String, usize> = BTreeMap::new();

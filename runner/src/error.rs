@@ -125,12 +125,14 @@ pub enum RunnerError {
         source: tokio::task::JoinError,
     },
     #[error(
-        "node {node} needs systemd or the system profile, which the swarm backend does not give \
-         (a Swarm service cannot ask for a private cgroup namespace or unconfined seccomp); \
+        "node {node} is a system node, which the swarm backend does not run (a Swarm service \
+         cannot ask for the unconfined seccomp and AppArmor profiles nested runtimes need); \
          run this lesson on the docker backend"
     )]
     NotOnSwarm { node: String },
-    #[error("the engine at {engine} is not a manager of an active swarm: run `docker swarm init` there, or point DOCKER_HOST at a manager")]
+    #[error(
+        "the engine at {engine} is not a manager of an active swarm: run `docker swarm init` there, or point DOCKER_HOST at a manager"
+    )]
     NotAManager { engine: String },
     /// No host of the pool has the memory a node reserves.
     #[error("no host of the pool can take node {node} now: {reason}")]

@@ -141,7 +141,9 @@ impl FakeBackend {
     /// From now on the session's environment reads as lost, for `reason` (its
     /// environment stays: destroying it is the caller's answer).
     pub fn lose(&self, session: &SessionId, reason: &str) {
-        self.record().lost.push((session.clone(), reason.to_owned()));
+        self.record()
+            .lost
+            .push((session.clone(), reason.to_owned()));
     }
 
     /// Starts from now on wait until [`FakeBackend::release_starts`].

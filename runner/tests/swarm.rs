@@ -15,9 +15,10 @@ use bollard::query_parameters::{ListContainersOptions, ListServicesOptions};
 use futures::future::join_all;
 use runner::docker::{
     ClientFiles, DockerBackend, DockerConfig, EngineAddress, LABEL_SESSION, PoolCertificates,
-    SwarmBackend,
+    SwarmBackend, SystemNodes,
 };
 use runner::{Backend, ProgressSender, SessionId, TermSize};
+use scenarios::NodeImage;
 
 mod common;
 use common::*;
@@ -37,6 +38,13 @@ async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() 
         .await
         .unwrap();
     pool.load_into_manager(&reference);
+    let systemd_image = NodeImage::Build(fixture("systemd-node"));
+    let systemd_reference = backend()
+        .await
+        .ensure_image(&systemd_image, &ProgressSender::discard())
+        .await
+        .unwrap();
+    pool.load_into_manager(&systemd_reference);
     // Everything below talks TLS with client certificates to every engine.
     let files = pool.secure();
     only_the_pools_clients_reach_an_engine(&pool, &files).await;
@@ -54,11 +62,16 @@ async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() 
     a_host_whose_engine_stops_loses_only_its_sessions(&swarm, &image).await;
     orphans_are_the_sessions_no_live_server_stands_for(&pool, &image).await;
     a_node_bigger_than_any_host_finds_no_room(&pool, &owner, &image).await;
+    a_systemd_node_boots_and_a_system_node_is_refused(&pool, &owner, &systemd_image).await;
     let removed = swarm
         .reconcile(&Default::default())
         .await
         .expect("reconcile");
-    assert_eq!(removed, Vec::<SessionId>::new(), "every part destroyed its own");
+    assert_eq!(
+        removed,
+        Vec::<SessionId>::new(),
+        "every part destroyed its own"
+    );
     nothing_left(&swarm, &split).await;
 }
 
@@ -87,7 +100,10 @@ async fn two_nodes_on_two_hosts_work_as_on_one(
         .start(&session, &lesson, ProgressSender::new(tx))
         .await
         .unwrap_or_else(|e| panic!("starting on the swarm: {e}"));
-    eprintln!("two-node session ready on the swarm in {:?}", started.elapsed());
+    eprintln!(
+        "two-node session ready on the swarm in {:?}",
+        started.elapsed()
+    );
     // The first start on this pool: a worker pulls the image from the registry, and the
     // learner sees its layers as on Docker.
     let mut pulls = 0;
@@ -103,23 +119,44 @@ async fn two_nodes_on_two_hosts_work_as_on_one(
     let placement = swarm.placement(&session).await.unwrap();
     let hosts: Vec<&str> = placement.iter().map(|(_, h)| h.name.as_str()).collect();
     assert_eq!(placement.len(), 2, "{hosts:?}");
-    assert_ne!(hosts[0], hosts[1], "Swarm spreads a session's two nodes over two hosts");
+    assert_ne!(
+        hosts[0], hosts[1],
+        "Swarm spreads a session's two nodes over two hosts"
+    );
     let mut both: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
     both.sort();
     let placed = swarm.hosts_of_environments().await.unwrap();
     assert!(placed.contains(&(session.clone(), both)), "{placed:?}");
 
-    let across = sh(swarm, &session, "node01", "getent hosts node02 && ping -c1 -W5 node02").await;
-    assert!(across.success(), "node01 reaches node02 by name: {across:?}");
+    let across = sh(
+        swarm,
+        &session,
+        "node01",
+        "getent hosts node02 && ping -c1 -W5 node02",
+    )
+    .await;
+    assert!(
+        across.success(),
+        "node01 reaches node02 by name: {across:?}"
+    );
     let node02 = &info.nodes[1].address.clone().unwrap();
-    assert!(across.stdout.starts_with(node02.as_str()), "{across:?} vs {node02}");
+    assert!(
+        across.stdout.starts_with(node02.as_str()),
+        "{across:?} vs {node02}"
+    );
     let files = sh(swarm, &session, "node02", "cat /root/hello /root/setup-ran").await;
     assert_eq!(files.stdout, "from the lesson\nnode02\n");
 
     let check = "test -f /root/done";
-    assert!(!sh(swarm, &session, "node01", check).await.success(), "fails first");
+    assert!(
+        !sh(swarm, &session, "node01", check).await.success(),
+        "fails first"
+    );
     sh(swarm, &session, "node01", "touch /root/done").await;
-    assert!(sh(swarm, &session, "node01", check).await.success(), "then passes");
+    assert!(
+        sh(swarm, &session, "node01", check).await.success(),
+        "then passes"
+    );
 
     let mut terminal = swarm
         .attach(&session, "node02", TermSize::default())
@@ -129,7 +166,10 @@ async fn two_nodes_on_two_hosts_work_as_on_one(
     read_until(&mut terminal, b"on-node02 size=24 80").await;
     terminal
         .control
-        .resize(TermSize { cols: 100, rows: 30 })
+        .resize(TermSize {
+            cols: 100,
+            rows: 30,
+        })
         .await
         .unwrap();
     type_line(&mut terminal, "stty size").await;
@@ -140,7 +180,13 @@ async fn two_nodes_on_two_hosts_work_as_on_one(
     swarm.destroy(&session).await.unwrap();
     assert!(
         matches!(
-            swarm.exec(&session, "node01", runner::ExecRequest::new("true", TIMEOUT)).await,
+            swarm
+                .exec(
+                    &session,
+                    "node01",
+                    runner::ExecRequest::new("true", TIMEOUT)
+                )
+                .await,
             Err(runner::RunnerError::NoEnvironment(_))
         ),
         "a destroyed environment is gone"
@@ -214,7 +260,10 @@ async fn only_the_pools_clients_reach_an_engine(pool: &Pool, files: &ClientFiles
         DockerBackend::connect(config).await.map(|_| ())
     };
     assert!(ping(secure.clone().with_tls(files.clone())).await.is_ok());
-    assert!(ping(secure.clone()).await.is_err(), "plain HTTP to the TLS port");
+    assert!(
+        ping(secure.clone()).await.is_err(),
+        "plain HTTP to the TLS port"
+    );
     let strangers = tempfile::tempdir().unwrap();
     PoolCertificates::issue(&pool.hosts())
         .unwrap()
@@ -270,12 +319,21 @@ async fn destroy_all(swarm: &SwarmBackend, sessions: &[SessionId]) {
 fn set_availability(pool: &Pool, host: &str, availability: &str) {
     // Through the manager's own socket: its TCP port speaks TLS by now.
     let status = Command::new("docker")
-        .args(["exec", pool.get("SWARM_HOST1_NAME"), "docker", "node", "update"])
+        .args([
+            "exec",
+            pool.get("SWARM_HOST1_NAME"),
+            "docker",
+            "node",
+            "update",
+        ])
         .args(["--availability", availability, host])
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
-    assert!(status.success(), "docker node update --availability {availability} {host}");
+    assert!(
+        status.success(),
+        "docker node update --availability {availability} {host}"
+    );
 }
 
 /// A second backend over the same swarm, as a restarted server makes (nothing cached),
@@ -287,10 +345,24 @@ async fn a_restarted_server_finds_its_sessions_again(
 ) {
     let sessions = one_node_sessions(swarm, image, 1).await;
     sh(swarm, &sessions[0], "node01", "echo kept > /root/kept").await;
-    assert!(restarted.environments().await.unwrap().contains(&sessions[0]));
+    assert!(
+        restarted
+            .environments()
+            .await
+            .unwrap()
+            .contains(&sessions[0])
+    );
     let live = sessions.iter().cloned().collect();
-    assert_eq!(restarted.reconcile(&live).await.unwrap(), Vec::<SessionId>::new());
-    assert_eq!(sh(restarted, &sessions[0], "node01", "cat /root/kept").await.stdout, "kept\n");
+    assert_eq!(
+        restarted.reconcile(&live).await.unwrap(),
+        Vec::<SessionId>::new()
+    );
+    assert_eq!(
+        sh(restarted, &sessions[0], "node01", "cat /root/kept")
+            .await
+            .stdout,
+        "kept\n"
+    );
     destroy_all(swarm, &sessions).await;
 }
 
@@ -307,8 +379,14 @@ async fn a_paused_host_takes_no_new_sessions_and_keeps_its_own(
     let after = one_node_sessions(swarm, image, 4).await;
     let hosts = hosts_of(swarm, &after).await;
     set_availability(pool, &paused, "active");
-    assert!(!hosts.contains(&paused), "nothing new on {paused}: {hosts:?}");
-    assert_eq!(sh(swarm, &before[0], "node01", "hostname").await.stdout, "node01\n");
+    assert!(
+        !hosts.contains(&paused),
+        "nothing new on {paused}: {hosts:?}"
+    );
+    assert_eq!(
+        sh(swarm, &before[0], "node01", "hostname").await.stdout,
+        "node01\n"
+    );
     assert_eq!(swarm.lost_environments().await.unwrap(), []);
     destroy_all(swarm, &[before, after].concat()).await;
 }
@@ -333,7 +411,10 @@ async fn a_drained_host_s_sessions_are_reported_lost(
         .collect();
     let lost = wait_for_lost(swarm, &on_drained).await;
     set_availability(pool, &drained, "active");
-    assert!(lost.iter().all(|(_, why)| why.contains("was drained")), "{lost:?}");
+    assert!(
+        lost.iter().all(|(_, why)| why.contains("was drained")),
+        "{lost:?}"
+    );
     destroy_all(swarm, &sessions).await;
 }
 
@@ -352,7 +433,14 @@ async fn a_host_whose_engine_stops_loses_only_its_sessions(
         .clone();
     let engine = |action: &str| {
         let status = Command::new("docker")
-            .args(["exec", &victim, "systemctl", action, "docker.socket", "docker.service"])
+            .args([
+                "exec",
+                &victim,
+                "systemctl",
+                action,
+                "docker.socket",
+                "docker.service",
+            ])
             .status()
             .unwrap();
         assert!(status.success(), "systemctl {action} docker on {victim}");
@@ -367,7 +455,10 @@ async fn a_host_whose_engine_stops_loses_only_its_sessions(
     let lost = wait_for_lost(swarm, &on_victim).await;
     let others: Vec<&SessionId> = sessions.iter().filter(|s| !on_victim.contains(s)).collect();
     for other in &others {
-        assert!(sh(swarm, other, "node01", "true").await.success(), "{other} goes on");
+        assert!(
+            sh(swarm, other, "node01", "true").await.success(),
+            "{other} goes on"
+        );
     }
     engine("start");
     eprintln!("lost with {victim}'s engine: {lost:?}");
@@ -380,9 +471,23 @@ async fn orphans_are_the_sessions_no_live_server_stands_for(
     pool: &Pool,
     image: &scenarios::NodeImage,
 ) {
-    let live = pool.backend(&format!("live{}", &SessionId::random().to_string()[..8]), false).await;
-    let gone = pool.backend(&format!("gone{}", &SessionId::random().to_string()[..8]), false).await;
-    let record = live.hold_liveness().await.unwrap().expect("an owner has a record");
+    let live = pool
+        .backend(
+            &format!("live{}", &SessionId::random().to_string()[..8]),
+            false,
+        )
+        .await;
+    let gone = pool
+        .backend(
+            &format!("gone{}", &SessionId::random().to_string()[..8]),
+            false,
+        )
+        .await;
+    let record = live
+        .hold_liveness()
+        .await
+        .unwrap()
+        .expect("an owner has a record");
     let kept = one_node_sessions(&live, image, 1).await;
     let orphaned = one_node_sessions(&gone, image, 1).await;
     let orphans: Vec<SessionId> = live
@@ -396,7 +501,10 @@ async fn orphans_are_the_sessions_no_live_server_stands_for(
     destroy_all(&gone, &orphaned).await;
     drop(record);
     assert!(orphans.contains(&orphaned[0]), "{orphans:?}");
-    assert!(!orphans.contains(&kept[0]), "a live server's session: {orphans:?}");
+    assert!(
+        !orphans.contains(&kept[0]),
+        "a live server's session: {orphans:?}"
+    );
 }
 
 /// A node that reserves more memory than any host has free: the backend says so
@@ -408,7 +516,15 @@ async fn a_node_bigger_than_any_host_finds_no_room(
     image: &scenarios::NodeImage,
 ) {
     let tebibyte = 1 << 40;
-    let swarm = pool.backend_with(owner, false, tebibyte).await;
+    let swarm = pool
+        .connect(
+            DockerConfig {
+                max_memory_bytes: tebibyte,
+                ..pool.config(owner)
+            },
+            false,
+        )
+        .await;
     let mut huge = node("node01", image);
     huge.memory_bytes = tebibyte;
     let lesson = lesson(vec![huge]);
@@ -418,13 +534,76 @@ async fn a_node_bigger_than_any_host_finds_no_room(
         "{refused:?}"
     );
     let session = new_session();
-    let started = swarm.start(&session, &lesson, ProgressSender::discard()).await;
+    let started = swarm
+        .start(&session, &lesson, ProgressSender::discard())
+        .await;
     assert!(
         matches!(&started, Err(runner::RunnerError::PoolFull { reason, .. }) if reason.contains("no suitable node")),
         "{started:?}"
     );
-    assert!(!swarm.environments().await.unwrap().contains(&session), "cleaned up");
-    assert!(swarm.room_for(&self::lesson(vec![node("node01", image)])).await.is_ok());
+    assert!(
+        !swarm.environments().await.unwrap().contains(&session),
+        "cleaned up"
+    );
+    assert!(
+        swarm
+            .room_for(&self::lesson(vec![node("node01", image)]))
+            .await
+            .is_ok()
+    );
+}
+
+/// A `systemd: true` node runs systemd as PID 1 as a Swarm service (capabilities and
+/// tmpfs, no privileged, no unconfined profiles); a `system: true` node is refused
+/// with the reason before anything is created.
+async fn a_systemd_node_boots_and_a_system_node_is_refused(
+    pool: &Pool,
+    owner: &str,
+    image: &NodeImage,
+) {
+    // An operator who allows system nodes: the swarm backend still refuses them.
+    let config = DockerConfig {
+        system_nodes: SystemNodes::Profile,
+        ..pool.config(owner)
+    };
+    let swarm = &pool.connect(config, false).await;
+    let session = new_session();
+    let mut systemd = node("node01", image);
+    systemd.systemd = true;
+    swarm
+        .start(&session, &lesson(vec![systemd]), ProgressSender::discard())
+        .await
+        .unwrap_or_else(|e| panic!("a systemd node on the swarm: {e}"));
+    let boot = sh(
+        swarm,
+        &session,
+        "node01",
+        "cat /proc/1/comm; systemctl is-system-running --wait; findmnt -no FSTYPE /run",
+    )
+    .await;
+    swarm.destroy(&session).await.unwrap();
+    let lines: Vec<&str> = boot.stdout.lines().collect();
+    assert_eq!(lines.first(), Some(&"systemd"), "{boot:?}");
+    assert!(
+        matches!(lines.get(1), Some(&"running") | Some(&"degraded")),
+        "{boot:?}"
+    );
+    assert_eq!(lines.get(2), Some(&"tmpfs"), "{boot:?}");
+
+    let mut system = node("node01", image);
+    system.systemd = true;
+    system.system = true;
+    let refused = swarm
+        .start(
+            &new_session(),
+            &lesson(vec![system]),
+            ProgressSender::discard(),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(runner::RunnerError::NotOnSwarm { .. })),
+        "{refused:?}"
+    );
 }
 
 /// Waits until the backend reports exactly `expected` lost; returns the reports.
@@ -469,9 +648,7 @@ async fn nothing_left(swarm: &SwarmBackend, session: &SessionId) {
                 .docker
                 .list_containers(Some(ListContainersOptions {
                     all: true,
-                    filters: Some(
-                        [("label".to_owned(), vec![LABEL_SESSION.to_owned()])].into(),
-                    ),
+                    filters: Some([("label".to_owned(), vec![LABEL_SESSION.to_owned()])].into()),
                     ..Default::default()
                 }))
                 .await

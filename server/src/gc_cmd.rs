@@ -50,12 +50,16 @@ async fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
             let backend =
                 SwarmBackend::connect(DockerConfig::default(), args.backend.swarm_options()?)
                     .await
-                    .context("playlab gc --backend swarm needs DOCKER_HOST to name the swarm's manager")?;
+                    .context(
+                        "playlab gc --backend swarm needs DOCKER_HOST to name the swarm's manager",
+                    )?;
             let orphans = backend.orphans(owner).await;
             (Box::new(backend), orphans)
         }
         BackendKind::Local => {
-            anyhow::bail!("the local backend's environments end with their server: there is nothing to collect")
+            anyhow::bail!(
+                "the local backend's environments end with their server: there is nothing to collect"
+            )
         }
     };
     let orphans = orphans.context("listing environments and liveness records")?;

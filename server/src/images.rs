@@ -28,11 +28,9 @@ pub async fn build_built_in(
             continue;
         }
         let progress = ProgressSender::discard();
-        report(
-            match images.build_tagged(&dir, tag, &progress).await {
-                Ok(image) => Ok(format!("image {image} ready (from {})", dir.display())),
-                Err(e) => Err(format!("building {}: {e}", dir.display())),
-            },
-        );
+        report(match images.build_tagged(&dir, tag, &progress).await {
+            Ok(image) => Ok(format!("image {image} ready (from {})", dir.display())),
+            Err(e) => Err(format!("building {}: {e}", dir.display())),
+        });
     }
 }

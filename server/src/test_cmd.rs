@@ -149,16 +149,16 @@ async fn connect(
     nodes: &NodePolicy,
     lessons: &Catalog,
 ) -> anyhow::Result<(Box<dyn Backend>, Option<Liveness>)> {
-        let named = |tag: &str| {
-            let reference = NodeImage::Reference(tag.to_owned());
-            lessons
-                .lessons()
-                .any(|l| l.environment.nodes.iter().any(|n| n.image == reference))
-        };
-        let report = |outcome: Result<String, String>| match outcome {
-            Ok(ready) => eprintln!("{ready}"),
-            Err(failed) => eprintln!("warning: {failed}"),
-        };
+    let named = |tag: &str| {
+        let reference = NodeImage::Reference(tag.to_owned());
+        lessons
+            .lessons()
+            .any(|l| l.environment.nodes.iter().any(|n| n.image == reference))
+    };
+    let report = |outcome: Result<String, String>| match outcome {
+        Ok(ready) => eprintln!("{ready}"),
+        Err(failed) => eprintln!("warning: {failed}"),
+    };
     Ok(match settings.kind() {
         BackendKind::Docker => {
             // An owner of its own, with a liveness record for as long as the test runs:
@@ -183,20 +183,26 @@ async fn connect(
                     backend.host_support().await
                 );
             }
-            images::build_built_in(backend.images(), Path::new("content/images"), named, report).await;
+            images::build_built_in(backend.images(), Path::new("content/images"), named, report)
+                .await;
             (Box::new(backend), liveness)
         }
         BackendKind::Swarm => {
             let owner = format!("test-{}", SessionId::random());
-            let backend =
-                SwarmBackend::connect(nodes.docker_config(Some(owner)), settings.swarm_options()?)
-                .await
-                .context("playlab test --backend swarm needs DOCKER_HOST to name a swarm manager's engine")?;
+            let backend = SwarmBackend::connect(
+                nodes.docker_config(Some(owner)),
+                settings.swarm_options()?,
+            )
+            .await
+            .context(
+                "playlab test --backend swarm needs DOCKER_HOST to name a swarm manager's engine",
+            )?;
             let liveness = backend
                 .hold_liveness()
                 .await
                 .context("making the test's liveness record on the manager")?;
-            images::build_built_in(backend.images(), Path::new("content/images"), named, report).await;
+            images::build_built_in(backend.images(), Path::new("content/images"), named, report)
+                .await;
             (Box::new(backend), liveness)
         }
         BackendKind::Local => {

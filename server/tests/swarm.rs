@@ -44,7 +44,11 @@ async fn a_lesson_through_the_server_on_the_swarm(pool: &Pool) {
         .await
         .unwrap();
     term.read_until(0, "# ", SHORT).await;
-    assert!(term.run("getent hosts node01 && echo $((6*7))", "42").await.contains("42"));
+    assert!(
+        term.run("getent hosts node01 && echo $((6*7))", "42")
+            .await
+            .contains("42")
+    );
     term.control(json!({"type": "resize", "cols": 100, "rows": 30}))
         .await;
     assert!(term.run("stty size", "30 100").await.contains("30 100"));
@@ -59,7 +63,9 @@ async fn a_lesson_through_the_server_on_the_swarm(pool: &Pool) {
     assert_eq!(verdict["passed"], false, "{verdict}");
     let mut node01 = learner.terminal(&id, "node01", "").await.unwrap();
     node01.read_until(0, "# ", SHORT).await;
-    node01.run("touch /tmp/done && echo touched-$((2+2))", "touched-4").await;
+    node01
+        .run("touch /tmp/done && echo touched-$((2+2))", "touched-4")
+        .await;
     let (_, verdict) = learner.post(&check, json!({})).await;
     assert_eq!(verdict["passed"], true, "{verdict}");
     drop((term, node01));
@@ -89,7 +95,11 @@ async fn an_engine_restart_under_a_live_session(pool: &Pool) {
     let id = learner.ready_session().await;
     let session: SessionId = id.parse().unwrap();
     let wrote = backend
-        .exec(&session, "node01", ExecRequest::new("echo kept > /root/kept", SHORT))
+        .exec(
+            &session,
+            "node01",
+            ExecRequest::new("echo kept > /root/kept", SHORT),
+        )
         .await
         .unwrap();
     assert!(wrote.success());
@@ -97,7 +107,14 @@ async fn an_engine_restart_under_a_live_session(pool: &Pool) {
 
     let engine = |action: &str| {
         let status = std::process::Command::new("docker")
-            .args(["exec", &host, "systemctl", action, "docker.socket", "docker.service"])
+            .args([
+                "exec",
+                &host,
+                "systemctl",
+                action,
+                "docker.socket",
+                "docker.service",
+            ])
             .status()
             .unwrap();
         assert!(status.success(), "systemctl {action} docker on {host}");
@@ -119,7 +136,11 @@ async fn an_engine_restart_under_a_live_session(pool: &Pool) {
     engine("start");
     wait_for_notice(&mut events, "nodes_restarted").await;
     let kept = backend
-        .exec(&session, "node01", ExecRequest::new("cat /root/kept", SHORT))
+        .exec(
+            &session,
+            "node01",
+            ExecRequest::new("cat /root/kept", SHORT),
+        )
         .await
         .unwrap();
     assert_eq!(kept.stdout, "kept\n");

@@ -83,7 +83,10 @@ impl SystemNodes {
 pub enum EngineAddress {
     Unix(PathBuf),
     Tcp(String),
-    Tls { authority: String, files: ClientFiles },
+    Tls {
+        authority: String,
+        files: ClientFiles,
+    },
 }
 
 impl EngineAddress {

@@ -86,7 +86,10 @@ pub(super) async fn hold(
         return Ok(None);
     };
     images
-        .ensure(&NodeImage::Reference(IMAGE.to_owned()), &ProgressSender::discard())
+        .ensure(
+            &NodeImage::Reference(IMAGE.to_owned()),
+            &ProgressSender::discard(),
+        )
         .await?;
     let docker = docker.clone();
     let first = record(&docker, &owner).await?;

@@ -159,7 +159,9 @@ pub(crate) async fn engine_client(engine: &EngineAddress) -> Result<Docker, Runn
     };
     let version = bollard::API_DEFAULT_VERSION;
     let docker = match engine {
-        EngineAddress::Unix(path) => Docker::connect_with_unix(&path.to_string_lossy(), 120, version),
+        EngineAddress::Unix(path) => {
+            Docker::connect_with_unix(&path.to_string_lossy(), 120, version)
+        }
         EngineAddress::Tcp(authority) => {
             Docker::connect_with_http(&format!("http://{authority}"), 120, version)
         }

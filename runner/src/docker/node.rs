@@ -125,10 +125,8 @@ fn container_body(
     }
     let mut cmd = if spec.systemd {
         systemd_host_config(&mut host, system);
-        // systemd changes its behaviour (no udev, no getty) when it knows it is in a
-        // container.
-        env.push("container=docker".to_owned());
-        vec!["/sbin/init".to_owned()]
+        env.push(SYSTEMD_ENV.to_owned());
+        vec![SYSTEMD_INIT.to_owned()]
     } else {
         host.init = Some(true);
         plain_node_command()
@@ -143,7 +141,7 @@ fn container_body(
         entrypoint: Some(Vec::new()),
         cmd: Some(cmd),
         env: Some(env),
-        stop_signal: spec.systemd.then(|| "SIGRTMIN+3".to_owned()),
+        stop_signal: spec.systemd.then(|| SYSTEMD_STOP_SIGNAL.to_owned()),
         labels: Some(labels),
         host_config: Some(host),
         networking_config: Some(NetworkingConfig {
@@ -311,6 +309,24 @@ pub(super) fn system_profile(
     );
 }
 
+/// A systemd node's first process.
+pub(super) const SYSTEMD_INIT: &str = "/sbin/init";
+/// systemd changes its behaviour (no udev, no getty) when it knows it is in a container.
+pub(super) const SYSTEMD_ENV: &str = "container=docker";
+/// What systemd stops on (`SIGTERM` would make it re-execute).
+pub(super) const SYSTEMD_STOP_SIGNAL: &str = "SIGRTMIN+3";
+/// Where systemd needs a writable tmpfs.
+pub(super) const SYSTEMD_TMPFS: [&str; 3] = ["/run", "/run/lock", "/tmp"];
+
+/// Adds the two capabilities systemd uses (mounts, its network setup) to `caps`.
+pub(super) fn add_systemd_capabilities(caps: &mut Vec<String>) {
+    for cap in ["SYS_ADMIN", "NET_ADMIN"] {
+        if !caps.iter().any(|c| c == cap) {
+            caps.push(cap.to_owned());
+        }
+    }
+}
+
 /// What systemd as PID 1 needs, as kind gives it: writable tmpfs for `/run`,
 /// `/run/lock` and `/tmp`, its own cgroup namespace, the host's kernel modules (read
 /// only), and, unless the node is a system node (which has them and more already),
@@ -321,7 +337,7 @@ pub(super) fn system_profile(
 /// makes it writable, nested below the limits.
 fn systemd_host_config(host: &mut HostConfig, system: bool) {
     host.tmpfs = Some(
-        ["/run", "/run/lock", "/tmp"]
+        SYSTEMD_TMPFS
             .into_iter()
             .map(|p| (p.to_owned(), "rw,nosuid,nodev".to_owned()))
             .collect(),
@@ -329,11 +345,7 @@ fn systemd_host_config(host: &mut HostConfig, system: bool) {
     own_cgroups_and_modules(host);
     if !system {
         let caps = host.cap_add.get_or_insert_with(Vec::new);
-        for cap in ["SYS_ADMIN", "NET_ADMIN"] {
-            if !caps.iter().any(|c| c == cap) {
-                caps.push(cap.to_owned());
-            }
-        }
+        add_systemd_capabilities(caps);
         host.security_opt = Some(vec![
             "seccomp=unconfined".to_owned(),
             "apparmor=unconfined".to_owned(),

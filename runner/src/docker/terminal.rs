@@ -160,7 +160,12 @@ async fn start_raw(
             let name = rustls::pki_types::ServerName::try_from(host.to_owned())
                 .map_err(|e| failed(e.into()))?;
             let connector = tokio_rustls::TlsConnector::from(files.client_config()?);
-            Box::new(connector.connect(name, tcp).await.map_err(|e| failed(e.into()))?)
+            Box::new(
+                connector
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| failed(e.into()))?,
+            )
         }
     };
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))

@@ -44,7 +44,9 @@ impl ClientFiles {
             source: io::ErrorKind::InvalidData.into(),
         };
         let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(self.ca()).map_err(|e| bad("CA", &self.ca(), &e))? {
+        for cert in
+            CertificateDer::pem_file_iter(self.ca()).map_err(|e| bad("CA", &self.ca(), &e))?
+        {
             let cert = cert.map_err(|e| bad("CA", &self.ca(), &e))?;
             roots.add(cert).map_err(|e| bad("CA", &self.ca(), &e))?;
         }
@@ -52,7 +54,8 @@ impl ClientFiles {
             .map_err(|e| bad("certificate", &self.cert(), &e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| bad("certificate", &self.cert(), &e))?;
-        let key = PrivateKeyDer::from_pem_file(self.key()).map_err(|e| bad("key", &self.key(), &e))?;
+        let key =
+            PrivateKeyDer::from_pem_file(self.key()).map_err(|e| bad("key", &self.key(), &e))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -110,7 +113,10 @@ impl PoolCertificates {
         };
         let mut ca_params = params("playlab pool CA");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let ca_key = KeyPair::generate().map_err(wrap("CA"))?;
         let ca_key_pem = ca_key.serialize_pem();
         let ca = CertifiedIssuer::self_signed(ca_params, ca_key).map_err(wrap("CA"))?;
@@ -128,7 +134,11 @@ impl PoolCertificates {
         let hosts = hosts
             .iter()
             .map(|host| {
-                let sans = host.addresses.iter().map(|ip| SanType::IpAddress(*ip)).collect();
+                let sans = host
+                    .addresses
+                    .iter()
+                    .map(|ip| SanType::IpAddress(*ip))
+                    .collect();
                 let (cert, key) = leaf(&host.name, ExtendedKeyUsagePurpose::ServerAuth, sans)?;
                 Ok((host.clone(), cert, key))
             })
@@ -192,14 +202,20 @@ mod tests {
             name: "lab1".into(),
             addresses: vec!["10.0.0.5".parse().unwrap()],
         }];
-        PoolCertificates::issue(&hosts).unwrap().write(dir.path()).unwrap();
+        PoolCertificates::issue(&hosts)
+            .unwrap()
+            .write(dir.path())
+            .unwrap();
         let files = ClientFiles(dir.path().to_owned());
         assert!(files.client_config().is_ok());
         let server = fs::read_to_string(host_folder(dir.path(), "lab1").join("server-cert.pem"));
         let (_, pem) = x509_parser::pem::parse_x509_pem(server.unwrap().as_bytes()).unwrap();
         let cert = pem.parse_x509().unwrap();
         let sans = cert.subject_alternative_name().unwrap().unwrap();
-        assert_eq!(format!("{:?}", sans.value.general_names), "[IPAddress([10, 0, 0, 5])]");
+        assert_eq!(
+            format!("{:?}", sans.value.general_names),
+            "[IPAddress([10, 0, 0, 5])]"
+        );
         use std::os::unix::fs::PermissionsExt;
         let mode = fs::metadata(files.key()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
@@ -213,7 +229,10 @@ mod tests {
     fn tls_is_for_tcp_engines_only() {
         let files = ClientFiles(PathBuf::from("/etc/playlab/pool"));
         let tcp = super::super::EngineAddress::parse("tcp://10.0.0.5:2376").unwrap();
-        assert_eq!(tcp.with_tls(files.clone()).to_string(), "tcp://10.0.0.5:2376 (TLS)");
+        assert_eq!(
+            tcp.with_tls(files.clone()).to_string(),
+            "tcp://10.0.0.5:2376 (TLS)"
+        );
         let unix = super::super::EngineAddress::parse("unix:///run/docker.sock").unwrap();
         assert_eq!(unix.clone().with_tls(files), unix);
     }

@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use runner::docker::{DockerBackend, DockerConfig, LABEL_SESSION};
 use futures::StreamExt;
+use runner::docker::{DockerBackend, DockerConfig, LABEL_SESSION};
 use runner::{Backend, ExecOutput, ExecRequest, ProgressSender, SessionId, Terminal};
-use tokio::io::AsyncWriteExt;
 use scenarios::{Environment, Lesson, NodeImage, NodeSpec, Script};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::OnceCell;
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);

@@ -143,21 +143,20 @@ impl Pool {
     /// A backend over the pool whose nodes get at most 128 MiB: 20 sessions reserve
     /// their memory on hosts that each see this whole machine.
     pub async fn backend(&self, owner: &str, keep_together: bool) -> SwarmBackend {
-        self.backend_with(owner, keep_together, 128 * 1024 * 1024).await
+        self.connect(self.config(owner), keep_together).await
     }
 
-    pub async fn backend_with(
-        &self,
-        owner: &str,
-        keep_together: bool,
-        max_memory_bytes: u64,
-    ) -> SwarmBackend {
-        let config = DockerConfig {
+    /// The operator's settings [`Pool::backend`] uses, for a test to change.
+    pub fn config(&self, owner: &str) -> DockerConfig {
+        DockerConfig {
             engine: EngineAddress::parse(&self.manager_api()).unwrap(),
             owner: Some(owner.to_owned()),
-            max_memory_bytes,
+            max_memory_bytes: 128 * 1024 * 1024,
             ..DockerConfig::default()
-        };
+        }
+    }
+
+    pub async fn connect(&self, config: DockerConfig, keep_together: bool) -> SwarmBackend {
         let options = SwarmOptions {
             registry: Some(self.get("SWARM_REGISTRY").to_owned()),
             keep_together,
@@ -172,7 +171,9 @@ impl Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        let out = Command::new(pool_script()).args(["down", &self.name]).output();
+        let out = Command::new(pool_script())
+            .args(["down", &self.name])
+            .output();
         let failure = match out {
             Ok(out) if out.status.success() => return,
             Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -182,7 +183,10 @@ impl Drop for Pool {
         if std::thread::panicking() {
             eprintln!("swarm-pool.sh down {}: {failure}", self.name);
         } else {
-            panic!("swarm-pool.sh down {} left things behind: {failure}", self.name);
+            panic!(
+                "swarm-pool.sh down {} left things behind: {failure}",
+                self.name
+            );
         }
     }
 }

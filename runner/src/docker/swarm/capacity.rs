@@ -131,7 +131,11 @@ mod tests {
     #[test]
     fn nodes_fit_by_the_memory_hosts_have_left() {
         use NodeSpecAvailabilityEnum::{ACTIVE, PAUSE};
-        let hosts = [host("a", 4096, ACTIVE), host("b", 4096, ACTIVE), host("c", 8192, PAUSE)];
+        let hosts = [
+            host("a", 4096, ACTIVE),
+            host("b", 4096, ACTIVE),
+            host("c", 8192, PAUSE),
+        ];
         let running = [task("a", 3072), task("b", 1024), task("c", 0)];
         // Free: a 1024, b 3072; c is paused.
         assert_eq!(fits(&hosts, &running, &needs(&[2048, 1024]), false), Ok(()));
@@ -145,6 +149,9 @@ mod tests {
         );
         assert_eq!(fits(&hosts, &running, &needs(&[2048, 1024]), true), Ok(()));
         assert!(fits(&hosts, &running, &needs(&[2048, 2048]), true).is_err());
-        assert!(fits(&[], &[], &needs(&[1]), false).is_err(), "no host, no room");
+        assert!(
+            fits(&[], &[], &needs(&[1]), false).is_err(),
+            "no host, no room"
+        );
     }
 }

@@ -9,12 +9,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{Node, NodeSpecAvailabilityEnum, NodeState, Task, TaskState};
 
-use super::Service;
 use super::super::labels::{LABEL_NODE, LABEL_SESSION};
+use super::Service;
 use crate::session::SessionId;
 
 /// Each session with a lost node, and why (the first lost node of the session).
-pub(super) fn lost(services: &[Service], nodes: &[Node], tasks: &[Task]) -> Vec<(SessionId, String)> {
+pub(super) fn lost(
+    services: &[Service],
+    nodes: &[Node],
+    tasks: &[Task],
+) -> Vec<(SessionId, String)> {
     let hosts = Hosts::new(nodes);
     // Each service's newest task, and how many it has had.
     let mut newest: HashMap<&str, (&Task, usize)> = HashMap::new();
@@ -32,7 +36,10 @@ pub(super) fn lost(services: &[Service], nodes: &[Node], tasks: &[Task]) -> Vec<
     let mut lost = BTreeMap::new();
     for service in services {
         let (Some(session), Some(node)) = (
-            service.labels.get(LABEL_SESSION).and_then(|s| s.parse::<SessionId>().ok()),
+            service
+                .labels
+                .get(LABEL_SESSION)
+                .and_then(|s| s.parse::<SessionId>().ok()),
             service.labels.get(LABEL_NODE),
         ) else {
             continue;
@@ -58,7 +65,10 @@ pub(super) fn hosts_of(
         .iter()
         .filter_map(|n| {
             let id = n.id.as_deref()?;
-            Some((id, n.description.as_ref()?.hostname.as_deref().unwrap_or(id)))
+            Some((
+                id,
+                n.description.as_ref()?.hostname.as_deref().unwrap_or(id),
+            ))
         })
         .collect();
     let session_of: HashMap<&str, SessionId> = services
@@ -70,7 +80,10 @@ pub(super) fn hosts_of(
         let session = task.service_id.as_deref().and_then(|id| session_of.get(id));
         let host = task.node_id.as_deref().and_then(|id| names.get(id));
         if let (Some(session), Some(host)) = (session, host) {
-            hosts.entry(session.clone()).or_default().insert((*host).to_owned());
+            hosts
+                .entry(session.clone())
+                .or_default()
+                .insert((*host).to_owned());
         }
     }
     hosts
@@ -114,7 +127,9 @@ impl<'a> Hosts<'a> {
 fn why_lost(node: &str, task: &Task, count: usize, hosts: &Hosts) -> Option<String> {
     let host = task.node_id.as_deref();
     if let Some(name) = host.and_then(|id| hosts.down.get(id)) {
-        return Some(format!("the lab host {name} that ran node {node} stopped answering"));
+        return Some(format!(
+            "the lab host {name} that ran node {node} stopped answering"
+        ));
     }
     let status = task.status.as_ref();
     match status.and_then(|s| s.state) {
@@ -216,7 +231,10 @@ mod tests {
             placed,
             [
                 ("alone".to_owned(), vec!["pool-host2".to_owned()]),
-                ("split".to_owned(), vec!["pool-host1".to_owned(), "pool-host2".to_owned()]),
+                (
+                    "split".to_owned(),
+                    vec!["pool-host1".to_owned(), "pool-host2".to_owned()]
+                ),
             ]
         );
     }
@@ -247,7 +265,13 @@ mod tests {
             task("s1", "h1", 5, TaskState::RUNNING, ""),
             task("s2", "h1", 6, TaskState::RUNNING, ""),
             task("s3", "h2", 7, TaskState::RUNNING, ""),
-            task("s4", "h1", 8, TaskState::FAILED, "task: non-zero exit (137)"),
+            task(
+                "s4",
+                "h1",
+                8,
+                TaskState::FAILED,
+                "task: non-zero exit (137)",
+            ),
             // Moved: the old task shut down, a new one runs elsewhere.
             task("s6", "h2", 9, TaskState::SHUTDOWN, ""),
             task("s6", "h1", 10, TaskState::RUNNING, ""),
@@ -269,8 +293,7 @@ mod tests {
                 ),
                 (
                     "rescheduled".to_owned(),
-                    "node node01 was moved to another lab host and lost its files"
-                        .to_owned()
+                    "node node01 was moved to another lab host and lost its files".to_owned()
                 ),
                 (
                     "stopped".to_owned(),

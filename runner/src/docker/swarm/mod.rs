@@ -12,9 +12,9 @@
 //! and networks carry the same labels and names (`playlab-<session>-<node>`,
 //! `playlab-<session>`), and the manager lists them.
 //!
-//! Not on Swarm: systemd and system nodes (a service cannot ask for a private cgroup
-//! namespace, unconfined seccomp or AppArmor), web ports (the overlay is not reachable
-//! from the server).
+//! Not on Swarm: system nodes (a service cannot ask for unconfined seccomp or
+//! AppArmor, which nested runtimes need), web ports (the overlay is not reachable from
+//! the server).
 
 mod capacity;
 mod health;
@@ -32,7 +32,6 @@ use futures::future::{join_all, try_join_all};
 use scenarios::{Lesson, NodeSpec};
 
 use super::config::DockerConfig;
-use super::tls::ClientFiles;
 use super::engine::{all_removed, is_not_found};
 use super::labels::{
     LABEL_NODE, LABEL_SESSION, container_name, environment_labels, label_filter, network_name,
@@ -40,10 +39,10 @@ use super::labels::{
 };
 use super::network::{self, NetworkKind};
 use super::node::node_memory;
+use super::tls::ClientFiles;
 use super::{engine_client, exec, lesson_images, liveness, node, terminal};
 use crate::backend::{
-    Backend, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, ProgressSender, TermSize,
-    Terminal,
+    Backend, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, ProgressSender, TermSize, Terminal,
 };
 use crate::environment::{NodeFile, Plan, Provision};
 use crate::error::RunnerError;
@@ -123,7 +122,11 @@ impl SwarmBackend {
                 .registry
                 .clone()
                 .map(|address| Registry::new(manager.clone(), address)),
-            tasks: Tasks::new(manager.clone(), options.host_engine_port, options.tls.clone()),
+            tasks: Tasks::new(
+                manager.clone(),
+                options.host_engine_port,
+                options.tls.clone(),
+            ),
             manager,
             config,
             options,
@@ -151,7 +154,10 @@ impl SwarmBackend {
 
     /// The labels of every service and network that carries all `terms`: an
     /// environment is whatever of it is left, a network without services included.
-    async fn labelled(&self, terms: Vec<String>) -> Result<Vec<HashMap<String, String>>, RunnerError> {
+    async fn labelled(
+        &self,
+        terms: Vec<String>,
+    ) -> Result<Vec<HashMap<String, String>>, RunnerError> {
         let services = self.services(terms.clone()).await?;
         let networks = network::list(&self.manager, terms).await?;
         Ok(services
@@ -266,7 +272,15 @@ impl SwarmBackend {
         let name = container_name(session, &spec.name);
         self.manager
             .create_service(
-                service::spec(&self.config, session, lesson, spec, image, network, placement),
+                service::spec(
+                    &self.config,
+                    session,
+                    lesson,
+                    spec,
+                    image,
+                    network,
+                    placement,
+                ),
                 None,
             )
             .await?;
@@ -342,7 +356,7 @@ impl Provision for SwarmBackend {
         plan: &Plan<'_>,
         progress: &ProgressSender,
     ) -> Result<Vec<String>, RunnerError> {
-        if let Some(node) = plan.nodes().iter().find(|n| n.system || n.systemd) {
+        if let Some(node) = plan.nodes().iter().find(|n| n.system) {
             return Err(RunnerError::NotOnSwarm {
                 node: node.name.clone(),
             });
@@ -383,7 +397,9 @@ impl Provision for SwarmBackend {
         };
         let nodes: Vec<(&NodeSpec, &String)> = plan.nodes().iter().zip(&images).collect();
         if !self.options.keep_together {
-            return self.create_placed(&start, &nodes, Placement::Anywhere).await;
+            return self
+                .create_placed(&start, &nodes, Placement::Anywhere)
+                .await;
         }
         // Together: the first node where Swarm puts it, the others on its host.
         let ((spec, image), rest) = nodes.split_first().expect("a plan has nodes");

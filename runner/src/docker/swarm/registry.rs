@@ -41,7 +41,10 @@ impl Registry {
         }
         let unavailable = |reason: String| RunnerError::ImageUnavailable {
             image: local.to_owned(),
-            reason: format!("pushing it to the pool's registry {}: {reason}", self.address),
+            reason: format!(
+                "pushing it to the pool's registry {}: {reason}",
+                self.address
+            ),
         };
         self.manager
             .tag_image(

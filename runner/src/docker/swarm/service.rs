@@ -1,18 +1,22 @@
 //! One node as a Swarm service: the spec that gives its single task what a Docker
 //! node's container gets (image, hostname, environment, labels, the operator's
-//! ceilings, an init, capped logs), on the session's overlay under the node's name.
+//! ceilings, an init or systemd, capped logs), on the session's overlay under the
+//! node's name.
 
 use bollard::models::{
-    EndpointSpec, EndpointSpecModeEnum, Limit, NetworkAttachmentConfig, ResourceObject,
-    ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
-    TaskSpecLogDriver, TaskSpecPlacement, TaskSpecResources, TaskSpecRestartPolicy,
-    TaskSpecRestartPolicyConditionEnum,
+    EndpointSpec, EndpointSpecModeEnum, Limit, Mount, MountType, NetworkAttachmentConfig,
+    ResourceObject, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec,
+    TaskSpecContainerSpec, TaskSpecLogDriver, TaskSpecPlacement, TaskSpecResources,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 use scenarios::{Lesson, NodeSpec};
 
 use super::super::config::DockerConfig;
 use super::super::labels::container_name;
-use super::super::node::{NodeBasics, log_options, plain_node_command};
+use super::super::node::{
+    NodeBasics, SYSTEMD_ENV, SYSTEMD_INIT, SYSTEMD_STOP_SIGNAL, SYSTEMD_TMPFS,
+    add_systemd_capabilities, log_options, plain_node_command,
+};
 use crate::session::SessionId;
 
 /// Where a node's task may run.
@@ -38,10 +42,35 @@ pub(super) fn spec(
 ) -> ServiceSpec {
     let NodeBasics {
         labels,
-        env,
+        mut env,
         memory,
         nano_cpus,
     } = NodeBasics::new(config, session, lesson, node);
+    let mut capabilities = node.capabilities.clone();
+    // A systemd node as on Docker, less what a service cannot ask for (unconfined
+    // seccomp and AppArmor, a private cgroup namespace): with CAP_SYS_ADMIN, Docker's
+    // default seccomp profile allows systemd's mounts, and the engine's own
+    // cgroup-namespace default applies.
+    let (command, init, stop_signal, mounts) = if node.systemd {
+        add_systemd_capabilities(&mut capabilities);
+        env.push(SYSTEMD_ENV.to_owned());
+        let tmpfs = SYSTEMD_TMPFS
+            .into_iter()
+            .map(|target| Mount {
+                target: Some(target.to_owned()),
+                typ: Some(MountType::TMPFS),
+                ..Default::default()
+            })
+            .collect();
+        (
+            vec![SYSTEMD_INIT.to_owned()],
+            None,
+            Some(SYSTEMD_STOP_SIGNAL.to_owned()),
+            Some(tmpfs),
+        )
+    } else {
+        (plain_node_command(), Some(true), None, None)
+    };
     let constraints = match placement {
         Placement::Anywhere => Vec::new(),
         Placement::On(host) => vec![format!("node.id=={host}")],
@@ -55,11 +84,13 @@ pub(super) fn spec(
                 labels: Some(labels),
                 // `command` replaces the image's entrypoint, as the Docker backend's
                 // empty entrypoint does.
-                command: Some(plain_node_command()),
+                command: Some(command),
                 hostname: Some(node.name.clone()),
                 env: Some(env),
-                init: Some(true),
-                capability_add: (!node.capabilities.is_empty()).then(|| node.capabilities.clone()),
+                init,
+                stop_signal,
+                mounts,
+                capability_add: (!capabilities.is_empty()).then_some(capabilities),
                 ..Default::default()
             }),
             resources: Some(TaskSpecResources {

@@ -16,8 +16,8 @@ use bollard::models::{Task, TaskState};
 use bollard::query_parameters::ListTasksOptions;
 
 use super::super::config::EngineAddress;
-use super::super::tls::ClientFiles;
 use super::super::engine_client;
+use super::super::tls::ClientFiles;
 use crate::backend::{Progress, ProgressSender};
 use crate::error::RunnerError;
 use crate::image::ImageStore;
@@ -108,7 +108,9 @@ impl Tasks {
                 .unwrap_or_default();
             match task.as_ref().and_then(state) {
                 Some(TaskState::RUNNING) => {
-                    let located = self.located_task(task.as_ref().expect("has a state")).await?;
+                    let located = self
+                        .located_task(task.as_ref().expect("has a state"))
+                        .await?;
                     self.located
                         .lock()
                         .unwrap()
@@ -143,9 +145,14 @@ impl Tasks {
                     if !pulled && task.as_ref().is_some_and(|t| t.node_id.is_some()) =>
                 {
                     pulled = true;
-                    let host_id = task.as_ref().and_then(|t| t.node_id.as_deref()).unwrap_or_default();
+                    let host_id = task
+                        .as_ref()
+                        .and_then(|t| t.node_id.as_deref())
+                        .unwrap_or_default();
                     let host = self.host(host_id).await?;
-                    let pull = ImageStore::new(host.docker).ensure_reference(image, progress).await;
+                    let pull = ImageStore::new(host.docker)
+                        .ensure_reference(image, progress)
+                        .await;
                     if let Err(e) = pull {
                         // The task's own pull says what went wrong, as the task's error.
                         tracing::debug!(node, error = %e, "pulling beside the task");

@@ -69,7 +69,10 @@ impl Pool {
     /// A ready environment of the lesson, if one waits.
     /// Whether a ready environment of the lesson waits.
     pub fn has_ready(&self, lesson: &str) -> bool {
-        self.lanes().ready.get(lesson).is_some_and(|ready| !ready.is_empty())
+        self.lanes()
+            .ready
+            .get(lesson)
+            .is_some_and(|ready| !ready.is_empty())
     }
 
     pub fn take(&self, lesson: &str) -> Option<Pooled> {

@@ -820,8 +820,10 @@ async fn a_session_that_lost_a_node_fails_with_the_reason_and_others_go_on() {
     let stop = CancellationToken::new();
     tokio::spawn(lab.manager.clone().watch_engine(stop.clone()));
 
-    lab.backend
-        .lose(&bob.id, "the lab host pool-host3 that ran node node01 stopped answering");
+    lab.backend.lose(
+        &bob.id,
+        "the lab host pool-host3 that ran node node01 stopped answering",
+    );
     for _ in 0..(LOST_EVERY * 2) {
         if bob.status() == Status::Failed {
             break;
@@ -836,7 +838,10 @@ async fn a_session_that_lost_a_node_fails_with_the_reason_and_others_go_on() {
         failed["error"],
         "the lab host pool-host3 that ran node node01 stopped answering; start the lesson again"
     );
-    assert!(lab.backend.destroys().contains(&bob.id), "its environment goes");
+    assert!(
+        lab.backend.destroys().contains(&bob.id),
+        "its environment goes"
+    );
     assert_eq!(ann.status(), Status::Ready);
     stop.cancel();
 }
@@ -879,6 +884,12 @@ async fn sessions_know_their_hosts_and_the_metrics_count_them() {
     assert_eq!(ann.view().hosts, ["pool-host1", "pool-host2"]);
     assert_eq!(bob.view().hosts, ["pool-host2"]);
     let metrics = lab.manager.shared.metrics.encode();
-    assert!(metrics.contains("playlab_sessions_per_host{host=\"pool-host2\"} 2"), "{metrics}");
-    assert!(metrics.contains("playlab_sessions_per_host{host=\"pool-host1\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("playlab_sessions_per_host{host=\"pool-host2\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("playlab_sessions_per_host{host=\"pool-host1\"} 1"),
+        "{metrics}"
+    );
 }
