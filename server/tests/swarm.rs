@@ -1,6 +1,7 @@
 //! The server on a real swarm (`runner/tests/support/swarm-pool.sh`: three Docker
 //! engines in containers on this machine, one registry), over HTTP and WebSocket as a
-//! browser uses it: the fixture lesson on the swarm backend; then one host's engine,
+//! browser uses it: the fixture lesson on the swarm backend, and a server restart that
+//! re-adopts it; then one host's engine,
 //! used as a plain Docker backend over TCP, stopped and started under a live session.
 //!
 //! One test function: the pool takes seconds to make, and both parts need it.
@@ -8,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use playlab::serve::config::OnShutdown;
 use reqwest::StatusCode;
 use runner::docker::{DockerBackend, DockerConfig, EngineAddress};
 use runner::{Backend, ExecRequest, SessionId};
@@ -27,6 +29,7 @@ async fn the_server_runs_lessons_on_a_swarm_and_survives_an_engine_restart() {
     let pool = Pool::up().await;
     pool.load_into_manager("debian:bookworm-slim");
     a_lesson_through_the_server_on_the_swarm(&pool).await;
+    a_restarted_server_re_adopts_its_sessions_on_the_swarm(&pool).await;
     an_engine_restart_under_a_live_session(&pool).await;
 }
 
@@ -70,6 +73,57 @@ async fn a_lesson_through_the_server_on_the_swarm(pool: &Pool) {
     assert_eq!(verdict["passed"], true, "{verdict}");
     drop((term, node01));
 
+    let (status, _) = learner.delete(&format!("/api/sessions/{id}")).await;
+    assert!(status.is_success(), "{status}");
+    server.wait_destroyed(&id, Duration::from_secs(60)).await;
+    server.stop().await;
+}
+
+/// A server stopped with its environments kept, and a new one (a new backend with
+/// nothing cached, the same owner and data): the learner's session is ready again with
+/// its progress, and its terminal reaches the same node.
+async fn a_restarted_server_re_adopts_its_sessions_on_the_swarm(pool: &Pool) {
+    let owner = format!("test-{}", SessionId::random());
+    let swarm: Arc<dyn Backend> = Arc::new(pool.backend(&owner, false).await);
+    let keep = Options {
+        on_shutdown: OnShutdown::Keep,
+        ..Options::default()
+    };
+    let server = TestServer::start_with(keep, swarm).await;
+    let data = server.data.clone();
+    let learner = server.learner();
+    let id = learner.ready_session().await;
+    let mut term = learner.terminal(&id, "node01", "").await.unwrap();
+    term.read_until(0, "# ", SHORT).await;
+    term.run("touch /tmp/done; echo ok-$((5*5))", "ok-25").await;
+    let (_, verdict) = learner
+        .post(&format!("/api/sessions/{id}/check"), json!({}))
+        .await;
+    assert_eq!(verdict["step"], 1, "{verdict}");
+    drop(term);
+    server.stop().await;
+
+    let swarm: Arc<dyn Backend> = Arc::new(pool.backend(&owner, false).await);
+    let options = Options {
+        data: Some(data),
+        ..Options::default()
+    };
+    let server = TestServer::start_with(options, swarm).await;
+    let learner = Client {
+        base: server.url.clone(),
+        ..learner
+    };
+    let (status, session) = learner.get(&format!("/api/sessions/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["status"], "ready", "{session}");
+    assert_eq!(session["step"], 1);
+    let mut term = learner.terminal(&id, "node01", "").await.unwrap();
+    term.read_until(0, "# ", SHORT).await;
+    let listed = term
+        .run("ls /tmp/done && echo still-$((6+6))", "still-12")
+        .await;
+    assert!(listed.contains("/tmp/done"), "{listed}");
+    drop(term);
     let (status, _) = learner.delete(&format!("/api/sessions/{id}")).await;
     assert!(status.is_success(), "{status}");
     server.wait_destroyed(&id, Duration::from_secs(60)).await;
