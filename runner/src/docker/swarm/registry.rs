@@ -12,6 +12,11 @@ use futures::StreamExt;
 use crate::error::RunnerError;
 use crate::image::split_reference;
 
+/// How many times a push is tried, and the wait before the second (doubled for the
+/// third).
+const PUSH_ATTEMPTS: u32 = 3;
+const PUSH_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub(super) struct Registry {
     manager: Docker,
     /// `HOST:PORT`.
@@ -55,8 +60,28 @@ impl Registry {
                 }),
             )
             .await?;
+        // A registry may answer a push with a passing error (the test pool's did, once,
+        // with a 500 right after the manager's engine restarted): retried, as the
+        // Docker CLI's users do by hand. Layers already there are not sent again.
+        let mut attempt = 1;
+        loop {
+            match self.push(&repository, tag).await {
+                Ok(()) => break,
+                Err(e) if attempt < PUSH_ATTEMPTS => {
+                    tracing::warn!(image = local, attempt, error = %e, "pushing to the pool's registry; retrying");
+                    tokio::time::sleep(PUSH_RETRY_AFTER * attempt).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(unavailable(e.to_string())),
+            }
+        }
+        self.pushed.lock().unwrap().insert(remote.clone());
+        Ok(remote)
+    }
+
+    async fn push(&self, repository: &str, tag: &str) -> Result<(), bollard::errors::Error> {
         let mut push = self.manager.push_image(
-            &repository,
+            repository,
             Some(PushImageOptions {
                 tag: Some(tag.to_owned()),
                 ..Default::default()
@@ -64,9 +89,8 @@ impl Registry {
             None,
         );
         while let Some(step) = push.next().await {
-            step.map_err(|e| unavailable(e.to_string()))?;
+            step?;
         }
-        self.pushed.lock().unwrap().insert(remote.clone());
-        Ok(remote)
+        Ok(())
     }
 }
