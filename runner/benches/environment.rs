@@ -18,27 +18,13 @@
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{docker_cli, header, median, ratio, row};
+use common::{IMAGE, docker_cli, header, lesson, median, ratio, row};
 
 use runner::docker::{DockerBackend, DockerConfig, container_name};
 use runner::{Backend, ExecRequest, ProgressSender, SessionId};
-use scenarios::{Environment, Lesson, NodeImage, NodeSpec};
 
-const IMAGE: &str = "debian:bookworm-slim";
 const START_ROUNDS: usize = 7;
 const EXEC_ROUNDS: usize = 30;
-
-fn lesson(nodes: usize) -> Lesson {
-    let nodes = (1..=nodes)
-        .map(|i| {
-            NodeSpec::new(
-                format!("node{i:02}"),
-                NodeImage::Reference(IMAGE.to_owned()),
-            )
-        })
-        .collect();
-    Lesson::with_environment("bench", std::env::temp_dir(), Environment::new(nodes))
-}
 
 /// Starts and destroys an environment of `nodes` nodes `START_ROUNDS` times; returns
 /// the median start and destroy times.

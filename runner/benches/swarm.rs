@@ -19,34 +19,20 @@ use futures::StreamExt;
 use futures::future::join_all;
 use runner::docker::{DockerBackend, DockerConfig, LABEL_SESSION, SwarmBackend};
 use runner::{Backend, ExecRequest, ProgressSender, SessionId, TermSize, Terminal};
-use scenarios::{Environment, Lesson, NodeImage, NodeSpec};
 use tokio::io::AsyncWriteExt;
 
 mod common;
-use common::{header, median, row};
+use common::{IMAGE, header, lesson, median, row};
 
 #[path = "../tests/support/pool.rs"]
 mod pool;
 use pool::Pool;
 
-const IMAGE: &str = "debian:bookworm-slim";
 const START_ROUNDS: usize = 5;
 const EXEC_ROUNDS: usize = 30;
 const KEYSTROKES: usize = 200;
 const OUTPUT_BYTES: usize = 32 * 1024 * 1024;
 const CROWD: usize = 50;
-
-fn lesson(nodes: usize) -> Lesson {
-    let nodes = (1..=nodes)
-        .map(|i| {
-            NodeSpec::new(
-                format!("node{i:02}"),
-                NodeImage::Reference(IMAGE.to_owned()),
-            )
-        })
-        .collect();
-    Lesson::with_environment("bench", std::env::temp_dir(), Environment::new(nodes))
-}
 
 fn session() -> SessionId {
     format!("plbench{}", SessionId::random()).parse().unwrap()

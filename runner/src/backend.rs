@@ -73,6 +73,16 @@ impl ProgressSender {
     }
 }
 
+/// What [`Backend::hosts_report`] says of the environments now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostsReport {
+    /// Which hosts run each environment's nodes (host names, sorted).
+    pub hosts: Vec<(SessionId, Vec<String>)>,
+    /// Environments that lost a node while their engine kept answering, each with why
+    /// (a host that went down or was drained, a node whose task stopped).
+    pub lost: Vec<(SessionId, String)>,
+}
+
 /// A non-interactive command on a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecRequest {
@@ -217,20 +227,13 @@ pub trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Which hosts run each environment's nodes (host names, sorted), for backends
-    /// that spread environments over several hosts (a swarm); one host's backends
-    /// have nothing to tell, as this default says.
-    async fn hosts_of_environments(&self) -> Result<Vec<(SessionId, Vec<String>)>, RunnerError> {
-        Ok(Vec::new())
-    }
-
-    /// Environments that lost a node while their engine kept answering, each with why
-    /// (a host of a swarm that went down, a node whose task stopped). The server asks
-    /// now and then and fails those sessions with the reason. A backend whose nodes
-    /// can only go with their engine (whose outage `ping` shows) has none, as this
-    /// default says.
-    async fn lost_environments(&self) -> Result<Vec<(SessionId, String)>, RunnerError> {
-        Ok(Vec::new())
+    /// Where the environments run and which lost a node, for backends that spread
+    /// them over several hosts (a swarm). The server asks now and then: it shows the
+    /// hosts and fails the lost sessions with the reason. A backend on one engine,
+    /// whose nodes can only go with it (an outage `ping` shows), has nothing to tell,
+    /// as this default says.
+    async fn hosts_report(&self) -> Result<HostsReport, RunnerError> {
+        Ok(HostsReport::default())
     }
 
     /// The sessions this backend holds environments for, live or orphaned.

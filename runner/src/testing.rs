@@ -24,8 +24,8 @@ use tokio::sync::watch;
 use tokio_util::io::ReaderStream;
 
 use crate::backend::{
-    Backend, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, Progress, ProgressSender,
-    TermSize, Terminal, TerminalControl,
+    Backend, EnvironmentInfo, ExecOutput, ExecRequest, HostsReport, NodeInfo, Progress,
+    ProgressSender, TermSize, Terminal, TerminalControl,
 };
 use crate::environment::Plan;
 use crate::error::RunnerError;
@@ -55,11 +55,11 @@ struct Record {
     attaches: Vec<(SessionId, String)>,
     fail_starts: bool,
     fail_pings: bool,
-    /// What `lost_environments` reports.
+    /// What `hosts_report` reports lost.
     lost: Vec<(SessionId, String)>,
     /// `room_for` says the pool is full.
     full: bool,
-    /// What `hosts_of_environments` reports.
+    /// What `hosts_report` reports of each environment's hosts.
     hosts: Vec<(SessionId, Vec<String>)>,
 }
 
@@ -235,18 +235,17 @@ impl Backend for FakeBackend {
         }
     }
 
-    async fn hosts_of_environments(&self) -> Result<Vec<(SessionId, Vec<String>)>, RunnerError> {
-        Ok(self.record().hosts.clone())
-    }
-
-    async fn lost_environments(&self) -> Result<Vec<(SessionId, String)>, RunnerError> {
+    async fn hosts_report(&self) -> Result<HostsReport, RunnerError> {
         let record = self.record();
-        Ok(record
-            .lost
-            .iter()
-            .filter(|(s, _)| record.environments.contains_key(s))
-            .cloned()
-            .collect())
+        Ok(HostsReport {
+            hosts: record.hosts.clone(),
+            lost: record
+                .lost
+                .iter()
+                .filter(|(s, _)| record.environments.contains_key(s))
+                .cloned()
+                .collect(),
+        })
     }
 
     async fn ping(&self) -> Result<(), RunnerError> {

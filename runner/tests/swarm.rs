@@ -59,7 +59,7 @@ async fn environments_spread_over_a_three_host_swarm_and_leave_nothing_behind() 
         .await;
     a_paused_host_takes_no_new_sessions_and_keeps_its_own(&pool, &swarm, &image).await;
     a_drained_host_s_sessions_are_reported_lost(&pool, &swarm, &image).await;
-    a_host_whose_engine_stops_loses_only_its_sessions(&swarm, &image).await;
+    a_host_whose_engine_stops_loses_only_its_sessions(&pool, &swarm, &image).await;
     orphans_are_the_sessions_no_live_server_stands_for(&pool, &image).await;
     a_node_bigger_than_any_host_finds_no_room(&pool, &owner, &image).await;
     a_systemd_node_boots_and_a_system_node_is_refused(&pool, &owner, &systemd_image).await;
@@ -83,7 +83,7 @@ async fn two_nodes_on_two_hosts_work_as_on_one(
     swarm: &SwarmBackend,
     image: &scenarios::NodeImage,
 ) -> SessionId {
-    let session: SessionId = format!("plsw{}", SessionId::random()).parse().unwrap();
+    let session = new_session();
     let files = tempfile::tempdir().unwrap();
     std::fs::write(files.path().join("hello"), "from the lesson\n").unwrap();
     let mut lesson = lesson(vec![node("node01", image), node("node02", image)]);
@@ -125,7 +125,7 @@ async fn two_nodes_on_two_hosts_work_as_on_one(
     );
     let mut both: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
     both.sort();
-    let placed = swarm.hosts_of_environments().await.unwrap();
+    let placed = swarm.hosts_report().await.unwrap().hosts;
     assert!(placed.contains(&(session.clone(), both)), "{placed:?}");
 
     let across = sh(
@@ -199,9 +199,7 @@ async fn twenty_sessions_spread_over_the_three_hosts(
     swarm: &SwarmBackend,
     image: &scenarios::NodeImage,
 ) {
-    let sessions: Vec<SessionId> = (0..20)
-        .map(|_| format!("plsw{}", SessionId::random()).parse().unwrap())
-        .collect();
+    let sessions: Vec<SessionId> = (0..20).map(|_| new_session()).collect();
     let lesson = lesson(vec![node("node01", image)]);
     let started = Instant::now();
     let results = join_all(
@@ -234,7 +232,7 @@ async fn keep_together_puts_a_sessions_nodes_on_one_host(
     swarm: &SwarmBackend,
     image: &scenarios::NodeImage,
 ) {
-    let session: SessionId = format!("plsw{}", SessionId::random()).parse().unwrap();
+    let session = new_session();
     let lesson = lesson(vec![node("node01", image), node("node02", image)]);
     swarm
         .start(&session, &lesson, ProgressSender::discard())
@@ -387,7 +385,7 @@ async fn a_paused_host_takes_no_new_sessions_and_keeps_its_own(
         sh(swarm, &before[0], "node01", "hostname").await.stdout,
         "node01\n"
     );
-    assert_eq!(swarm.lost_environments().await.unwrap(), []);
+    assert_eq!(swarm.hosts_report().await.unwrap().lost, []);
     destroy_all(swarm, &[before, after].concat()).await;
 }
 
@@ -420,6 +418,7 @@ async fn a_drained_host_s_sessions_are_reported_lost(
 
 /// Stopping a worker's engine takes down only the sessions on that host, and says so.
 async fn a_host_whose_engine_stops_loses_only_its_sessions(
+    pool: &Pool,
     swarm: &SwarmBackend,
     image: &scenarios::NodeImage,
 ) {
@@ -431,21 +430,7 @@ async fn a_host_whose_engine_stops_loses_only_its_sessions(
         .find(|h| !h.ends_with("-host1"))
         .expect("a session on a worker")
         .clone();
-    let engine = |action: &str| {
-        let status = Command::new("docker")
-            .args([
-                "exec",
-                &victim,
-                "systemctl",
-                action,
-                "docker.socket",
-                "docker.service",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "systemctl {action} docker on {victim}");
-    };
-    engine("stop");
+    pool.engine(&victim, "stop");
     let on_victim: Vec<SessionId> = sessions
         .iter()
         .zip(&hosts)
@@ -460,7 +445,7 @@ async fn a_host_whose_engine_stops_loses_only_its_sessions(
             "{other} goes on"
         );
     }
-    engine("start");
+    pool.engine(&victim, "start");
     eprintln!("lost with {victim}'s engine: {lost:?}");
     destroy_all(swarm, &sessions).await;
 }
@@ -611,7 +596,7 @@ async fn wait_for_lost(swarm: &SwarmBackend, expected: &[SessionId]) -> Vec<(Ses
     assert!(!expected.is_empty());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let lost = swarm.lost_environments().await.unwrap();
+        let lost = swarm.hosts_report().await.unwrap().lost;
         let mut sessions: Vec<SessionId> = lost.iter().map(|(s, _)| s.clone()).collect();
         sessions.sort();
         let mut want = expected.to_vec();

@@ -159,21 +159,7 @@ async fn an_engine_restart_under_a_live_session(pool: &Pool) {
     assert!(wrote.success());
     let mut events = learner.events(&format!("/api/sessions/{id}/events")).await;
 
-    let engine = |action: &str| {
-        let status = std::process::Command::new("docker")
-            .args([
-                "exec",
-                &host,
-                "systemctl",
-                action,
-                "docker.socket",
-                "docker.service",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "systemctl {action} docker on {host}");
-    };
-    engine("stop");
+    pool.engine(&host, "stop");
     wait_for_notice(&mut events, "unreachable").await;
     // Another learner: this one's own request would return its live session.
     let refused = server
@@ -187,7 +173,7 @@ async fn an_engine_restart_under_a_live_session(pool: &Pool) {
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(refused.headers()["retry-after"], "5");
 
-    engine("start");
+    pool.engine(&host, "start");
     wait_for_notice(&mut events, "nodes_restarted").await;
     let kept = backend
         .exec(

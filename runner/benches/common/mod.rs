@@ -1,9 +1,28 @@
-//! What the Docker benches share: the CLI baseline, medians, and the table they print.
+//! What the Docker benches share: the CLI baseline, a lesson of plain nodes, medians,
+//! and the table they print.
 // Each bench compiles this module and uses a part of it.
 #![allow(dead_code)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use scenarios::{Environment, Lesson, NodeImage, NodeSpec};
+
+/// The image the environment benches run, the one every playlab host has.
+pub const IMAGE: &str = "debian:bookworm-slim";
+
+/// A lesson of `nodes` plain nodes `node01`, `node02`, ... on [`IMAGE`].
+pub fn lesson(nodes: usize) -> Lesson {
+    let nodes = (1..=nodes)
+        .map(|i| {
+            NodeSpec::new(
+                format!("node{i:02}"),
+                NodeImage::Reference(IMAGE.to_owned()),
+            )
+        })
+        .collect();
+    Lesson::with_environment("bench", std::env::temp_dir(), Environment::new(nodes))
+}
 
 /// Runs the docker CLI once and returns how long it took; panics if it failed, since a
 /// baseline that did not run is no baseline.

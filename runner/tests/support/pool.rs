@@ -92,6 +92,23 @@ impl Pool {
         );
     }
 
+    /// Stops or starts (`action`) the Docker engine of the pool host named `host`, as
+    /// `systemctl` on that machine would.
+    pub fn engine(&self, host: &str, action: &str) {
+        let status = Command::new("docker")
+            .args([
+                "exec",
+                host,
+                "systemctl",
+                action,
+                "docker.socket",
+                "docker.service",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "systemctl {action} docker on {host}");
+    }
+
     /// The hosts as `PoolCertificates` names them: name and the address the swarm
     /// advertises.
     pub fn hosts(&self) -> Vec<PoolHost> {

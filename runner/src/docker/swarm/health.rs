@@ -55,11 +55,11 @@ pub(super) fn lost(
     lost.into_iter().collect()
 }
 
-/// Which hosts run each session's nodes (sorted names), from the running tasks.
+/// Which hosts run each session's nodes (sorted names), from the tasks meant to run.
 pub(super) fn hosts_of(
     services: &[Service],
     nodes: &[Node],
-    running: &[Task],
+    tasks: &[Task],
 ) -> Vec<(SessionId, Vec<String>)> {
     let names: HashMap<&str, &str> = nodes
         .iter()
@@ -76,6 +76,9 @@ pub(super) fn hosts_of(
         .filter_map(|s| Some((s.id.as_str(), s.labels.get(LABEL_SESSION)?.parse().ok()?)))
         .collect();
     let mut hosts: BTreeMap<SessionId, std::collections::BTreeSet<String>> = BTreeMap::new();
+    let running = tasks
+        .iter()
+        .filter(|t| t.desired_state == Some(TaskState::RUNNING));
     for task in running {
         let session = task.service_id.as_deref().and_then(|id| session_of.get(id));
         let host = task.node_id.as_deref().and_then(|id| names.get(id));
@@ -198,6 +201,10 @@ mod tests {
             service_id: Some(service.to_owned()),
             node_id: Some(host.to_owned()),
             version: Some(ObjectVersion { index: Some(index) }),
+            desired_state: Some(match state {
+                TaskState::RUNNING => TaskState::RUNNING,
+                _ => TaskState::SHUTDOWN,
+            }),
             status: Some(TaskStatus {
                 state: Some(state),
                 err: (!err.is_empty()).then(|| err.to_owned()),

@@ -42,7 +42,8 @@ use super::node::node_memory;
 use super::tls::ClientFiles;
 use super::{engine_client, exec, lesson_images, liveness, node, terminal};
 use crate::backend::{
-    Backend, EnvironmentInfo, ExecOutput, ExecRequest, NodeInfo, ProgressSender, TermSize, Terminal,
+    Backend, EnvironmentInfo, ExecOutput, ExecRequest, HostsReport, NodeInfo, ProgressSender,
+    TermSize, Terminal,
 };
 use crate::environment::{NodeFile, Plan, Provision};
 use crate::error::RunnerError;
@@ -517,29 +518,18 @@ impl Backend for SwarmBackend {
             .map_err(|(node, reason)| RunnerError::PoolFull { node, reason })
     }
 
-    async fn hosts_of_environments(&self) -> Result<Vec<(SessionId, Vec<String>)>, RunnerError> {
+    /// One look at the manager (services, hosts, tasks) for both halves.
+    async fn hosts_report(&self) -> Result<HostsReport, RunnerError> {
         let services = self.services(owned_labels(&self.config)).await?;
         if services.is_empty() {
-            return Ok(Vec::new());
+            return Ok(HostsReport::default());
         }
         let hosts = self.manager.list_nodes(None).await?;
-        let running = self
-            .manager
-            .list_tasks(Some(ListTasksOptions {
-                filters: Some([("desired-state".to_owned(), vec!["running".to_owned()])].into()),
-            }))
-            .await?;
-        Ok(health::hosts_of(&services, &hosts, &running))
-    }
-
-    async fn lost_environments(&self) -> Result<Vec<(SessionId, String)>, RunnerError> {
-        let services = self.services(owned_labels(&self.config)).await?;
-        if services.is_empty() {
-            return Ok(Vec::new());
-        }
-        let nodes = self.manager.list_nodes(None).await?;
         let tasks = self.manager.list_tasks(None).await?;
-        Ok(health::lost(&services, &nodes, &tasks))
+        Ok(HostsReport {
+            hosts: health::hosts_of(&services, &hosts, &tasks),
+            lost: health::lost(&services, &hosts, &tasks),
+        })
     }
 
     async fn environments(&self) -> Result<Vec<SessionId>, RunnerError> {

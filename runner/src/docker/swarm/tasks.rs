@@ -106,6 +106,7 @@ impl Tasks {
             let reason = status
                 .and_then(|s| s.err.clone().or_else(|| s.message.clone()))
                 .unwrap_or_default();
+            let assigned_to = task.as_ref().and_then(|t| t.node_id.clone());
             match task.as_ref().and_then(state) {
                 Some(TaskState::RUNNING) => {
                     let located = self
@@ -142,14 +143,10 @@ impl Tasks {
                 // image there too joins that pull, and its layers reach the learner
                 // as on Docker.
                 Some(TaskState::ASSIGNED | TaskState::ACCEPTED | TaskState::PREPARING)
-                    if !pulled && task.as_ref().is_some_and(|t| t.node_id.is_some()) =>
+                    if !pulled && assigned_to.is_some() =>
                 {
                     pulled = true;
-                    let host_id = task
-                        .as_ref()
-                        .and_then(|t| t.node_id.as_deref())
-                        .unwrap_or_default();
-                    let host = self.host(host_id).await?;
+                    let host = self.host(assigned_to.as_deref().expect("guarded")).await?;
                     let pull = ImageStore::new(host.docker)
                         .ensure_reference(image, progress)
                         .await;

@@ -16,9 +16,10 @@
 //!   happened; one whose nodes do not come back is failed with the reason, and its
 //!   environment goes, like a failed start.
 //!
-//! Every [`LOST_EVERY`] polls of an answering engine, the backend is also asked which
-//! environments lost a node anyway (a host of a swarm that went down): those
-//! sessions fail with the reason, as above.
+//! Every [`LOST_EVERY`] polls of an answering engine, the backend is also asked for its
+//! hosts report: which hosts run each session (the dashboard, `/metrics`), and which
+//! environments lost a node anyway (a host of a swarm that went down): those sessions
+//! fail with the reason, as above.
 //!
 //! An engine restart shorter than [`POLL`] can go unseen here; its nodes still come
 //! back (the restart policy), and each terminal whose shell ended reconnects.
@@ -34,8 +35,9 @@ use super::session::Session;
 
 /// How often the engine is pinged.
 pub const POLL: Duration = Duration::from_secs(1);
-/// Every this many polls the backend is asked which environments lost a node while
-/// the engine answered (a swarm host going down takes no ping with it).
+/// Every this many polls the backend is asked for its hosts report: where environments
+/// run, and which lost a node while the engine answered (a swarm host going down
+/// takes no ping with it).
 pub const LOST_EVERY: u32 = 5;
 /// How long one ping may take before the engine counts as not answering.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);

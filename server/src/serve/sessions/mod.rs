@@ -601,8 +601,13 @@ impl SessionManager {
                     }
                 }
                 (None, Ok(())) if ticks.is_multiple_of(engine::LOST_EVERY) => {
-                    self.fail_lost().await;
-                    self.note_hosts().await;
+                    match self.shared.backend.hosts_report().await {
+                        Ok(report) => {
+                            self.fail_lost(report.lost).await;
+                            self.note_hosts(report.hosts);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "asking the backend about its hosts"),
+                    }
                 }
                 _ => {}
             }
@@ -611,14 +616,7 @@ impl SessionManager {
 
     /// Records which hosts run each live session's nodes (the dashboard shows them)
     /// and how many sessions each host has (`playlab_sessions_per_host`).
-    async fn note_hosts(&self) {
-        let placed = match self.shared.backend.hosts_of_environments().await {
-            Ok(placed) => placed,
-            Err(e) => {
-                tracing::warn!(error = %e, "asking the backend where environments run");
-                return;
-            }
-        };
+    fn note_hosts(&self, placed: Vec<(SessionId, Vec<String>)>) {
         let mut placed: HashMap<SessionId, Vec<String>> = placed.into_iter().collect();
         let per_host = &self.shared.metrics.sessions_per_host;
         per_host.clear();
@@ -636,14 +634,7 @@ impl SessionManager {
     /// Fails each ready session whose environment lost a node while the engine kept
     /// answering (a swarm host that went down), with the backend's reason: its learner
     /// reads why, and can start the lesson again.
-    async fn fail_lost(&self) {
-        let lost = match self.shared.backend.lost_environments().await {
-            Ok(lost) => lost,
-            Err(e) => {
-                tracing::warn!(error = %e, "asking the backend for lost environments");
-                return;
-            }
-        };
+    async fn fail_lost(&self, lost: Vec<(SessionId, String)>) {
         for (id, reason) in lost {
             let session = self.sessions().get(&id).cloned();
             if let Some(session) = session {
